@@ -1,0 +1,43 @@
+# Every target works from a fresh clone with only python3 and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help install generate check-generated lint test ci build clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install the project editable with the dev tools
+
+generate: $(STAMP) ## Regenerate generated/ from openapi/ (spec + overlay + config)
+	$(BIN)/python -m tools.generate
+
+check-generated: $(STAMP) ## Fail with a diff if generated/ is not what openapi/ produces
+	$(BIN)/python -m tools.generate --check
+
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
+	$(BIN)/ruff check src tools tests
+	$(BIN)/ruff format --check src tools tests
+	$(BIN)/mypy
+
+test: $(STAMP) ## Run the test suite
+	$(BIN)/python -m pytest
+
+ci: check-generated lint test ## What CI runs
+
+build: $(STAMP) ## Build the sdist and wheel into dist/
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+
+clean: ## Remove the virtual environment and build outputs
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

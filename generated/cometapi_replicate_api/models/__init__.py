@@ -1,0 +1,13 @@
+"""Contains all the data models used in inputs/outputs"""
+
+from .prediction import Prediction
+from .prediction_input import PredictionInput
+from .prediction_metrics import PredictionMetrics
+from .prediction_urls import PredictionUrls
+
+__all__ = (
+    "Prediction",
+    "PredictionInput",
+    "PredictionMetrics",
+    "PredictionUrls",
+)

@@ -1,0 +1,1 @@
+"""Developer scripts behind the Makefile (not shipped)."""
