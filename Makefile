@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test ci build clean
+.PHONY: help install generate check-generated lint test ci build clean bench bench-polling
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,11 @@ test: $(STAMP) ## Run the test suite
 	$(BIN)/python -m pytest
 
 ci: check-generated lint test ## What CI runs
+
+bench: bench-polling ## All benchmarks
+
+bench-polling: $(STAMP) ## Poll schedules on workload W1 (simulated clock)
+	$(BIN)/python -m tools.bench_polling
 
 build: $(STAMP) ## Build the sdist and wheel into dist/
 	rm -rf dist

@@ -1,0 +1,57 @@
+"""httpx plumbing: authentication bound to the API's origin, and use of a caller's client."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import httpx
+
+from ._version import __version__
+
+USER_AGENT = f"cometapi-replicate/{__version__}"
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+class OriginBearerAuth(httpx.Auth):
+    """``Authorization: Bearer <key>``, sent only to the API's own origin."""
+
+    def __init__(self, key: str, base_url: httpx.URL) -> None:
+        self._header = f"Bearer {key}"
+        self._origin = origin(base_url)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if origin(request.url) == self._origin:
+            request.headers["Authorization"] = self._header
+        else:
+            request.headers.pop("Authorization", None)
+        yield request
+
+    def __repr__(self) -> str:
+        return f"OriginBearerAuth(origin={self._origin!r})"
+
+
+class ForwardingTransport(httpx.BaseTransport):
+    """Sends the SDK's fully built requests through a caller's ``httpx.Client``.
+
+    The caller's transport, proxies, limits and event hooks apply; its base URL, auth and
+    redirects do not. Closing this transport leaves the caller's client open: it is theirs.
+    """
+
+    def __init__(self, client: httpx.Client) -> None:
+        self._client = client
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._client.send(request, stream=True, auth=None, follow_redirects=False)
+
+
+class AsyncForwardingTransport(httpx.AsyncBaseTransport):
+    """The async twin of :class:`ForwardingTransport`."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self._client.send(request, stream=True, auth=None, follow_redirects=False)

@@ -1,0 +1,199 @@
+"""Every exception the SDK raises on purpose, and the pure mapping from a response to one."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cometapi_replicate_api.models import Prediction
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CometAPIError",
+    "InternalServerError",
+    "NotFoundError",
+    "OutputUnavailableError",
+    "PermissionDeniedError",
+    "PredictionCanceledError",
+    "PredictionError",
+    "PredictionFailedError",
+    "RateLimitError",
+    "ResponseValidationError",
+    "WaitTimeoutError",
+]
+
+MAX_BODY = 4096
+"""How much of an error response body an exception keeps (characters)."""
+REDACTED = "<redacted>"
+
+
+class CometAPIError(Exception):
+    """Base class of every error the SDK raises on purpose."""
+
+
+class APIStatusError(CometAPIError):
+    """The API answered with an error status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        code: str | None = None,
+        request_id: str | None = None,
+        body: str = "",
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status_code}: {message}")
+        self.status_code = status_code
+        self.headers: Mapping[str, str] = headers or {}
+        self.message = message
+        self.code = code
+        self.request_id = request_id
+        self.body = body
+
+
+class BadRequestError(APIStatusError):
+    """400."""
+
+
+class AuthenticationError(APIStatusError):
+    """401: the key is missing or wrong."""
+
+
+class PermissionDeniedError(APIStatusError):
+    """403."""
+
+
+class NotFoundError(APIStatusError):
+    """404: no such prediction (or a wrong path)."""
+
+
+class RateLimitError(APIStatusError):
+    """429."""
+
+
+class InternalServerError(APIStatusError):
+    """500 and above."""
+
+
+class APIConnectionError(CometAPIError):
+    """The request did not get a response: DNS, refused or dropped connection, protocol error."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request timed out."""
+
+
+class ResponseValidationError(CometAPIError):
+    """A successful response whose body is not a prediction (not JSON, or no id/status)."""
+
+
+class PredictionError(CometAPIError):
+    """A prediction did not end as hoped; ``.prediction`` is its last state."""
+
+    def __init__(self, message: str, prediction: Prediction) -> None:
+        super().__init__(message)
+        self.prediction = prediction
+
+
+class PredictionFailedError(PredictionError):
+    """The prediction's status is ``failed``; ``.prediction.error`` says why."""
+
+
+class PredictionCanceledError(PredictionError):
+    """The prediction was ``canceled`` or ``aborted``."""
+
+
+class OutputUnavailableError(PredictionError):
+    """The prediction has no output to download: not succeeded, or its data was removed."""
+
+
+class WaitTimeoutError(CometAPIError, TimeoutError):
+    """The wait's deadline passed first; ``.prediction`` is the last state seen."""
+
+    def __init__(self, message: str, prediction: Prediction | None) -> None:
+        super().__init__(message)
+        self.prediction = prediction
+
+
+_STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    429: RateLimitError,
+}
+
+
+_REQUEST_ID = re.compile(r"\(request id: ([^)\s]+)\)")
+
+
+def redact(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced."""
+    return text.replace(secret, REDACTED) if secret else text
+
+
+def status_error(
+    status_code: int,
+    headers: Mapping[str, str],
+    content: bytes,
+    *,
+    secret: str | None = None,
+) -> APIStatusError:
+    """The exception for an error response, its message taken from the body when it has one.
+
+    Understands CometAPI's envelope (``{"error": {"message", "code", ...}}``) and Replicate's
+    RFC 7807 problem details (``detail``); an HTML or empty body gets a short note instead.
+    ``secret`` is removed from everything the exception carries.
+    """
+    text = redact(content.decode("utf-8", errors="replace"), secret)
+    message, code = _message_and_code(text, headers.get("content-type", ""))
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is None:
+        cls = InternalServerError if status_code >= 500 else APIStatusError
+    found = _REQUEST_ID.search(message)
+    request_id = headers.get("x-request-id") or (found[1] if found else None)
+    return cls(
+        message or f"HTTP {status_code}",
+        status_code=status_code,
+        code=code,
+        request_id=redact(request_id, secret) if request_id else None,
+        body=text[:MAX_BODY],
+        headers=headers,
+    )
+
+
+def _message_and_code(text: str, content_type: str) -> tuple[str, str | None]:
+    stripped = text.strip()
+    if not stripped:
+        return "empty response body", None
+    try:
+        data: Any = json.loads(stripped)
+    except ValueError:
+        looks_html = "html" in content_type or stripped[:1] == "<"
+        kind = "an HTML page" if looks_html else "a non-JSON body"
+        return f"the server returned {kind} instead of an API error", None
+    if isinstance(data, dict):
+        error = data.get("error")
+        if isinstance(error, dict):
+            code = error.get("code")
+            return _short(error.get("message")), str(code) if code else None
+        if isinstance(error, str):
+            return _short(error), None
+        for key in ("detail", "title", "message"):
+            if isinstance(data.get(key), str):
+                return _short(data[key]), None
+    return _short(stripped), None
+
+
+def _short(value: Any, limit: int = 500) -> str:
+    text = " ".join(str(value or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

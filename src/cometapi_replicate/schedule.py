@@ -1,0 +1,110 @@
+"""When to poll next: pure decisions, no I/O, time passed in by the caller.
+
+A schedule sees each poll's result through :meth:`observe` and answers :meth:`next_delay`.
+Times are seconds since the wait began (the first poll is at 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .progress import Progress
+
+__all__ = ["AdaptiveSchedule", "FixedSchedule", "Schedule", "bounded_delay"]
+
+FLOOR = 0.25
+"""No schedule polls faster than this (seconds)."""
+CAP = 30.0
+"""No schedule sleeps longer than this between polls (seconds)."""
+
+
+class Schedule(Protocol):
+    def observe(self, now: float, status: str, progress: Progress | None) -> None:
+        """Record what a poll at ``now`` saw."""
+
+    def next_delay(self, now: float) -> float:
+        """Seconds to sleep before the next poll."""
+
+
+@dataclass
+class FixedSchedule:
+    """Poll every ``interval`` seconds."""
+
+    interval: float
+
+    def observe(self, now: float, status: str, progress: Progress | None) -> None:
+        pass
+
+    def next_delay(self, now: float) -> float:
+        return self.interval
+
+
+@dataclass
+class AdaptiveSchedule:
+    """Poll rarely while the end is far and often when it is near.
+
+    Without progress the interval grows with the age of the prediction (``growth`` times the
+    time elapsed), so the detection delay stays a small fraction of the prediction's duration.
+    With tqdm progress in the logs, the end time is estimated from the progress samples and the
+    next poll is aimed at it: first partway (to refine the estimate), then just past it.
+    """
+
+    floor: float = FLOOR
+    cap: float = CAP
+    growth: float = 0.1
+    approach: float = 0.7
+    margin: float = 0.05
+    _last_starting: float = 0.0
+    _processing_since: float | None = None
+    _samples: list[tuple[float, float]] = field(default_factory=list)
+
+    def observe(self, now: float, status: str, progress: Progress | None) -> None:
+        if status == "starting":
+            self._last_starting = now
+        elif status == "processing" and self._processing_since is None:
+            self._processing_since = now
+        if progress is None or progress.percentage <= 0:
+            return
+        # Mid-point of the step the line reports: "9/20" means somewhere in [9/20, 10/20).
+        half_step = 0.5 / progress.total if progress.total else 0.005
+        fraction = min(1.0, progress.percentage + half_step)
+        if not self._samples or fraction > self._samples[-1][1]:
+            self._samples.append((now, fraction))
+
+    def estimated_end(self) -> float | None:
+        """When the prediction should finish, from its progress; ``None`` without progress."""
+        if not self._samples:
+            return None
+        t_last, f_last = self._samples[-1]
+        if len(self._samples) > 1:
+            t_first, f_first = self._samples[0]
+            duration = (t_last - t_first) / (f_last - f_first)
+        else:
+            seen = self._processing_since if self._processing_since is not None else t_last
+            started = (self._last_starting + seen) / 2
+            duration = max(t_last - started, 0.0) / f_last
+        return t_last + (1.0 - f_last) * duration
+
+    def next_delay(self, now: float) -> float:
+        blind = self.growth * now  # what to do knowing nothing but the prediction's age
+        end = self.estimated_end()
+        if end is None:
+            delay = blind
+        elif end > now:
+            partway = (end - now) * self.approach
+            delay = partway if partway > 2 * self.floor else end - now + self.margin
+        else:  # overdue: the estimate was wrong; back off from it, never slower than blind
+            delay = min(blind, now - end)
+        return min(max(delay, self.floor), self.cap)
+
+
+def bounded_delay(
+    delay: float, *, retry_after: float | None = None, remaining: float | None = None
+) -> float:
+    """``delay`` raised to a server's ``Retry-After`` and cut to the time left before a deadline."""
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    if remaining is not None:
+        delay = min(delay, max(remaining, 0.0))
+    return max(delay, 0.0)

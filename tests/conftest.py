@@ -1,0 +1,136 @@
+"""Shared test doubles: a simulated clock and a scripted API on httpx.MockTransport.
+
+Every test that polls or retries runs on the simulated clock, sync and async alike: nothing
+here sleeps for real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from cometapi_replicate import AsyncClient, Client, Prediction
+
+KEY = "sk-test-5ecret-key-0123456789"
+BASE = "https://api.test.example"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@dataclass
+class FakeClock:
+    now: float = 0.0
+    sleeps: list[float] = field(default_factory=list)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+
+
+def prediction_body(status: str = "processing", **extra: Any) -> dict[str, Any]:
+    return {"id": "pred1", "model": "owner/model", "status": status, "output": None, **extra}
+
+
+def json_response(body: Any, status: int = 200, **headers: str) -> httpx.Response:
+    return httpx.Response(status, content=json.dumps(body).encode(), headers=headers)
+
+
+@dataclass
+class ScriptedAPI:
+    """Answers each request with the next scripted item (a response, a body, or an exception)."""
+
+    script: list[Any]
+    clock: FakeClock
+    requests: list[httpx.Request] = field(default_factory=list)
+    times: list[float] = field(default_factory=list)
+    repeat_last: bool = True
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        self.times.append(self.clock.now)
+        item = (
+            self.script.pop(0) if len(self.script) > 1 or not self.repeat_last else self.script[0]
+        )
+        if callable(item):
+            item = item(request)
+        if isinstance(item, Exception):
+            raise item
+        if isinstance(
+            item, httpx.Response
+        ):  # a fresh copy: scripts are shared by sync and async runs
+            return httpx.Response(item.status_code, headers=item.headers, content=item.read())
+        return json_response(item)
+
+
+class Facade:
+    """One synchronous face over Client or AsyncClient, so each test runs against both."""
+
+    def __init__(self, kind: str, handler: Handler, clock: FakeClock, **kwargs: Any) -> None:
+        self.kind = kind
+        kwargs.setdefault("api_key", KEY)
+        kwargs.setdefault("base_url", BASE)
+        if kind == "sync":
+            self.client: Any = Client(
+                **kwargs, http_client=httpx.Client(transport=httpx.MockTransport(handler))
+            )
+            self.client._sleep = clock.sleep
+        else:
+            transport = httpx.MockTransport(handler)
+            self.client = AsyncClient(**kwargs, http_client=httpx.AsyncClient(transport=transport))
+            self.client._sleep = clock.async_sleep
+        self.client._settings.clock = clock
+
+    def _run(self, awaitable_or_value: Any) -> Any:
+        if self.kind == "sync":
+            return awaitable_or_value
+        return asyncio.run(awaitable_or_value)
+
+    def get(self, *args: Any, **kwargs: Any) -> Prediction:
+        return self._run(self.client.predictions.get(*args, **kwargs))  # type: ignore[no-any-return]
+
+    def wait(self, *args: Any, **kwargs: Any) -> Prediction:
+        return self._run(self.client.predictions.wait(*args, **kwargs))  # type: ignore[no-any-return]
+
+    def watch(self, *args: Any, **kwargs: Any) -> list[Prediction]:
+        iterator = self.client.predictions.watch(*args, **kwargs)
+        if self.kind == "sync":
+            return list(iterator)
+
+        async def collect(it: AsyncIterator[Prediction]) -> list[Prediction]:
+            return [p async for p in it]
+
+        return asyncio.run(collect(iterator))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make(kind: str, clock: FakeClock) -> Callable[..., tuple[Facade, ScriptedAPI]]:
+    """``make(script, **client_kwargs)`` -> (facade, api): a client on a scripted API."""
+
+    def factory(script: list[Any], **kwargs: Any) -> tuple[Facade, ScriptedAPI]:
+        api = ScriptedAPI(list(script), clock)
+        return Facade(kind, api, clock, **kwargs), api
+
+    return factory

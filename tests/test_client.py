@@ -1,0 +1,571 @@
+"""Client behaviour on httpx.MockTransport, each test against both Client and AsyncClient."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
+
+import httpx
+import pytest
+
+import cometapi_replicate as cr
+from cometapi_replicate import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AsyncClient,
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    CometAPIError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    Prediction,
+    RateLimitError,
+    ResponseValidationError,
+    WaitTimeoutError,
+)
+
+from .conftest import BASE, KEY, FakeClock, json_response, prediction_body
+
+ENVELOPE = {
+    "error": {
+        "message": "bad things (request id: req-42)",
+        "type": "comet_api_error",
+        "param": "",
+        "code": "upstream_error",
+    }
+}
+
+
+# --- configuration ---------------------------------------------------------------------------
+
+
+def test_no_key_anywhere_is_an_error_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    with pytest.raises(CometAPIError, match="COMETAPI_KEY"):
+        Client()
+    with pytest.raises(CometAPIError, match="COMETAPI_KEY"):
+        AsyncClient()
+
+
+def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMETAPI_KEY", KEY)
+    monkeypatch.setenv("COMETAPI_BASE_URL", "http://127.0.0.1:9")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return json_response(prediction_body())
+
+    with Client(http_client=httpx.Client(transport=httpx.MockTransport(handler))) as client:
+        client.predictions.get("abc")
+    assert str(seen[0].url) == "http://127.0.0.1:9/replicate/v1/predictions/abc"
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
+
+
+def test_default_base_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COMETAPI_BASE_URL", raising=False)
+    assert Client(KEY).base_url == "https://api.cometapi.com"
+
+
+@pytest.mark.parametrize("url", ["ftp://x", "not a url", "/relative"])
+def test_bad_base_url_is_rejected(url: str) -> None:
+    with pytest.raises(ValueError, match="base_url"):
+        Client(KEY, base_url=url)
+
+
+def test_repr_of_clients_shows_no_key() -> None:
+    for client in (Client(KEY, base_url=BASE), AsyncClient(KEY, base_url=BASE)):
+        assert KEY not in repr(client)
+        assert KEY not in repr(client.__dict__)
+        assert KEY not in repr(vars(client._http))
+
+
+def test_users_http_client_keeps_its_hooks_but_sdk_url_auth_and_timeout_apply() -> None:
+    seen: list[httpx.Request] = []
+    hooked: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return json_response(prediction_body())
+
+    mine = httpx.Client(
+        base_url="https://elsewhere.example/prefix",
+        transport=httpx.MockTransport(handler),
+        event_hooks={"request": [lambda r: hooked.append(str(r.url))]},
+        headers={"X-Team": "vision"},
+        timeout=999,
+    )
+    with Client(KEY, base_url=BASE, timeout=7.0, http_client=mine) as client:
+        client.predictions.get("abc")
+    assert str(seen[0].url) == f"{BASE}/replicate/v1/predictions/abc"
+    assert seen[0].headers["authorization"] == f"Bearer {KEY}"
+    assert seen[0].extensions["timeout"]["read"] == 7.0
+    assert hooked == [f"{BASE}/replicate/v1/predictions/abc"]
+    assert not mine.is_closed, "closing the SDK client leaves the caller's client open"
+    mine.close()
+
+
+def test_authorization_goes_only_to_the_api_origin() -> None:
+    from cometapi_replicate._http import OriginBearerAuth
+
+    auth = OriginBearerAuth(KEY, httpx.URL(BASE))
+    for url, expected in [
+        (f"{BASE}/x", f"Bearer {KEY}"),
+        ("https://replicate.delivery/x", None),
+        ("http://api.test.example/x", None),
+        ("https://api.test.example:8443/x", None),
+    ]:
+        request = httpx.Request("GET", url, headers={"Authorization": "stale"})
+        sent = next(auth.auth_flow(request))
+        assert sent.headers.get("authorization") == (expected or None), url
+    assert KEY not in repr(auth)
+
+
+# --- reading a prediction --------------------------------------------------------------------
+
+
+def test_get_parses_the_specs_own_example(make: Any) -> None:
+    example = {
+        "id": "<prediction_id>",
+        "model": "black-forest-labs/flux-schnell",
+        "status": "succeeded",
+        "output": ["https://replicate.delivery/xezq/.../out-0.webp"],
+        "error": None,
+    }
+    client, api = make([{**example, "id": "p1"}])
+    prediction = client.get("p1")
+    assert prediction.status == "succeeded"
+    assert cr.output_urls(prediction) == example["output"]
+    assert api.requests[0].url.path == "/replicate/v1/predictions/p1"
+
+
+def test_get_handles_a_single_string_output(make: Any) -> None:
+    client, _ = make([prediction_body("succeeded", output="https://replicate.delivery/a.png")])
+    prediction = client.get("p1")
+    assert prediction.output == "https://replicate.delivery/a.png"
+    assert cr.output_urls(prediction) == ["https://replicate.delivery/a.png"]
+
+
+@pytest.mark.parametrize(
+    "bad_id",
+    [
+        "",
+        ".",
+        "..",
+        "a/b",
+        "../x",
+        "a?b",
+        "a#b",
+        "a%2e",
+        "a b",
+        "a\tb",
+        "a\nb",
+        "a\x00",
+        "a\\b",
+        "x" * 129,
+        None,
+        5,
+    ],
+)
+def test_malformed_ids_raise_value_error_and_send_nothing(make: Any, bad_id: Any) -> None:
+    client, api = make([prediction_body()])
+    with pytest.raises(ValueError):
+        client.get(bad_id)
+    with pytest.raises(ValueError):
+        client.wait(bad_id)
+    assert api.requests == []
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [
+        (400, BadRequestError),
+        (401, AuthenticationError),
+        (403, PermissionDeniedError),
+        (404, NotFoundError),
+        (409, APIStatusError),
+        (429, RateLimitError),
+        (500, InternalServerError),
+        (503, InternalServerError),
+        (524, InternalServerError),
+    ],
+)
+def test_each_status_maps_to_its_error(make: Any, status: int, cls: type[APIStatusError]) -> None:
+    client, _ = make([json_response(ENVELOPE, status)], max_retries=0)
+    with pytest.raises(cls) as info:
+        client.get("p1")
+    error = info.value
+    assert type(error) is cls
+    assert error.status_code == status
+    assert error.message == "bad things (request id: req-42)"
+    assert error.code == "upstream_error"
+    assert error.request_id == "req-42"
+    assert "bad things" in str(error)
+
+
+def test_replicate_problem_details_give_the_message(make: Any) -> None:
+    body = {
+        "type": "about:blank",
+        "title": "Too Many Requests",
+        "status": 429,
+        "detail": "Request was throttled. Your rate limit resets in ~30s.",
+    }
+    client, _ = make([json_response(body, 429, **{"x-request-id": "rid-7"})], max_retries=0)
+    with pytest.raises(RateLimitError) as info:
+        client.get("p1")
+    assert info.value.message.startswith("Request was throttled")
+    assert info.value.request_id == "rid-7"
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "note"),
+    [
+        (b"<html><body>502 Bad Gateway</body></html>", "text/html", "HTML page"),
+        (b"", "text/plain", "empty response body"),
+        (b"upstream exploded", "text/plain", "non-JSON body"),
+    ],
+)
+def test_html_or_empty_error_bodies_get_a_short_note(
+    make: Any, content: bytes, content_type: str, note: str
+) -> None:
+    client, _ = make(
+        [httpx.Response(502, content=content, headers={"content-type": content_type})],
+        max_retries=0,
+    )
+    with pytest.raises(InternalServerError, match=note):
+        client.get("p1")
+
+
+def test_error_body_is_bounded(make: Any) -> None:
+    client, _ = make([httpx.Response(500, content=b"x" * 100_000)], max_retries=0)
+    with pytest.raises(InternalServerError) as info:
+        client.get("p1")
+    assert len(info.value.body) <= 4096
+    assert len(str(info.value)) < 1000
+
+
+def test_a_redirect_is_an_error_not_followed(make: Any) -> None:
+    client, api = make([httpx.Response(301, headers={"location": "https://evil.example/"})])
+    with pytest.raises(APIStatusError) as info:
+        client.get("p1")
+    assert info.value.status_code == 301
+    assert len(api.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("response", "match"),
+    [
+        (httpx.Response(200, content=b"<html>maintenance</html>"), "not JSON"),
+        (json_response({"status": "succeeded"}), "not a prediction"),
+        (json_response({"id": "p1"}), "not a prediction"),
+        (json_response(["a", "b"]), "not a prediction"),
+        (json_response({"id": 5, "status": None}), "not a prediction"),
+        (json_response({"id": "p1", "status": "succeeded", "urls": "nope"}), "not a prediction"),
+    ],
+)
+def test_a_200_that_is_not_a_prediction_is_a_validation_error(
+    make: Any, response: httpx.Response, match: str
+) -> None:
+    client, api = make([response])
+    with pytest.raises(ResponseValidationError, match=match):
+        client.get("p1")
+    assert len(api.requests) == 1, "a broken 200 is not retried"
+
+
+def test_transport_errors_map_to_connection_and_timeout_errors(make: Any) -> None:
+    client, _ = make([httpx.ConnectError("refused")], max_retries=0)
+    with pytest.raises(APIConnectionError) as info:
+        client.get("p1")
+    assert not isinstance(info.value, APITimeoutError)
+    client, _ = make([httpx.ReadTimeout("slow")], max_retries=0)
+    with pytest.raises(APITimeoutError):
+        client.get("p1")
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503, 504, 524])
+def test_transient_statuses_are_retried_up_to_max_retries(
+    make: Any, clock: FakeClock, status: int
+) -> None:
+    client, api = make([json_response(ENVELOPE, status)], max_retries=3)
+    with pytest.raises(APIStatusError):
+        client.get("p1")
+    assert len(api.requests) == 4
+    assert len(clock.sleeps) == 3
+    assert all(0 < s <= 8.0 for s in clock.sleeps)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404])
+def test_client_errors_are_never_retried(make: Any, status: int) -> None:
+    client, api = make([json_response(ENVELOPE, status)], max_retries=5)
+    with pytest.raises(APIStatusError):
+        client.get("p1")
+    assert len(api.requests) == 1
+
+
+def test_a_500_invalid_request_is_not_retried(make: Any) -> None:
+    body = {"error": {"message": "bad input", "type": "comet_api_error", "code": "invalid_request"}}
+    client, api = make([json_response(body, 500)], max_retries=5)
+    with pytest.raises(InternalServerError):
+        client.get("p1")
+    assert len(api.requests) == 1
+
+
+def test_transient_failures_then_success(make: Any) -> None:
+    client, api = make(
+        [
+            httpx.ConnectError("refused"),
+            httpx.ReadTimeout("slow"),
+            json_response(ENVELOPE, 502),
+            prediction_body("succeeded"),
+        ],
+        max_retries=3,
+    )
+    assert client.get("p1").status == "succeeded"
+    assert len(api.requests) == 4
+
+
+def test_backoff_grows_with_jitter_and_a_cap(make: Any, clock: FakeClock) -> None:
+    client, _ = make([json_response(ENVELOPE, 503)], max_retries=8)
+    with pytest.raises(InternalServerError):
+        client.get("p1")
+    assert all(0.25 <= s <= 8.0 for s in clock.sleeps)
+    assert clock.sleeps[0] < 0.5 + 1e-9 and clock.sleeps[-1] >= 4.0
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"retry-after": "7"}, {"retry-after-ms": "7000"}, {"retry-after": "HTTPDATE"}],
+)
+def test_retry_after_is_honoured(make: Any, clock: FakeClock, headers: dict[str, str]) -> None:
+    if headers.get("retry-after") == "HTTPDATE":
+        headers = {
+            "retry-after": format_datetime(datetime.now(UTC) + timedelta(seconds=8), usegmt=True)
+        }
+    client, api = make([json_response(ENVELOPE, 429, **headers), prediction_body("succeeded")])
+    client.get("p1")
+    assert len(api.requests) == 2
+    assert 6.0 <= clock.sleeps[0] <= 8.5
+
+
+def test_retry_after_is_capped(make: Any, clock: FakeClock) -> None:
+    client, _ = make(
+        [json_response(ENVELOPE, 429, **{"retry-after": "86400"}), prediction_body("succeeded")]
+    )
+    client.get("p1")
+    assert clock.sleeps == [60.0]
+
+
+# --- wait and watch --------------------------------------------------------------------------
+
+
+def test_watch_yields_each_change_and_ends_with_the_terminal_state(make: Any) -> None:
+    script = [
+        prediction_body("starting"),
+        prediction_body("starting"),
+        prediction_body("processing", logs=" 10%|#         | 1/10 [00:01<00:09]"),
+        prediction_body("processing", logs=" 10%|#         | 1/10 [00:01<00:09]"),
+        prediction_body("processing", logs=" 50%|#####     | 5/10 [00:05<00:05]"),
+        prediction_body("succeeded", output=["https://replicate.delivery/a.png"]),
+    ]
+    client, api = make(script)
+    states = client.watch("pred1")
+    assert [p.status for p in states] == ["starting", "processing", "processing", "succeeded"]
+    assert cr.parse_progress(states[2].logs) == cr.Progress(0.5, 5, 10)
+    assert len(api.requests) == 6
+
+
+def test_wait_returns_the_last_item_of_watch_and_reports_updates(make: Any) -> None:
+    client, _ = make(
+        [
+            prediction_body("starting"),
+            prediction_body("processing"),
+            prediction_body("failed", error="boom"),
+        ]
+    )
+    updates: list[str] = []
+    final = client.wait("pred1", on_update=lambda p: updates.append(p.status))
+    assert final.status == "failed"
+    assert updates == ["starting", "processing", "failed"]
+    with pytest.raises(cr.PredictionFailedError, match="boom"):
+        cr.raise_for_failure(final)
+
+
+def test_wait_on_a_terminal_prediction_returns_at_once(make: Any) -> None:
+    client, api = make([prediction_body()])
+    done = Prediction.from_dict(prediction_body("succeeded"))
+    assert client.wait(done) is done
+    assert client.watch(done) == [done]
+    assert api.requests == []
+
+
+def test_wait_polls_a_non_terminal_prediction_object(make: Any) -> None:
+    client, api = make([prediction_body("succeeded")])
+    assert client.wait(Prediction.from_dict(prediction_body("starting"))).status == "succeeded"
+    assert len(api.requests) == 1
+
+
+def test_cancelled_spelling_is_terminal(make: Any) -> None:
+    client, api = make([prediction_body("processing"), prediction_body("cancelled")])
+    assert client.wait("pred1").status == "cancelled"
+    assert len(api.requests) == 2
+
+
+def test_deadline_raises_wait_timeout_with_the_last_state(make: Any, clock: FakeClock) -> None:
+    client, api = make([prediction_body("processing", logs="still going")])
+    with pytest.raises(WaitTimeoutError) as info:
+        client.wait("pred1", timeout=30)
+    assert isinstance(info.value, TimeoutError)
+    assert info.value.prediction is not None and info.value.prediction.logs == "still going"
+    assert clock.now <= 30.0 + 1e-9, "never sleeps past the deadline"
+    assert api.times[-1] == pytest.approx(30.0), "a last look at the deadline"
+
+
+def test_fixed_poll_interval(make: Any, clock: FakeClock) -> None:
+    client, _ = make([prediction_body("processing")] * 4 + [prediction_body("succeeded")])
+    client.wait("pred1", poll_interval=2.5)
+    assert clock.sleeps == [2.5] * 4
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"poll_interval": 0.01}, {"poll_interval": -1}, {"timeout": -1}]
+)
+def test_bad_wait_arguments(make: Any, kwargs: dict[str, float]) -> None:
+    client, api = make([prediction_body()])
+    with pytest.raises(ValueError):
+        client.wait("pred1", **kwargs)
+    assert api.requests == []
+
+
+def test_a_minute_of_failures_does_not_end_a_ten_minute_wait(make: Any, clock: FakeClock) -> None:
+    def script(request: httpx.Request) -> Any:
+        if clock.now < 10:
+            return prediction_body("processing")
+        if clock.now < 70:
+            return (
+                httpx.ConnectError("refused")
+                if int(clock.now) % 2
+                else json_response(ENVELOPE, 502)
+            )
+        return prediction_body("succeeded")
+
+    client, api = make([script])
+    assert client.wait("pred1", timeout=600).status == "succeeded"
+    assert 70 <= clock.now < 120
+    assert len(api.requests) > 10, "the failures were polled through"
+
+
+def test_persistent_failure_ends_the_wait_with_the_last_error(make: Any, clock: FakeClock) -> None:
+    client, api = make([prediction_body("processing"), json_response(ENVELOPE, 503)])
+    with pytest.raises(InternalServerError):
+        client.wait("pred1")
+    assert 300 <= clock.now <= 400
+    assert len(api.requests) < 200
+
+
+def test_failure_past_the_deadline_ends_with_the_last_error(make: Any, clock: FakeClock) -> None:
+    client, _ = make([prediction_body("processing"), httpx.ConnectError("refused")])
+    with pytest.raises(APIConnectionError):
+        client.wait("pred1", timeout=20)
+    assert clock.now <= 20
+
+
+def test_a_permanent_error_ends_the_wait_at_once(make: Any) -> None:
+    client, api = make([prediction_body("processing"), json_response(ENVELOPE, 404)])
+    with pytest.raises(NotFoundError):
+        client.wait("pred1")
+    assert len(api.requests) == 2
+
+
+def test_retry_after_on_a_poll_is_honoured(make: Any, clock: FakeClock) -> None:
+    client, _ = make(
+        [
+            json_response(prediction_body("processing"), 200, **{"retry-after": "12"}),
+            prediction_body("succeeded"),
+        ]
+    )
+    client.wait("pred1")
+    assert clock.sleeps == [12.0]
+
+
+def test_unknown_status_is_not_terminal_and_warned_once(
+    make: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="cometapi_replicate")
+    client, _ = make(
+        [
+            prediction_body("queued"),
+            prediction_body("queued", logs="x"),
+            prediction_body("succeeded"),
+        ]
+    )
+    assert client.wait("pred1").status == "succeeded"
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "queued" in warnings[0].getMessage()
+
+
+# --- redaction -------------------------------------------------------------------------------
+
+
+def test_the_key_never_appears_in_errors_or_logs(
+    make: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo = {"error": {"message": f"invalid key {KEY}", "code": "bad_key"}}
+    client, _ = make(
+        [
+            json_response(prediction_body("processing"), 200),
+            httpx.ConnectError(f"could not reach host with {KEY}"),
+            json_response(echo, 503, **{"x-request-id": KEY}),
+            json_response(echo, 401),
+        ]
+    )
+    with pytest.raises(AuthenticationError) as info:
+        client.wait("pred1")
+    error = info.value
+    assert KEY not in str(error) and KEY not in error.body and KEY not in repr(error.args)
+    assert "<redacted>" in error.message
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "retry" in logged or "poll" in logged, "DEBUG logging is on"
+    assert KEY not in logged
+    assert KEY not in caplog.text
+
+
+# --- async specifics -------------------------------------------------------------------------
+
+
+def test_cancelling_an_async_wait_ends_it_promptly_and_closes_cleanly() -> None:
+    hits: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        hits.append(0)
+        return json_response(prediction_body("processing"))
+
+    async def main() -> None:
+        transport = httpx.MockTransport(handler)
+        async with AsyncClient(
+            KEY, base_url=BASE, http_client=httpx.AsyncClient(transport=transport)
+        ) as client:
+            task = asyncio.create_task(client.predictions.wait("pred1", poll_interval=5))
+            await asyncio.sleep(0.05)
+            task.cancel()
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            assert loop.time() - started < 1.0
+        assert client._http.is_closed
+
+    asyncio.run(main())
+    assert len(hits) == 1

@@ -1,0 +1,168 @@
+"""The poll schedule (pure, simulated clock), progress parsing and terminal-state helpers."""
+
+from __future__ import annotations
+
+import pytest
+
+from cometapi_replicate import (
+    TERMINAL_STATUSES,
+    Prediction,
+    PredictionCanceledError,
+    PredictionError,
+    PredictionFailedError,
+    PredictionStatus,
+    Progress,
+    is_terminal,
+    output_urls,
+    parse_progress,
+    raise_for_failure,
+)
+from cometapi_replicate.retry import RetryPolicy, parse_retry_after
+from cometapi_replicate.schedule import CAP, FLOOR, AdaptiveSchedule, FixedSchedule, bounded_delay
+from tools.polling_sim import run, split, workload_w1
+
+# Reference: fixed 0.5 s poll on W1 (../shared/reference/polling-workload.md).
+REF_ALL_REQUESTS = 116.9
+REF_PROGRESS_REQUESTS = 121.7
+REF_PROGRESS_MEDIAN = 0.24
+
+
+@pytest.fixture(scope="module")
+def w1() -> dict[str, object]:
+    workload = workload_w1()
+    return {
+        "adaptive": split(run(AdaptiveSchedule, workload)),
+        "fixed": split(run(lambda: FixedSchedule(0.5), workload)),
+    }
+
+
+def test_simulation_reproduces_the_reference_fixed_poll(w1: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    fixed = w1["fixed"]
+    assert fixed["all"].requests == pytest.approx(REF_ALL_REQUESTS, abs=0.05)
+    assert fixed["with progress"].requests == pytest.approx(REF_PROGRESS_REQUESTS, abs=0.05)
+    assert fixed["all"].median_delay == pytest.approx(0.25, abs=0.005)
+    assert fixed["all"].p95_relative == pytest.approx(0.078, abs=0.001)
+
+
+def test_default_schedule_meets_the_bar_on_all_of_w1(w1: dict[str, dict]) -> None:  # type: ignore[type-arg]
+    everything = w1["adaptive"]["all"]
+    assert everything.requests <= 0.35 * w1["fixed"]["all"].requests
+    assert everything.median_delay <= 0.5
+    assert everything.p95_relative <= 0.10
+
+
+def test_default_schedule_beats_the_fixed_poll_on_both_axes_with_progress(
+    w1: dict[str, dict],
+) -> None:  # type: ignore[type-arg]
+    progress = w1["adaptive"]["with progress"]
+    assert progress.requests <= 0.20 * w1["fixed"]["with progress"].requests
+    assert progress.median_delay < REF_PROGRESS_MEDIAN
+    assert progress.median_delay < w1["fixed"]["with progress"].median_delay
+
+
+def test_schedule_keeps_to_floor_and_cap() -> None:
+    schedule = AdaptiveSchedule()
+    assert schedule.next_delay(0.0) == FLOOR
+    assert schedule.next_delay(10_000.0) == CAP
+    schedule.observe(0.0, "processing", Progress(0.999, 999, 1000))
+    schedule.observe(0.1, "processing", Progress(0.9995, 9995, 10000))
+    assert schedule.next_delay(0.1) >= FLOOR
+
+
+def test_schedule_aims_at_the_end_estimated_from_progress() -> None:
+    schedule = AdaptiveSchedule()
+    schedule.observe(0.0, "starting", None)
+    schedule.observe(1.0, "processing", Progress(0.1, 10, 100))
+    schedule.observe(2.0, "processing", Progress(0.2, 20, 100))
+    end = schedule.estimated_end()
+    assert end == pytest.approx(9.95)
+    assert schedule.next_delay(2.0) == pytest.approx(0.7 * 7.95), "partway, to refine the estimate"
+    schedule.observe(9.5, "processing", Progress(0.95, 95, 100))
+    assert schedule.next_delay(9.5) == pytest.approx(0.45 + 0.05), "just past the end"
+
+
+def test_an_overdue_estimate_backs_off_instead_of_hammering() -> None:
+    schedule = AdaptiveSchedule()
+    schedule.observe(0.0, "processing", Progress(0.5, 5, 10))
+    schedule.observe(10.0, "processing", Progress(0.9, 9, 10))
+    delays = [schedule.next_delay(t) for t in (14.0, 20.0, 40.0, 100.0)]
+    assert delays == sorted(delays) and delays[-1] > 5 * FLOOR
+
+
+def test_bounded_delay_honours_retry_after_and_never_passes_the_deadline() -> None:
+    assert bounded_delay(1.0, retry_after=5.0) == 5.0
+    assert bounded_delay(10.0, remaining=3.0) == 3.0
+    assert bounded_delay(1.0, retry_after=5.0, remaining=2.0) == 2.0
+    assert bounded_delay(1.0, remaining=-4.0) == 0.0
+
+
+def test_retry_after_parsing() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after({"retry-after": "3"}, now) == 3.0
+    assert parse_retry_after({"retry-after-ms": "250"}, now) == 0.25
+    assert parse_retry_after(
+        {"retry-after": "Tue, 14 Nov 2023 22:13:30 GMT"}, now
+    ) == pytest.approx(10.0)
+    assert parse_retry_after({"retry-after": "soon"}, now) is None
+    assert parse_retry_after({}, now) is None
+
+
+def test_backoff_is_exponential_with_jitter() -> None:
+    low, high = RetryPolicy(random=lambda: 0.0), RetryPolicy(random=lambda: 1.0)
+    assert [low.backoff(a) for a in range(6)] == [0.25, 0.5, 1.0, 2.0, 4.0, 4.0]
+    assert [high.backoff(a) for a in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
+    assert high.delay(0, retry_after=1000.0) == 60.0
+
+
+@pytest.mark.parametrize(
+    ("logs", "expected"),
+    [
+        (None, None),
+        ("", None),
+        ("loading weights\nno progress here", None),
+        (" 45%|####5     | 9/20 [00:02<00:03, 3.1it/s]", Progress(0.45, 9, 20)),
+        ("20%|██        | 1/5 [00:00<00:01, 21.38it/s]", Progress(0.2, 1, 5)),
+        ("  0%|  | 0/4\n 50%|#  | 2/4\r 75%|## | 3/4 [00:03<00:01]\nsaving", Progress(0.75, 3, 4)),
+        (" 30%|###       | [00:03<00:07]", Progress(0.3)),
+        ("download 100%|done\nstep 2%|x| 1/50", Progress(0.02, 1, 50)),
+        ("a 40%|## | 4/10\nnot 90%| a bar", Progress(0.4, 4, 10)),
+    ],
+)
+def test_parse_progress(logs: str | None, expected: Progress | None) -> None:
+    assert parse_progress(logs) == expected
+
+
+def p(status: str, **extra: object) -> Prediction:
+    return Prediction.from_dict({"id": "x", "status": status, **extra})
+
+
+def test_terminal_statuses() -> None:
+    assert {s.value for s in TERMINAL_STATUSES} == {"succeeded", "failed", "canceled", "aborted"}
+    for status in ("succeeded", "failed", "canceled", "cancelled", "aborted", "Succeeded"):
+        assert is_terminal(status) and is_terminal(p(status))
+    for status in ("starting", "processing", "queued", ""):
+        assert not is_terminal(status)
+    assert PredictionStatus("aborted") is PredictionStatus.ABORTED
+
+
+def test_raise_for_failure() -> None:
+    ok = p("succeeded")
+    assert raise_for_failure(ok) is ok
+    with pytest.raises(PredictionFailedError, match="out of memory") as failed:
+        raise_for_failure(p("failed", error="out of memory"))
+    assert failed.value.prediction.status == "failed"
+    for status in ("canceled", "cancelled", "aborted"):
+        with pytest.raises(PredictionCanceledError):
+            raise_for_failure(p(status))
+    with pytest.raises(PredictionError):
+        raise_for_failure(p("processing"))
+
+
+def test_output_urls() -> None:
+    assert output_urls(p("succeeded")) == []
+    assert output_urls(p("succeeded", output=None)) == []
+    assert output_urls(p("succeeded", output="https://a/x.png")) == ["https://a/x.png"]
+    assert output_urls(p("succeeded", output=["https://a/1", "https://a/2"])) == [
+        "https://a/1",
+        "https://a/2",
+    ]

@@ -1,0 +1,128 @@
+"""Workload W1 of ``../shared/reference/polling-workload.md``, simulated with a virtual clock.
+
+Used by ``make bench-polling`` and by the tests that hold the default schedule to its bar.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import random
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from cometapi_replicate.progress import parse_progress
+from cometapi_replicate.schedule import Schedule
+
+STEP = 0.5
+
+
+@dataclass(frozen=True)
+class SimPrediction:
+    index: int
+    queue: float
+    run: float
+
+    @property
+    def has_progress(self) -> bool:
+        return self.index % 2 == 0
+
+    @property
+    def duration(self) -> float:
+        return self.queue + self.run
+
+    def state(self, t: float) -> tuple[str, str]:
+        """(status, logs) as a poll at time ``t`` sees them."""
+        if t < self.queue:
+            return "starting", ""
+        if t >= self.duration:
+            return "succeeded", self.logs(self.run)
+        return "processing", self.logs(t - self.queue)
+
+    def logs(self, elapsed: float) -> str:
+        if not self.has_progress:
+            return ""
+        lines = _tqdm_lines(math.ceil(self.run / STEP))
+        return "".join(lines[: min(math.floor(elapsed / STEP), len(lines))])
+
+
+@functools.cache
+def _tqdm_lines(total: int) -> list[str]:
+    """The lines a tqdm bar of ``total`` steps writes, one per completed step."""
+    lines = []
+    for current in range(1, total + 1):
+        pct = 100 * current // total
+        bar = ("#" * (pct // 10)).ljust(10)
+        lines.append(f"{pct:3d}%|{bar}| {current}/{total} [..., 2.00it/s]\n")
+    return lines
+
+
+def workload_w1(count: int = 2000, seed: int = 7) -> list[SimPrediction]:
+    rng = random.Random(seed)
+    out = []
+    for index in range(count):
+        queue = rng.uniform(0.2, 8.0)
+        run = math.exp(rng.uniform(math.log(1), math.log(300)))
+        out.append(SimPrediction(index, queue, run))
+    return out
+
+
+@dataclass(frozen=True)
+class Outcome:
+    prediction: SimPrediction
+    requests: int
+    delay: float
+
+    @property
+    def relative_delay(self) -> float:
+        return self.delay / self.prediction.duration
+
+
+def simulate(prediction: SimPrediction, schedule: Schedule) -> Outcome:
+    t, requests = 0.0, 0
+    while True:
+        requests += 1
+        status, logs = prediction.state(t)
+        if status == "succeeded":
+            return Outcome(prediction, requests, t - prediction.duration)
+        schedule.observe(t, status, parse_progress(logs))
+        t += schedule.next_delay(t)
+
+
+def run(
+    make_schedule: Callable[[], Schedule], predictions: Iterable[SimPrediction]
+) -> list[Outcome]:
+    return [simulate(p, make_schedule()) for p in predictions]
+
+
+@dataclass(frozen=True)
+class Summary:
+    count: int
+    requests: float
+    median_delay: float
+    p95_delay: float
+    p95_relative: float
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
+
+
+def summarize(outcomes: list[Outcome]) -> Summary:
+    delays = [o.delay for o in outcomes]
+    return Summary(
+        count=len(outcomes),
+        requests=statistics.fmean(o.requests for o in outcomes),
+        median_delay=statistics.median(delays),
+        p95_delay=_p95(delays),
+        p95_relative=_p95([o.relative_delay for o in outcomes]),
+    )
+
+
+def split(outcomes: list[Outcome]) -> dict[str, Summary]:
+    return {
+        "all": summarize(outcomes),
+        "with progress": summarize([o for o in outcomes if o.prediction.has_progress]),
+        "without progress": summarize([o for o in outcomes if not o.prediction.has_progress]),
+    }
