@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tools.generate import OVERLAY, ROOT, build_spec, load_yaml, merge_documents
 from tools.overlay import OverlayError, apply_overlay
 
 QUERY_SPEC = ROOT / "openapi" / "replicate-query.openapi.yaml"
+CREATE_SPEC = ROOT / "openapi" / "create-predictions.openapi.yaml"
 SEED = ROOT.parent / "shared" / "seeds" / "000_3ac2ccb16b37cc70.txt"
 RESPONSE = ("paths", "/replicate/v1/predictions/{id}", "get", "responses", "200")
 
@@ -27,8 +29,9 @@ def response_schema(doc: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def test_vendored_spec_is_valid_openapi_3_1() -> None:
-    doc = load_yaml(QUERY_SPEC)
+@pytest.mark.parametrize("path", [QUERY_SPEC, CREATE_SPEC])
+def test_vendored_specs_are_valid_openapi_3_1(path: Path) -> None:
+    doc = load_yaml(path)
     assert doc["openapi"].startswith("3.1")
     validate(doc)
 
@@ -53,16 +56,24 @@ def test_the_generator_input_is_valid_openapi() -> None:
 
 
 def test_overlay_applies_and_each_action_changes_something() -> None:
-    doc = merge_documents([load_yaml(QUERY_SPEC)])
+    doc = merge_documents([load_yaml(QUERY_SPEC), load_yaml(CREATE_SPEC)])
     overlay = load_yaml(OVERLAY)
     for action in overlay["actions"]:
         assert action.get("description"), f"{action['target']} says not why"
         after = apply_overlay(doc, {**overlay, "actions": [action]})
         assert after != doc, f"action on {action['target']} changed nothing"
         doc = after
-    schema = response_schema(doc)
-    assert schema["required"] == ["id", "status"]
-    assert {"type": "string"} in schema["properties"]["output"]["anyOf"]
+    prediction = doc["components"]["schemas"]["Prediction"]
+    assert response_schema(doc) == {"$ref": "#/components/schemas/Prediction"}
+    assert prediction["required"] == ["id", "status"]
+    assert {"type": "string"} in prediction["properties"]["output"]["anyOf"]
+    assert prediction["properties"]["metrics"], "the upstream schema was copied, not pasted"
+    create = doc["paths"]["/replicate/v1/models/{model_owner}/{model_name}/predictions"]["post"]
+    assert [p["name"] for p in create["parameters"]] == ["model_owner", "model_name"]
+    assert create["responses"]["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Prediction"
+    }
+    assert "/replicate/v1/models/{models}/predictions" not in doc["paths"]
 
 
 def test_overlay_action_that_matches_nothing_is_an_error_naming_it() -> None:
@@ -86,6 +97,17 @@ def test_overlay_update_merges_recursively_and_appends_to_arrays() -> None:
     }
     assert apply_overlay(doc, overlay) == {"a": {"b": 3, "c": {"e": 4}}, "tags": ["x", "y"]}
     assert doc == {"a": {"b": 1, "c": {"d": 2}}, "tags": ["x"]}, "the input is not modified"
+
+
+def test_overlay_copy_merges_one_node_into_the_target() -> None:
+    doc = {"a": {"x": 1, "deep": {"y": 2}}, "b": {"z": 3}}
+    overlay = {"overlay": "1.1.0", "actions": [{"target": "$.b", "copy": "$.a"}]}
+    result = apply_overlay(doc, overlay)
+    assert result["b"] == {"z": 3, "x": 1, "deep": {"y": 2}}
+    result["b"]["deep"]["y"] = 9
+    assert result["a"]["deep"]["y"] == 2, "a copy, not a shared object"
+    with pytest.raises(OverlayError, match="exactly one"):
+        apply_overlay(doc, {"overlay": "1.1.0", "actions": [{"target": "$.b", "copy": "$.*"}]})
 
 
 def test_overlay_removes_several_array_items() -> None:

@@ -27,7 +27,7 @@ from tools.overlay import apply_overlay
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "openapi"
-SPECS = (OPENAPI / "replicate-query.openapi.yaml",)
+SPECS = (OPENAPI / "replicate-query.openapi.yaml", OPENAPI / "create-predictions.openapi.yaml")
 OVERLAY = OPENAPI / "overlay.yaml"
 PACKAGE = "cometapi_replicate_api"
 TARGET = ROOT / "generated" / PACKAGE

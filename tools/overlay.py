@@ -1,9 +1,11 @@
-"""Apply an OpenAPI Overlay 1.0 document (``update`` and ``remove`` actions).
+"""Apply an OpenAPI Overlay document: 1.0 ``update`` and ``remove`` actions, and 1.1 ``copy``.
 
 Written by hand because no maintained Python overlay library fails on an action whose
 target matches nothing, which is the one property this project needs most: a correction
 that upstream has made obsolete must stop the build, not vanish silently. Targets are
-RFC 9535 JSONPath expressions, evaluated by ``jsonpath-rfc9535``.
+RFC 9535 JSONPath expressions, evaluated by ``jsonpath-rfc9535``. ``copy`` (Overlay 1.1) is
+the only standard way to move a schema into ``components`` without pasting a copy of it into
+the overlay, where it would stop following upstream.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ def apply_overlay(document: Mapping[str, Any], overlay: Mapping[str, Any]) -> di
     Raises :class:`OverlayError` naming the action when its target selects nothing.
     """
     version = str(overlay.get("overlay", ""))
-    if not version.startswith("1.0"):
-        raise OverlayError(f"unsupported overlay version {version!r}; expected 1.0.x")
+    if not version.startswith(("1.0.", "1.1.")):
+        raise OverlayError(f"unsupported overlay version {version!r}; expected 1.0.x or 1.1.x")
     actions = overlay.get("actions")
     if not isinstance(actions, list) or not actions:
         raise OverlayError("overlay has no actions")
@@ -49,23 +51,35 @@ def _apply_action(document: dict[str, Any], index: int, action: Any) -> None:
     name = describe_action(index, action)
     if not isinstance(action, Mapping) or not isinstance(action.get("target"), str):
         raise OverlayError(f"{name}: an action needs a string 'target'")
-    has_update, remove = "update" in action, action.get("remove", False)
-    if has_update == bool(remove):
-        raise OverlayError(f"{name}: an action needs exactly one of 'update' or 'remove: true'")
-    try:
-        nodes = jsonpath.find(action["target"], document)
-    except jsonpath.JSONPathError as exc:
-        raise OverlayError(f"{name}: invalid JSONPath: {exc}") from exc
+    kinds = ["update" in action, "copy" in action, bool(action.get("remove", False))]
+    if sum(kinds) != 1:
+        raise OverlayError(f"{name}: an action needs exactly one of 'update', 'copy', 'remove: true'")
+    update = action["update"] if "update" in action else None
+    nodes = _find(action["target"], document, name)
     if not nodes:
         raise OverlayError(f"{name}: target matches nothing in the document")
-    if remove:
+    if action.get("remove", False):
         _remove(nodes, name)
         return
+    if "copy" in action:
+        sources = _find(action["copy"], document, name)
+        if len(sources) != 1:
+            raise OverlayError(f"{name}: copy must select exactly one node, not {len(sources)}")
+        update = sources[0].value
     for node in nodes:
         try:
-            _merge(node.value, action["update"])
+            _merge(node.value, update)
         except OverlayError as exc:
             raise OverlayError(f"{name}: {exc}") from None
+
+
+def _find(path: object, document: dict[str, Any], name: str) -> jsonpath.JSONPathNodeList:
+    if not isinstance(path, str):
+        raise OverlayError(f"{name}: a JSONPath must be a string")
+    try:
+        return jsonpath.find(path, document)
+    except jsonpath.JSONPathError as exc:
+        raise OverlayError(f"{name}: invalid JSONPath: {exc}") from exc
 
 
 def _remove(nodes: jsonpath.JSONPathNodeList, name: str) -> None:

@@ -1,7 +1,71 @@
-"""Python SDK for the Replicate prediction API served by CometAPI."""
+"""Python SDK for the Replicate prediction API served by CometAPI.
+
+from cometapi_replicate import Client
+
+with Client() as client:  # COMETAPI_KEY from the environment
+    prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a paper boat"})
+    paths = client.predictions.download(prediction, "out/")
+"""
 
 from cometapi_replicate_api.models import Prediction
 
 from ._version import __version__
+from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    CometAPIError,
+    InternalServerError,
+    NotFoundError,
+    OutputUnavailableError,
+    PermissionDeniedError,
+    PredictionCanceledError,
+    PredictionError,
+    PredictionFailedError,
+    RateLimitError,
+    ResponseValidationError,
+    WaitTimeoutError,
+)
+from .progress import Progress, parse_progress
+from .status import (
+    TERMINAL_STATUSES,
+    PredictionStatus,
+    is_terminal,
+    output_urls,
+    raise_for_failure,
+)
 
-__all__ = ["Prediction", "__version__"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "TERMINAL_STATUSES",
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "CometAPIError",
+    "InternalServerError",
+    "NotFoundError",
+    "OutputUnavailableError",
+    "PermissionDeniedError",
+    "Prediction",
+    "PredictionCanceledError",
+    "PredictionError",
+    "PredictionFailedError",
+    "PredictionStatus",
+    "Progress",
+    "RateLimitError",
+    "ResponseValidationError",
+    "WaitTimeoutError",
+    "__version__",
+    "is_terminal",
+    "output_urls",
+    "parse_progress",
+    "raise_for_failure",
+]

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 from cometapi_replicate_api import Client as GeneratedClient
-from cometapi_replicate_api.api.default import replicate_query
+from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
 from cometapi_replicate_api.models import Prediction
 
-from . import plans
+from . import download, plans
 from ._http import USER_AGENT, AsyncForwardingTransport, ForwardingTransport, OriginBearerAuth
 from .errors import CometAPIError
 from .retry import RetryPolicy
@@ -30,8 +33,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 
 OnUpdate = Callable[[Prediction], None]
 
-_SYNC_CALLS: dict[str, Callable[..., Any]] = {"get": replicate_query.sync_detailed}
-_ASYNC_CALLS: dict[str, Callable[..., Awaitable[Any]]] = {"get": replicate_query.asyncio_detailed}
+MAX_PARALLEL_DOWNLOADS = 4
 
 
 class _Settings:
@@ -58,29 +60,52 @@ class _Settings:
         self.retry = RetryPolicy(max_retries=max_retries)
         self.clock: Callable[[], float] = time.monotonic
 
-    def httpx_kwargs(self) -> dict[str, Any]:
+    def httpx_kwargs(self, *, downloads: bool = False) -> dict[str, Any]:
+        """For the API client, or (``downloads``) for output files: those follow redirects,
+        and the key still goes to the API's origin alone (httpx drops it on a cross-origin
+        redirect; ``OriginBearerAuth`` never adds it for another origin)."""
         return {
-            "base_url": self.base_url,
+            "base_url": "" if downloads else self.base_url,
             "auth": OriginBearerAuth(self.key, self.base_url),
             "timeout": self.timeout,
             "headers": {"User-Agent": USER_AGENT},
-            "follow_redirects": False,
+            "follow_redirects": downloads,
         }
 
     def context(self) -> plans.Context:
         return plans.Context(retry=self.retry, secret=self.key, clock=self.clock)
 
+    def schedule(self, poll_interval: float | None) -> Schedule:
+        if poll_interval is None:
+            return AdaptiveSchedule()
+        if poll_interval < FLOOR:
+            raise ValueError(f"poll_interval must be at least {FLOOR} seconds")
+        return FixedSchedule(poll_interval)
+
     def watch_plan(
         self, start: Prediction | str, timeout: float | None, poll_interval: float | None
     ) -> plans.Plan[Prediction]:
-        if timeout is not None and timeout < 0:
-            raise ValueError("timeout must be 0 or more seconds, or None for no limit")
-        schedule: Schedule = AdaptiveSchedule()
-        if poll_interval is not None:
-            if poll_interval < FLOOR:
-                raise ValueError(f"poll_interval must be at least {FLOOR} seconds")
-            schedule = FixedSchedule(poll_interval)
-        return plans.watch(start, self.context(), schedule, timeout=timeout)
+        _check_timeout(timeout)
+        return plans.watch(start, self.context(), self.schedule(poll_interval), timeout=timeout)
+
+    def run_plan(
+        self, model: str, model_input: Mapping[str, Any], timeout: float | None
+    ) -> plans.Plan[Prediction]:
+        _check_timeout(timeout)
+        return plans.run(model, model_input, self.context(), self.schedule(None), timeout)
+
+    def fetch_plans(
+        self, prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool
+    ) -> list[plans.Plan[Path]]:
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = download.plan_files(prediction, folder, overwrite=overwrite)
+        return [plans.fetch(url, dest, overwrite, self.context()) for url, dest in files]
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and timeout < 0:
+        raise ValueError("timeout must be 0 or more seconds, or None for no limit")
 
 
 class Client:
@@ -102,11 +127,20 @@ class Client:
         max_retries: int = 2,
         http_client: httpx.Client | None = None,
     ) -> None:
-        self._settings = _Settings(api_key, base_url, timeout, max_retries)
-        transport = ForwardingTransport(http_client) if http_client is not None else None
-        self._http = httpx.Client(transport=transport, **self._settings.httpx_kwargs())
-        self._api = GeneratedClient(base_url=str(self._settings.base_url))
-        self._api.set_httpx_client(self._http)
+        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries)
+
+        def transport() -> httpx.BaseTransport | None:
+            return ForwardingTransport(http_client) if http_client is not None else None
+
+        self._http = httpx.Client(transport=transport(), **settings.httpx_kwargs())
+        self._files = httpx.Client(transport=transport(), **settings.httpx_kwargs(downloads=True))
+        api = GeneratedClient(base_url=str(settings.base_url)).set_httpx_client(self._http)
+        self._calls: dict[str, Callable[..., Any]] = {
+            "get": functools.partial(replicate_query.sync_detailed, client=api),
+            "create": functools.partial(create_predictions_general.sync_detailed, client=api),
+            # A closure, not a partial: a partial's repr would show the key.
+            "fetch": lambda **kw: download.fetch(self._files, secret=settings.key, **kw),
+        }
         self._sleep: Callable[[float], None] = time.sleep
         self.predictions = Predictions(self)
 
@@ -122,7 +156,7 @@ class Client:
                 outcome = None
                 if isinstance(step, plans.Call):
                     try:
-                        outcome = _SYNC_CALLS[step.operation](client=self._api, **step.kwargs)
+                        outcome = self._calls[step.operation](**step.kwargs)
                     except Exception as exc:  # handed to the plan, which maps or re-raises it
                         outcome = exc
                 elif isinstance(step, plans.Sleep):
@@ -142,9 +176,23 @@ class Client:
                 on_update(item)
         raise AssertionError("a plan always ends")  # pragma: no cover
 
+    def run(
+        self,
+        model: str,
+        input: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> Prediction:
+        """Create a prediction of ``model`` (``"owner/name"``), wait for it, and return it once
+        it has succeeded; raise :class:`PredictionError` if it failed or was canceled.
+        ``timeout`` bounds the wait."""
+        return self._result(self._settings.run_plan(model, input, timeout), on_update)
+
     def close(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
         self._http.close()
+        self._files.close()
 
     def __enter__(self) -> Self:
         return self
@@ -165,6 +213,40 @@ class Predictions:
     def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state. Transient failures are retried."""
         return self._client._result(plans.get(prediction_id, self._client._settings.context()))
+
+    def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
+        """Start a prediction of ``model`` (``"owner/name"``) with ``input``.
+
+        ``pathlib.Path``, bytes and binary files in ``input`` are sent as ``data:`` URLs.
+        A create is not idempotent, so it is retried only when the request provably never
+        reached the server (no connection) or was refused with 429; never after a timeout or
+        a 5xx, when the prediction may already exist.
+        """
+        return self._client._result(plans.create(model, input, self._client._settings.context()))
+
+    def download(
+        self,
+        prediction_or_id: Prediction | str,
+        directory: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+    ) -> list[Path]:
+        """Save the outputs of a succeeded prediction into ``directory``, in output order.
+
+        Each file appears only when complete; an existing file raises ``FileExistsError``
+        unless ``overwrite``. Raises :class:`OutputUnavailableError` when there is no output.
+        """
+        prediction = self._resolve(prediction_or_id)
+        fetches = self._client._settings.fetch_plans(prediction, directory, overwrite)
+        if len(fetches) <= 1:
+            return [self._client._result(plan) for plan in fetches]
+        with ThreadPoolExecutor(min(len(fetches), MAX_PARALLEL_DOWNLOADS)) as pool:
+            return list(pool.map(self._client._result, fetches))
+
+    def _resolve(self, prediction_or_id: Prediction | str) -> Prediction:
+        if isinstance(prediction_or_id, Prediction):
+            return prediction_or_id
+        return self.get(prediction_or_id)
 
     def wait(
         self,
@@ -211,11 +293,21 @@ class AsyncClient:
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
     ) -> None:
-        self._settings = _Settings(api_key, base_url, timeout, max_retries)
-        transport = AsyncForwardingTransport(http_client) if http_client is not None else None
-        self._http = httpx.AsyncClient(transport=transport, **self._settings.httpx_kwargs())
-        self._api = GeneratedClient(base_url=str(self._settings.base_url))
-        self._api.set_async_httpx_client(self._http)
+        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries)
+
+        def transport() -> httpx.AsyncBaseTransport | None:
+            return AsyncForwardingTransport(http_client) if http_client is not None else None
+
+        self._http = httpx.AsyncClient(transport=transport(), **settings.httpx_kwargs())
+        self._files = httpx.AsyncClient(
+            transport=transport(), **settings.httpx_kwargs(downloads=True)
+        )
+        api = GeneratedClient(base_url=str(settings.base_url)).set_async_httpx_client(self._http)
+        self._calls: dict[str, Callable[..., Awaitable[Any]]] = {
+            "get": functools.partial(replicate_query.asyncio_detailed, client=api),
+            "create": functools.partial(create_predictions_general.asyncio_detailed, client=api),
+            "fetch": lambda **kw: download.afetch(self._files, secret=settings.key, **kw),
+        }
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
         self.predictions = AsyncPredictions(self)
 
@@ -231,8 +323,7 @@ class AsyncClient:
                 outcome = None
                 if isinstance(step, plans.Call):
                     try:
-                        call = _ASYNC_CALLS[step.operation]
-                        outcome = await call(client=self._api, **step.kwargs)
+                        outcome = await self._calls[step.operation](**step.kwargs)
                     except Exception as exc:  # handed to the plan, which maps or re-raises it
                         outcome = exc
                 elif isinstance(step, plans.Sleep):
@@ -256,9 +347,21 @@ class AsyncClient:
             await run.aclose()
         raise AssertionError("a plan always ends")  # pragma: no cover
 
+    async def run(
+        self,
+        model: str,
+        input: Mapping[str, Any],
+        *,
+        timeout: float | None = None,
+        on_update: OnUpdate | None = None,
+    ) -> Prediction:
+        """See :meth:`Client.run`."""
+        return await self._result(self._settings.run_plan(model, input, timeout), on_update)
+
     async def aclose(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
         await self._http.aclose()
+        await self._files.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -286,6 +389,35 @@ class AsyncPredictions:
         return await self._client._result(
             plans.get(prediction_id, self._client._settings.context())
         )
+
+    async def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
+        """See :meth:`Predictions.create`."""
+        context = self._client._settings.context()
+        return await self._client._result(plans.create(model, input, context))
+
+    async def download(
+        self,
+        prediction_or_id: Prediction | str,
+        directory: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+    ) -> list[Path]:
+        """See :meth:`Predictions.download`."""
+        prediction = (
+            prediction_or_id
+            if isinstance(prediction_or_id, Prediction)
+            else await self.get(prediction_or_id)
+        )
+        fetches = self._client._settings.fetch_plans(prediction, directory, overwrite)
+        limit = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
+
+        async def one(plan: plans.Plan[Path]) -> Path:
+            async with limit:
+                return await self._client._result(plan)
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(one(plan)) for plan in fetches]
+        return [task.result() for task in tasks]
 
     async def wait(
         self,

@@ -12,12 +12,13 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
 
 import httpx
-from cometapi_replicate_api.models import Prediction
+from cometapi_replicate_api.models import Prediction, PredictionRequest
 from cometapi_replicate_api.types import Response
 
 from .errors import (
@@ -29,10 +30,11 @@ from .errors import (
     redact,
     status_error,
 )
+from .inputs import encode_input, split_model
 from .progress import parse_progress
-from .retry import RetryPolicy, is_transient, parse_retry_after
+from .retry import RetryPolicy, is_transient, parse_retry_after, safe_to_repeat_create
 from .schedule import Schedule, bounded_delay
-from .status import is_terminal, normalize_status
+from .status import is_terminal, normalize_status, raise_for_failure
 
 logger = logging.getLogger("cometapi_replicate")
 
@@ -46,7 +48,7 @@ _BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
 class Call:
     """Call the generated endpoint ``operation`` with ``kwargs``."""
 
-    operation: Literal["get", "create"]
+    operation: Literal["get", "create", "fetch"]
     kwargs: dict[str, Any]
 
 
@@ -89,8 +91,7 @@ def validate_prediction_id(prediction_id: object) -> str:
 
 def to_prediction(outcome: object, ctx: Context) -> tuple[Prediction, float | None]:
     """The prediction in a call's outcome and the server's Retry-After, or the mapped error."""
-    if isinstance(outcome, BaseException):
-        raise _map_exception(outcome, ctx) from outcome
+    outcome = check_outcome(outcome, ctx)
     if not isinstance(outcome, Response):
         raise TypeError(f"unexpected outcome {outcome!r}")
     if outcome.status_code // 100 != 2:
@@ -101,6 +102,15 @@ def to_prediction(outcome: object, ctx: Context) -> tuple[Prediction, float | No
     if not isinstance(prediction.id, str) or not isinstance(prediction.status, str):
         raise ResponseValidationError("the response is not a prediction: id or status missing")
     return prediction, parse_retry_after(outcome.headers, ctx.wall_clock())
+
+
+def check_outcome(outcome: T, ctx: Context) -> T:
+    """``outcome`` unless it is an exception, which is raised as one of ours."""
+    if isinstance(outcome, CometAPIError):
+        raise outcome
+    if isinstance(outcome, BaseException):
+        raise _map_exception(outcome, ctx) from outcome
+    return outcome
 
 
 def _map_exception(exc: BaseException, ctx: Context) -> CometAPIError:
@@ -119,21 +129,21 @@ def _map_exception(exc: BaseException, ctx: Context) -> CometAPIError:
 def request(
     call: Call,
     ctx: Context,
+    parse: Callable[[Any, Context], T],
     *,
     retryable: Callable[[CometAPIError], bool] = is_transient,
     deadline: float | None = None,
-) -> Plan[tuple[Prediction, float | None]]:
-    """One API call with retries of the failures ``retryable`` accepts, up to the policy's count."""
+) -> Plan[T]:
+    """One call with retries of the failures ``retryable`` accepts, up to the policy's count."""
     attempt = 0
     while True:
         outcome = yield call
         try:
-            return to_prediction(outcome, ctx)
+            return parse(outcome, ctx)
         except CometAPIError as error:
             if attempt >= ctx.retry.max_retries or not retryable(error):
                 raise
-            retry_after = _retry_after(error, ctx)
-            delay = ctx.retry.delay(attempt, retry_after)
+            delay = ctx.retry.delay(attempt, _retry_after(error, ctx))
             if deadline is not None and ctx.clock() + delay >= deadline:
                 raise
             attempt += 1
@@ -148,8 +158,47 @@ def _retry_after(error: CometAPIError, ctx: Context) -> float | None:
 
 def get(prediction_id: str, ctx: Context) -> Plan[Prediction]:
     call = Call("get", {"id": validate_prediction_id(prediction_id)})
-    prediction, _ = yield from request(call, ctx)
+    prediction, _ = yield from request(call, ctx, to_prediction)
     return prediction
+
+
+def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Prediction]:
+    """Create a prediction. Not idempotent: repeated only if it cannot have reached the server."""
+    owner, name = split_model(model)
+    if not isinstance(model_input, Mapping):
+        raise TypeError("input must be a mapping of the model's input names to values")
+    body = PredictionRequest.from_dict({"input": encode_input(model_input)})
+    call = Call("create", {"model_owner": owner, "model_name": name, "body": body})
+    prediction, _ = yield from request(call, ctx, to_prediction, retryable=safe_to_repeat_create)
+    logger.debug("created prediction %s of %s", prediction.id, model)
+    return prediction
+
+
+def run(
+    model: str,
+    model_input: Mapping[str, Any],
+    ctx: Context,
+    schedule: Schedule,
+    timeout: float | None,
+) -> Plan[Prediction]:
+    """Create, wait (``timeout`` bounds the wait), and return the prediction if it succeeded."""
+    prediction = yield from create(model, model_input, ctx)
+    final = yield from watch(prediction, ctx, schedule, timeout=timeout)
+    return raise_for_failure(final)
+
+
+def fetch(source: str, destination: Path, overwrite: bool, ctx: Context) -> Plan[Path]:
+    """Download one output (the driver streams it), retrying transient failures like a GET."""
+    call = Call("fetch", {"url": source, "destination": destination, "overwrite": overwrite})
+    path: Path = yield from request(call, ctx, _path)
+    return path
+
+
+def _path(outcome: object, ctx: Context) -> Path:
+    path = check_outcome(outcome, ctx)
+    if not isinstance(path, Path):
+        raise TypeError(f"unexpected outcome {path!r}")
+    return path
 
 
 def _fingerprint(p: Prediction) -> tuple[object, ...]:
@@ -185,7 +234,7 @@ def watch(
     while True:
         retry_after: float | None
         try:
-            latest, retry_after = yield from request(call, ctx, deadline=deadline)
+            latest, retry_after = yield from request(call, ctx, to_prediction, deadline=deadline)
         except CometAPIError as error:
             now = ctx.clock()
             failing_since = now if failing_since is None else failing_since
