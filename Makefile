@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install generate check-generated lint test ci build clean bench bench-polling
+.PHONY: help demo install generate check-generated lint test ci build clean bench bench-polling
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+demo: $(STAMP) ## Run a model and save its images to demo-output/ (needs COMETAPI_KEY)
+	$(BIN)/python -m tools.demo
 
 install: $(STAMP) ## Create .venv and install the project editable with the dev tools
 

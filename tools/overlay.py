@@ -53,8 +53,8 @@ def _apply_action(document: dict[str, Any], index: int, action: Any) -> None:
         raise OverlayError(f"{name}: an action needs a string 'target'")
     kinds = ["update" in action, "copy" in action, bool(action.get("remove", False))]
     if sum(kinds) != 1:
-        raise OverlayError(f"{name}: an action needs exactly one of 'update', 'copy', 'remove: true'")
-    update = action["update"] if "update" in action else None
+        raise OverlayError(f"{name}: an action needs one of 'update', 'copy', 'remove: true'")
+    update = action.get("update")
     nodes = _find(action["target"], document, name)
     if not nodes:
         raise OverlayError(f"{name}: target matches nothing in the document")

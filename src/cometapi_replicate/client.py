@@ -415,9 +415,13 @@ class AsyncPredictions:
             async with limit:
                 return await self._client._result(plan)
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(one(plan)) for plan in fetches]
-        return [task.result() for task in tasks]
+        tasks = [asyncio.ensure_future(one(plan)) for plan in fetches]
+        try:  # the first failure is raised as it is; the other downloads are stopped
+            return list(await asyncio.gather(*tasks))
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     async def wait(
         self,

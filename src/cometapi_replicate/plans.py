@@ -219,15 +219,16 @@ def watch(
     """
     began = ctx.clock()
     deadline = None if timeout is None else began + timeout
+    seen: tuple[object, ...] | None = None
     if isinstance(start, Prediction):
         prediction_id, latest = validate_prediction_id(start.id), start
+        seen = _fingerprint(start)
+        yield Emit(start)
         if is_terminal(start):
-            yield Emit(start)
             return start
     else:
         prediction_id, latest = validate_prediction_id(start), None
     call = Call("get", {"id": prediction_id})
-    seen: tuple[object, ...] | None = None
     warned: set[str] = set()
     failing_since: float | None = None
     failures = 0
