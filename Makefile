@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP) ## Run a model and save its images to demo-output/ (needs COMETAPI_KEY)
+demo: $(STAMP) ## The main job against a local sandbox (DEMO_LIVE=1 + COMETAPI_KEY: the real API)
 	$(BIN)/python -m tools.demo
 
 install: $(STAMP) ## Create .venv and install the project editable with the dev tools

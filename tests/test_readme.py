@@ -51,3 +51,12 @@ def test_first_example_runs_and_saves_the_images(
     )
     assert (tmp_path / "images" / "out-0.webp").read_bytes() == PNG
     assert "saved" in capsys.readouterr().out
+
+
+def test_the_sandbox_pytest_example_passes(tmp_path: Path) -> None:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
+    (example,) = [b for b in blocks if "def test_pipeline_survives_a_flaky_api" in b]
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md", "exec"), namespace)
+    namespace["test_pipeline_survives_a_flaky_api"](tmp_path)  # type: ignore[operator]
+    assert len(list(tmp_path.iterdir())) == 1

@@ -1,0 +1,366 @@
+"""A CometAPI-compatible fake of the Replicate prediction API, with predictions that live in time.
+
+``Sandbox.handle`` answers one request (no I/O); ``transport()`` serves it in-process to httpx,
+and ``server.SandboxServer`` serves it over real sockets on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import httpx
+
+from .png import make_png
+
+__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox"]
+
+SANDBOX_KEY = "sk-sandbox-0000000000000000"
+"""The key the sandbox accepts unless told otherwise. Not a secret."""
+OUTCOMES = ("succeeded", "failed", "canceled", "aborted")
+IN_PROCESS_API = "http://api.sandbox.invalid"
+IN_PROCESS_FILES = "http://files.sandbox.invalid"
+
+_CREATE = re.compile(r"^/replicate/v1/models/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/predictions$")
+_GET = re.compile(r"^/replicate/v1/predictions/([A-Za-z0-9]+)$")
+_FILE = re.compile(r"^/files/([A-Za-z0-9]+)/out-(\d+)\.png$")
+_ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+Target = Literal["create", "get", "file", "any"]
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A misbehaviour for the next matching request(s); build one with the class methods."""
+
+    kind: Literal["status", "html", "slow", "hang", "drop", "truncate"]
+    status: int = 200
+    seconds: float = 0.0
+    retry_after: float | None = None
+
+    @classmethod
+    def server_error(cls, status: int = 502) -> Fault:
+        """A 5xx with CometAPI's error envelope."""
+        return cls("status", status=status)
+
+    @classmethod
+    def rate_limit(cls, retry_after: float = 1.0) -> Fault:
+        """A 429 with ``Retry-After``."""
+        return cls("status", status=429, retry_after=retry_after)
+
+    @classmethod
+    def html(cls, status: int = 502) -> Fault:
+        """An HTML error page, as a proxy in front of the API sends."""
+        return cls("html", status=status)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        """The normal answer, ``seconds`` late."""
+        return cls("slow", seconds=seconds)
+
+    @classmethod
+    def hang(cls) -> Fault:
+        """No answer at all (the client's timeout must end it)."""
+        return cls("hang")
+
+    @classmethod
+    def drop(cls) -> Fault:
+        """The connection closes after the response headers."""
+        return cls("drop")
+
+    @classmethod
+    def truncate(cls) -> Fault:
+        """The body stops halfway through its announced length."""
+        return cls("truncate")
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One response: what to send, and how to misbehave while sending it."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    fault: Fault | None = None
+
+
+@dataclass
+class _Prediction:
+    id: str
+    model: str
+    input: dict[str, Any]
+    created: float
+    created_wall: float
+    queue: float
+    run: float
+    outcome: str
+    steps: int
+    outputs: int
+
+
+@dataclass
+class Sandbox:
+    """The fake API's state and behaviour.
+
+    Timing and outcome for new predictions come from these attributes, or per request from
+    the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome`` and ``sandbox_steps``
+    (``num_outputs`` sets the number of images). Defaults: 1 s starting, 3 s processing in
+    20 tqdm steps, then succeeded with one 64x64 PNG.
+    """
+
+    key: str = SANDBOX_KEY
+    queue: float = 1.0
+    run: float = 3.0
+    outcome: str = "succeeded"
+    steps: int = 20
+    outputs: int = 1
+    removal: float = 3600.0
+    """Seconds after completion when the output is removed (``data_removed``)."""
+    clock: Callable[[], float] = time.monotonic
+    api_url: str = IN_PROCESS_API
+    files_url: str = IN_PROCESS_FILES
+    _predictions: dict[str, _Prediction] = field(default_factory=dict, repr=False)
+    _faults: list[tuple[Target, Fault]] = field(default_factory=list, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    requests: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    """``(method, url)`` of every request served, for assertions."""
+
+    def inject(self, fault: Fault, *, times: int = 1, on: Target = "any") -> None:
+        """Misbehave on the next ``times`` requests of kind ``on``."""
+        with self._lock:
+            self._faults.extend([(on, fault)] * times)
+
+    def transport(self) -> httpx.MockTransport:
+        """An in-process httpx transport (sync and async) serving the API and the files."""
+        return httpx.MockTransport(self._mock_handler)
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """``api_key`` and ``base_url`` for a Client talking to this sandbox."""
+        return {"api_key": self.key, "base_url": self.api_url}
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def handle(
+        self, origin: str, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> Reply:
+        """Answer one request; ``origin`` is ``"api"`` or ``"files"``."""
+        with self._lock:
+            base = self.api_url if origin == "api" else self.files_url
+            self.requests.append((method, base + path))
+            kind: Target = "file" if origin == "files" else "create" if method == "POST" else "get"
+            fault = self._take_fault(kind)
+            if fault is not None and fault.kind in ("status", "html"):
+                return _fault_reply(fault)
+            reply = (
+                self._files(method, path)
+                if origin == "files"
+                else self._api(method, path, headers, body)
+            )
+        if fault is not None:
+            return Reply(reply.status, reply.headers, reply.body, fault)
+        return reply
+
+    def _take_fault(self, kind: Target) -> Fault | None:
+        for index, (on, fault) in enumerate(self._faults):
+            if on in (kind, "any"):
+                del self._faults[index]
+                return fault
+        return None
+
+    def _api(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        if headers.get("authorization") != f"Bearer {self.key}":
+            return _error(401, "Invalid token", "invalid_api_key")
+        if method == "POST" and (match := _CREATE.match(path)):
+            return self._create(f"{match[1]}/{match[2]}", body)
+        if method == "GET" and (match := _GET.match(path)):
+            prediction = self._predictions.get(match[1])
+            if prediction is None:
+                return _error(404, "Prediction not found", "")
+            return _json(200, self.view(prediction))
+        return _error(404, f"No route for {method} {path}", "")
+
+    def _create(self, model: str, body: bytes) -> Reply:
+        try:
+            payload = json.loads(body)
+            given = payload["input"]
+            if not isinstance(given, dict):
+                raise TypeError
+        except (ValueError, KeyError, TypeError):
+            return _error(400, 'The body must be {"input": {...}}', "invalid_request")
+        try:
+            outcome = str(given.get("sandbox_outcome", self.outcome))
+            if outcome not in OUTCOMES:
+                raise ValueError(f"sandbox_outcome must be one of {', '.join(OUTCOMES)}")
+            queue = float(given.get("sandbox_queue", self.queue))
+            run = float(given.get("sandbox_run", self.run))
+            steps = int(given.get("sandbox_steps", self.steps))
+            outputs = int(given.get("num_outputs", self.outputs))
+            if min(queue, run) < 0 or steps < 1 or not 1 <= outputs <= 16:
+                raise ValueError(
+                    "sandbox_queue and sandbox_run >= 0, sandbox_steps >= 1, num_outputs 1-16"
+                )
+        except (TypeError, ValueError) as exc:
+            return _error(400, str(exc), "invalid_request")
+        prediction = _Prediction(
+            id="".join(secrets.choice(_ID_ALPHABET) for _ in range(26)),
+            model=model,
+            input=given,
+            created=self.clock(),
+            created_wall=time.time(),
+            queue=queue,
+            run=run,
+            outcome=outcome,
+            steps=steps,
+            outputs=outputs,
+        )
+        self._predictions[prediction.id] = prediction
+        return _json(200, self.view(prediction))
+
+    def _files(self, method: str, path: str) -> Reply:
+        match = _FILE.match(path)
+        prediction = self._predictions.get(match[1]) if match else None
+        if (
+            method != "GET"
+            or match is None
+            or prediction is None
+            or int(match[2]) >= prediction.outputs
+        ):
+            return Reply(404, {"content-type": "text/plain"}, b"not found")
+        if self._phase(prediction)[0] != "succeeded" or self._removed(prediction):
+            return Reply(404, {"content-type": "text/plain"}, b"not found")
+        image = make_png(hash((prediction.id, int(match[2]))) & 0xFFFF)
+        return Reply(200, {"content-type": "image/png", "content-length": str(len(image))}, image)
+
+    # -- the prediction's state over time ---------------------------------------------------
+
+    def _phase(self, p: _Prediction) -> tuple[str, float]:
+        """(status, seconds of processing so far)."""
+        age = self.clock() - p.created
+        if p.outcome == "aborted":
+            return ("aborted" if age >= p.queue else "starting"), 0.0
+        if age < p.queue:
+            return "starting", 0.0
+        if age < p.queue + p.run:
+            return "processing", age - p.queue
+        return p.outcome, p.run
+
+    def _removed(self, p: _Prediction) -> bool:
+        return self.clock() - p.created >= p.queue + p.run + self.removal
+
+    def view(self, p: _Prediction) -> dict[str, Any]:
+        """The prediction as the API returns it now."""
+        status, ran = self._phase(p)
+        done = status in OUTCOMES
+        removed = done and self._removed(p)
+        api = f"{self.api_url}/replicate/v1/predictions/{p.id}"
+        body: dict[str, Any] = {
+            "id": p.id,
+            "model": p.model,
+            "version": "hidden",
+            "input": p.input,
+            "logs": _tqdm_logs(ran, p.run, p.steps) if status != "aborted" else "",
+            "output": None,
+            "data_removed": removed,
+            "error": None,
+            "status": status,
+            "created_at": _iso(p.created_wall),
+            "started_at": _iso(p.created_wall + p.queue)
+            if status not in ("starting", "aborted")
+            else None,
+            "completed_at": _iso(p.created_wall + p.queue + p.run) if done else None,
+            "urls": {
+                "get": api,
+                "cancel": f"{api}/cancel",
+                "stream": f"{self.files_url}/stream/{p.id}",
+            },
+        }
+        if status == "succeeded":
+            body["metrics"] = {"image_count": p.outputs, "predict_time": round(p.run, 3)}
+            if not removed:
+                body["output"] = [
+                    f"{self.files_url}/files/{p.id}/out-{i}.png" for i in range(p.outputs)
+                ]
+        elif status == "failed":
+            body["error"] = "The model raised an error: CUDA out of memory (sandbox)"
+        return body
+
+    def _mock_handler(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = "files" if f"{url.scheme}://{url.netloc.decode()}" == self.files_url else "api"
+        reply = self.handle(origin, request.method, url.path, request.headers, request.read())
+        fault = reply.fault
+        if fault is not None:
+            if fault.kind == "slow":
+                time.sleep(fault.seconds)
+            elif fault.kind == "hang":
+                raise httpx.ReadTimeout("the sandbox never answered", request=request)
+            elif fault.kind == "drop":
+                raise httpx.RemoteProtocolError(
+                    "the sandbox dropped the connection", request=request
+                )
+            elif fault.kind == "truncate":
+                return httpx.Response(
+                    reply.status, headers=reply.headers, content=reply.body[: len(reply.body) // 2]
+                )
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+def _tqdm_logs(ran: float, run: float, steps: int) -> str:
+    if ran <= 0:
+        return ""
+    done = steps if ran >= run else min(steps, math.floor(ran / run * steps))
+    lines = ["Loading model weights (sandbox)"]
+    for current in range(done + 1):
+        pct = 100 * current // steps
+        bar = ("#" * (pct // 10)).ljust(10)
+        elapsed = run * current / steps
+        rate = steps / run if run else 0.0
+        lines.append(
+            f"{pct:3d}%|{bar}| {current}/{steps} "
+            f"[{_mmss(elapsed)}<{_mmss(run - elapsed)}, {rate:.2f}it/s]"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _mmss(seconds: float) -> str:
+    return f"{int(seconds) // 60:02d}:{int(seconds) % 60:02d}"
+
+
+def _iso(timestamp: float) -> str:
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _json(status: int, body: object, **headers: str) -> Reply:
+    return Reply(status, {"content-type": "application/json", **headers}, json.dumps(body).encode())
+
+
+def _error(status: int, message: str, code: str, **headers: str) -> Reply:
+    request_id = secrets.token_hex(8)
+    envelope = {
+        "error": {
+            "message": f"{message} (request id: {request_id})",
+            "type": "comet_api_error",
+            "param": "",
+            "code": code,
+        }
+    }
+    return _json(status, envelope, **{"x-request-id": request_id, **headers})
+
+
+def _fault_reply(fault: Fault) -> Reply:
+    if fault.kind == "html":
+        title = f"{fault.status} Bad Gateway"
+        page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
+        return Reply(fault.status, {"content-type": "text/html"}, page.encode())
+    extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+    message = "Too many requests" if fault.status == 429 else "Upstream error"
+    return _error(fault.status, message, "", **extra)

@@ -1,0 +1,139 @@
+"""The sandbox over real HTTP: two uvicorn servers on loopback, the API and a delivery host."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from .sandbox import Sandbox
+
+__all__ = ["SandboxServer"]
+
+Scope = dict[str, Any]
+
+
+class _App:
+    """The ASGI application for one origin of the sandbox."""
+
+    def __init__(self, sandbox: Sandbox, origin: str) -> None:
+        self.sandbox, self.origin = sandbox, origin
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        reply = self.sandbox.handle(self.origin, scope["method"], scope["path"], headers, body)
+        fault = reply.fault
+        if fault is not None and fault.kind == "slow":
+            await asyncio.sleep(fault.seconds)
+        if fault is not None and fault.kind == "hang":
+            await asyncio.sleep(3600)
+        raw_headers = [
+            (k.encode(), v.encode()) for k, v in reply.headers.items() if k != "content-length"
+        ]
+        raw_headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
+        if fault is not None and fault.kind == "drop":
+            raise ConnectionAbortedError("sandbox fault: connection dropped")
+        if fault is not None and fault.kind == "truncate":
+            await send(
+                {
+                    "type": "http.response.body",
+                    "body": reply.body[: len(reply.body) // 2],
+                    "more_body": True,
+                }
+            )
+            raise ConnectionAbortedError("sandbox fault: body truncated")
+        await send({"type": "http.response.body", "body": reply.body})
+
+
+class SandboxServer:
+    """Serve a :class:`Sandbox` on ``host`` (API on ``port``, files on another free port).
+
+    Use as a context manager, or ``start()`` / ``stop()``. ``base_url`` is the API's URL.
+    """
+
+    def __init__(
+        self, sandbox: Sandbox | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        import uvicorn  # the ``sandbox`` extra
+
+        self.sandbox = sandbox or Sandbox()
+        self._servers = [
+            uvicorn.Server(
+                uvicorn.Config(
+                    _App(self.sandbox, origin),
+                    host=host,
+                    port=port if origin == "api" else 0,
+                    log_level="critical",  # injected faults would log as errors
+                    lifespan="off",
+                    timeout_graceful_shutdown=1,
+                )
+            )
+            for origin in ("api", "files")
+        ]
+        self._thread: threading.Thread | None = None
+        self._host = host
+
+    @property
+    def base_url(self) -> str:
+        return self.sandbox.api_url
+
+    def start(self) -> SandboxServer:
+        """Start both servers in a background thread; returns once they accept connections."""
+        ready = threading.Event()
+        failure: list[BaseException] = []
+
+        async def main() -> None:
+            tasks = [asyncio.create_task(s.serve()) for s in self._servers]
+            while not all(s.started for s in self._servers):
+                if any(t.done() for t in tasks):
+                    failure.append(RuntimeError("the sandbox server did not start"))
+                    ready.set()
+                    return
+                await asyncio.sleep(0.01)
+            api, files = (self._port(s) for s in self._servers)
+            self.sandbox.api_url = f"http://{self._host}:{api}"
+            self.sandbox.files_url = f"http://{self._host}:{files}"
+            ready.set()
+            await asyncio.gather(*tasks)
+
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(main(),), name="sandbox", daemon=True
+        )
+        self._thread.start()
+        ready.wait(30)
+        if failure or not ready.is_set():
+            self.stop()
+            raise RuntimeError("the sandbox server did not start")
+        return self
+
+    @staticmethod
+    def _port(server: Any) -> int:
+        return int(server.servers[0].sockets[0].getsockname()[1])
+
+    def stop(self) -> None:
+        """Stop both servers and wait for the thread to end."""
+        for server in self._servers:
+            server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+            self._thread = None
+
+    def serve_forever(self) -> None:
+        """Block until stopped (Ctrl-C)."""
+        if self._thread is not None:
+            self._thread.join()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,217 @@
+"""End to end over real sockets: the sandbox server on 127.0.0.1 and the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cometapi_replicate import APITimeoutError, Client
+from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
+
+CLI = [sys.executable, "-m", "cometapi_replicate"]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(Sandbox(queue=0.2, run=1.0), host="127.0.0.1") as running:
+        yield running
+
+
+@pytest.fixture
+def env(server: SandboxServer) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COMETAPI_KEY")}
+    return {**base, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": SANDBOX_KEY}
+
+
+def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_server_listens_on_loopback(server: SandboxServer) -> None:
+    assert server.base_url.startswith("http://127.0.0.1:")
+    assert server.sandbox.files_url.startswith("http://127.0.0.1:")
+    assert server.sandbox.files_url != server.base_url, "outputs come from a second origin"
+
+
+def test_run_downloads_real_pngs_and_prints_json(env: dict[str, str], tmp_path: Path) -> None:
+    result = cli(
+        env,
+        "run",
+        "black-forest-labs/flux-schnell",
+        "-i",
+        "prompt=a boat",
+        "-i",
+        "num_outputs=2",
+        "--download",
+        str(tmp_path),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert payload["prediction"]["status"] == "succeeded"
+    assert payload["prediction"]["input"] == {"prompt": "a boat", "num_outputs": 2}
+    files = [Path(p) for p in payload["files"]]
+    assert [f.name for f in files] == ["out-0.png", "out-1.png"]
+    assert all(f.read_bytes().startswith(b"\x89PNG") for f in files)
+    assert SANDBOX_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "code"),
+    [
+        (["run", "o/m", "-i", "sandbox_outcome=succeeded"], 0),
+        (["run", "o/m", "-i", "sandbox_outcome=failed"], 1),
+        (["run", "o/m", "-i", "sandbox_outcome=canceled"], 1),
+        (["run", "o/m", "-i", "sandbox_outcome=aborted"], 1),
+        (["run", "o/m", "-i", "sandbox_run=60", "--timeout", "1.5"], 3),
+        (["get", "doesnotexist"], 4),
+        (["get", "../etc"], 2),
+        (["run", "not-a-model"], 2),
+        (["run", "o/m", "-i", "novalue"], 2),
+        (["frobnicate"], 2),
+    ],
+)
+def test_exit_codes(env: dict[str, str], args: list[str], code: int) -> None:
+    result = cli(env, *args)
+    assert result.returncode == code, result.stderr
+    if code not in (0, 1):
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) >= 1
+
+
+def test_a_wrong_key_is_one_line_and_never_printed(env: dict[str, str]) -> None:
+    secret = "sk-users-real-key-987654321"
+    result = cli({**env, "COMETAPI_KEY": secret}, "get", "abc")
+    assert result.returncode == 4
+    assert result.stderr.startswith("error: 401")
+    assert secret not in result.stdout + result.stderr
+
+
+def test_get_wait_and_download_by_id(env: dict[str, str], tmp_path: Path) -> None:
+    created = json.loads(cli(env, "run", "o/m", "-i", "sandbox_run=0.3", "--json").stdout)
+    pid = created["id"]
+    got = json.loads(cli(env, "get", pid, "--json").stdout)
+    assert got["id"] == pid and got["status"] == "succeeded"
+    waited = cli(env, "wait", pid)
+    assert waited.returncode == 0 and f"id:      {pid}" in waited.stdout
+    saved = cli(env, "download", pid, str(tmp_path), "--json")
+    assert json.loads(saved.stdout) == [str(tmp_path / "out-0.png")]
+    again = cli(env, "download", pid, str(tmp_path))
+    assert again.returncode == 4 and "exists" in again.stderr
+
+
+def test_wait_across_injected_429s_and_5xx_bursts(
+    server: SandboxServer, env: dict[str, str]
+) -> None:
+    pid = json.loads(cli(env, "run", "o/m", "-i", "sandbox_run=0", "--json").stdout)["id"]
+    server.sandbox.inject(Fault.rate_limit(0.5), times=2, on="get")
+    server.sandbox.inject(Fault.server_error(502), times=4, on="get")
+    server.sandbox.inject(Fault.html(503), times=2, on="get")
+    result = cli(env, "wait", pid, "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "succeeded"
+
+
+def test_without_a_terminal_progress_is_plain_status_lines(env: dict[str, str]) -> None:
+    result = cli(env, "run", "o/m", "-i", "sandbox_run=1.5", "-i", "sandbox_steps=10")
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].endswith("starting [0s]")
+    assert any(": processing " in line and "%" in line for line in lines)
+    assert lines[-1].split(": ")[1].startswith("succeeded")
+    assert "\x1b" not in result.stderr, "no escape codes when stderr is not a terminal"
+
+
+def run_on_pty(env: dict[str, str], *args: str) -> tuple[int, str]:
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=slave, text=True
+    )
+    os.close(slave)
+    chunks = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif process.poll() is not None:
+            break
+    os.close(master)
+    process.wait(10)
+    return process.returncode, b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_a_live_progress_bar_on_a_terminal(env: dict[str, str]) -> None:
+    code, screen = run_on_pty(
+        {**env, "COLUMNS": "100", "TERM": "xterm-256color"},
+        "run",
+        "o/m",
+        "-i",
+        "sandbox_run=2",
+        "-i",
+        "sandbox_steps=10",
+    )
+    assert code == 0
+    assert "━" in screen, "a drawn bar"
+    assert "100%" in screen and "10/10" in screen and "succeeded" in screen
+    assert "\x1b[" in screen, "redrawn in place"
+    code, plain = run_on_pty(
+        {**env, "NO_COLOR": "1", "COLUMNS": "100", "TERM": "xterm-256color"},
+        "run",
+        "o/m",
+        "-i",
+        "sandbox_run=0.5",
+    )
+    assert code == 0 and "━" in plain
+    assert "\x1b[38;" not in plain and "\x1b[3" + "2m" not in plain, "NO_COLOR: no colours"
+
+
+def test_ctrl_c_stops_cleanly_and_names_the_prediction(env: dict[str, str]) -> None:
+    process = subprocess.Popen(
+        [*CLI, "run", "o/m", "-i", "sandbox_run=60"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert "resume with: cometapi-replicate wait " in err
+
+
+def test_client_over_sockets_survives_a_hanging_poll(server: SandboxServer) -> None:
+    with Client(**server.sandbox.client_kwargs(), timeout=0.5, max_retries=0) as client:
+        prediction = client.predictions.create("o/m", {"sandbox_run": 0})
+        server.sandbox.inject(Fault.hang(), on="get")
+        with pytest.raises(APITimeoutError):
+            client.predictions.get(prediction.id)
+        server.sandbox.inject(Fault.hang(), on="get")
+        server.sandbox.inject(Fault.drop(), on="get")
+        server.sandbox.inject(Fault.truncate(), on="get")
+        assert client.predictions.wait(prediction.id, timeout=30).status == "succeeded"
+
+
+def test_version(env: dict[str, str]) -> None:
+    from cometapi_replicate import __version__
+
+    result = cli(env, "--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"cometapi-replicate {__version__}"

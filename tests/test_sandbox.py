@@ -1,0 +1,204 @@
+"""The sandbox: the contract it serves (upstream schemas), its timeline, auth and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+
+from cometapi_replicate import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncClient,
+    AuthenticationError,
+    Client,
+    InternalServerError,
+    NotFoundError,
+    PredictionCanceledError,
+    PredictionFailedError,
+    RateLimitError,
+    ResponseValidationError,
+)
+from cometapi_replicate.testing import OUTCOMES, SANDBOX_KEY, Fault, Sandbox
+from tools.generate import ROOT, load_yaml
+
+from .conftest import FakeClock
+
+QUERY = load_yaml(ROOT / "openapi" / "replicate-query.openapi.yaml")
+CREATE = load_yaml(ROOT / "openapi" / "create-predictions.openapi.yaml")
+QUERY_SCHEMA = QUERY["paths"]["/replicate/v1/predictions/{id}"]["get"]["responses"]["200"][
+    "content"
+]["application/json"]["schema"]
+CREATE_SCHEMA = CREATE["paths"]["/replicate/v1/models/{models}/predictions"]["post"]["responses"][
+    "200"
+]["content"]["application/json"]["schema"]
+ENVELOPE_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {k: {"type": "string"} for k in ("message", "type", "param", "code")},
+        }
+    },
+}
+
+
+def raw(
+    sandbox: Sandbox, method: str, path: str, body: Any = None, key: str | None = SANDBOX_KEY
+) -> httpx.Response:
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    with httpx.Client(transport=sandbox.transport(), base_url=sandbox.api_url) as http:
+        return http.request(method, path, json=body, headers=headers)
+
+
+def test_validators_reject_a_wrong_body() -> None:
+    assert not Draft202012Validator(QUERY_SCHEMA).is_valid({"id": "x", "status": "succeeded"})
+    assert not Draft202012Validator(ENVELOPE_SCHEMA).is_valid({"detail": "x"})
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_every_body_validates_against_the_upstream_schemas(outcome: str) -> None:
+    clock = FakeClock()
+    sandbox = Sandbox(queue=1.0, run=4.0, outcome=outcome, clock=clock, removal=60)
+    created = raw(
+        sandbox,
+        "POST",
+        "/replicate/v1/models/black-forest-labs/flux-schnell/predictions",
+        {"input": {"prompt": "x"}},
+    )
+    assert created.status_code == 200
+    Draft202012Validator(CREATE_SCHEMA).validate(created.json())
+    Draft202012Validator(QUERY_SCHEMA).validate(created.json())
+    seen = set()
+    for t in (0.5, 1.5, 3.0, 5.5, 70.0):
+        clock.now = t
+        body = raw(sandbox, "GET", f"/replicate/v1/predictions/{created.json()['id']}").json()
+        Draft202012Validator(QUERY_SCHEMA).validate(body)
+        seen.add(body["status"])
+    expected = (
+        {"starting", outcome} if outcome == "aborted" else {"starting", "processing", outcome}
+    )
+    assert seen == expected
+    if outcome == "succeeded":
+        assert body["data_removed"] is True and body["output"] is None
+
+
+def test_errors_use_cometapis_envelope() -> None:
+    sandbox = Sandbox()
+    for response in (
+        raw(sandbox, "GET", "/replicate/v1/predictions/abc", key=None),
+        raw(sandbox, "GET", "/replicate/v1/predictions/abc", key="wrong"),
+        raw(sandbox, "GET", "/replicate/v1/predictions/abc"),
+        raw(sandbox, "POST", "/replicate/v1/models/o/m/predictions", {"prompt": "no input"}),
+    ):
+        assert response.status_code in (400, 401, 404)
+        Draft202012Validator(ENVELOPE_SCHEMA).validate(response.json())
+
+
+def test_a_prediction_lives_in_time_with_progress_in_its_logs() -> None:
+    clock = FakeClock()
+    sandbox = Sandbox(queue=1.0, run=10.0, steps=10, clock=clock)
+    with Client(
+        **sandbox.client_kwargs(), http_client=httpx.Client(transport=sandbox.transport())
+    ) as client:
+        prediction = client.predictions.create("o/m", {"prompt": "x", "num_outputs": 3})
+        assert prediction.status == "starting" and prediction.logs == ""
+        clock.now = 6.0
+        now = client.predictions.get(prediction.id)
+        assert now.status == "processing"
+        assert "5/10" in now.logs.splitlines()[-1]
+        clock.now = 11.0
+        done = client.predictions.get(prediction.id)
+        assert done.status == "succeeded" and len(done.output) == 3
+        image = httpx.Client(transport=sandbox.transport()).get(done.output[0]).content
+        assert image[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", image[16:24]) == (64, 64)
+
+
+def test_timing_and_outcome_are_selectable_from_the_request() -> None:
+    sandbox = Sandbox()
+    with Client(
+        **sandbox.client_kwargs(), http_client=httpx.Client(transport=sandbox.transport())
+    ) as client:
+        with pytest.raises(PredictionFailedError, match="out of memory"):
+            client.run("o/m", {"sandbox_outcome": "failed", "sandbox_queue": 0, "sandbox_run": 0})
+        with pytest.raises(PredictionCanceledError):
+            client.run("o/m", {"sandbox_outcome": "aborted", "sandbox_queue": 0})
+        with pytest.raises(Exception, match="sandbox_outcome"):
+            client.predictions.create("o/m", {"sandbox_outcome": "exploded"})
+
+
+def fast_client(sandbox: Sandbox, **kwargs: Any) -> Client:
+    client = Client(
+        **sandbox.client_kwargs(), http_client=httpx.Client(transport=sandbox.transport()), **kwargs
+    )
+    client._sleep = lambda seconds: None
+    return client
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        (Fault.rate_limit(2), RateLimitError),
+        (Fault.server_error(503), InternalServerError),
+        (Fault.html(502), InternalServerError),
+        (Fault.drop(), APIConnectionError),
+        (Fault.hang(), APITimeoutError),
+        (Fault.truncate(), ResponseValidationError),
+    ],
+)
+def test_each_fault_reaches_the_client_as_its_error(fault: Fault, error: type[Exception]) -> None:
+    sandbox = Sandbox(queue=0, run=0)
+    with fast_client(sandbox, max_retries=0) as client:
+        prediction = client.predictions.create("o/m", {})
+        sandbox.inject(fault, on="get")
+        with pytest.raises(error):
+            client.predictions.get(prediction.id)
+        assert client.predictions.get(prediction.id).status == "succeeded", "one request only"
+
+
+def test_a_wait_rides_out_a_burst_of_faults() -> None:
+    sandbox = Sandbox(queue=0, run=0)
+    with fast_client(sandbox) as client:
+        prediction = client.predictions.create("o/m", {})
+        sandbox.inject(Fault.rate_limit(1), times=3, on="get")
+        sandbox.inject(Fault.server_error(502), times=5, on="get")
+        sandbox.inject(Fault.drop(), times=2, on="get")
+        assert client.predictions.wait(prediction.id).status == "succeeded"
+        assert sum(1 for method, _ in sandbox.requests if method == "GET") == 11
+
+
+def test_async_client_in_process() -> None:
+    sandbox = Sandbox(queue=0.05, run=0.2)
+
+    async def main() -> list[str]:
+        http = httpx.AsyncClient(transport=sandbox.transport())
+        async with AsyncClient(**sandbox.client_kwargs(), http_client=http) as client:
+            prediction = await client.run("o/m", {"num_outputs": 2})
+            return [p.name for p in await client.predictions.download(prediction, directory)]
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as directory:
+        assert asyncio.run(main()) == ["out-0.png", "out-1.png"]
+
+
+def test_unknown_ids_and_bad_keys() -> None:
+    sandbox = Sandbox()
+    with fast_client(sandbox) as client, pytest.raises(NotFoundError):
+        client.predictions.get("doesnotexist")
+    with Client(
+        "wrong", base_url=sandbox.api_url, http_client=httpx.Client(transport=sandbox.transport())
+    ) as bad:
+        with pytest.raises(AuthenticationError) as info:
+            bad.predictions.get("abc")
+        assert (
+            info.value.request_id
+            and json.loads(info.value.body)["error"]["type"] == "comet_api_error"
+        )
