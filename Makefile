@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo install generate check-generated lint test ci build clean bench bench-polling
+.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ generate: $(STAMP) ## Regenerate generated/ from openapi/ (spec + overlay + conf
 check-generated: $(STAMP) ## Fail with a diff if generated/ is not what openapi/ produces
 	$(BIN)/python -m tools.generate --check
 
+update-spec: $(STAMP) ## Take a new spec: make update-spec SPEC=<path or URL> [ALLOW_BREAKING=1]
+	@test -n "$(SPEC)" || { echo "usage: make update-spec SPEC=<path or URL>"; exit 2; }
+	$(BIN)/python -m tools.update_spec "$(SPEC)"
+
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check src tools tests
 	$(BIN)/ruff format --check src tools tests
@@ -42,9 +46,13 @@ bench: bench-polling ## All benchmarks
 bench-polling: $(STAMP) ## Poll schedules on workload W1 (simulated clock)
 	$(BIN)/python -m tools.bench_polling
 
-build: $(STAMP) ## Build the sdist and wheel into dist/
+build: $(STAMP) ## Build the sdist and wheel into dist/ and check them with twine
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+
+publish: build ## Upload dist/ to the index in TWINE_REPOSITORY_URL (or TWINE_REPOSITORY in .pypirc)
+	$(BIN)/python -m tools.publish dist
 
 clean: ## Remove the virtual environment and build outputs
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,8 @@ from tools.overlay import apply_overlay
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "openapi"
-SPECS = (OPENAPI / "replicate-query.openapi.yaml", OPENAPI / "create-predictions.openapi.yaml")
+DOCUMENTS = ("replicate-query.openapi.yaml", "create-predictions.openapi.yaml")
+SPECS = tuple(OPENAPI / name for name in DOCUMENTS)
 OVERLAY = OPENAPI / "overlay.yaml"
 PACKAGE = "cometapi_replicate_api"
 TARGET = ROOT / "generated" / PACKAGE
@@ -70,12 +73,26 @@ def build_spec(specs: Iterable[Path] = SPECS, overlay: Path = OVERLAY) -> dict[s
     return apply_overlay(merge_documents(load_yaml(p) for p in specs), load_yaml(overlay))
 
 
-def generate(output: Path, spec: dict[str, Any] | None = None) -> None:
-    """Run the pinned generator on ``spec`` (default: :func:`build_spec`) into ``output``."""
+def spec_record(sources: Iterable[Path]) -> dict[str, dict[str, str]]:
+    """``{document: {"version": info.version, "sha256": ...}}``, keyed by the vendored name each
+    source stands for (its position in ``DOCUMENTS``), so a candidate file keeps its role."""
+    paths = tuple(sources)
+    names = DOCUMENTS if len(paths) == len(DOCUMENTS) else tuple(p.name for p in paths)
+    return {
+        name: {
+            "version": str(load_yaml(path)["info"]["version"]),
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        }
+        for name, path in zip(names, paths, strict=True)
+    }
+
+
+def generate(output: Path, specs: Iterable[Path] = SPECS, overlay: Path = OVERLAY) -> None:
+    """Run the pinned generator on the documents ``specs`` with ``overlay`` into ``output``."""
+    specs = tuple(specs)
+    spec = build_spec(specs, overlay)
     BUILD_SPEC.parent.mkdir(exist_ok=True)
-    BUILD_SPEC.write_text(
-        json.dumps(spec or build_spec(), indent=2, sort_keys=True) + "\n", "utf-8"
-    )
+    BUILD_SPEC.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n", "utf-8")
     bindir = str(Path(sys.executable).parent)  # the post-hooks call ruff from this environment
     env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
     command = [
@@ -84,6 +101,7 @@ def generate(output: Path, spec: dict[str, Any] | None = None) -> None:
         *("--custom-template-path", str(OPENAPI / "templates")),
         *("--meta", "none", "--output-path", str(output), "--overwrite"),
     ]
+    shutil.rmtree(output, ignore_errors=True)  # nothing stale survives (--meta none keeps files)
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if (
         result.returncode != 0
@@ -92,6 +110,15 @@ def generate(output: Path, spec: dict[str, Any] | None = None) -> None:
     ):
         raise GenerateError(f"openapi-python-client failed:\n{result.stdout}{result.stderr}")
     (output / "py.typed").write_text("", "utf-8")
+    record = json.dumps(spec_record(specs), sort_keys=True)
+    spec_module = output / "spec_info.py"
+    spec_module.write_text(
+        '"""The vendored OpenAPI documents this package was generated from."""\n\n'
+        f"SPECS: dict[str, dict[str, str]] = {record}\n",
+        "utf-8",
+    )
+    ruff = [os.path.join(bindir, "ruff"), "format", "--isolated", "--no-cache", str(spec_module)]
+    subprocess.run(ruff, env=env, capture_output=True, check=True)
 
 
 def tree_diff(expected: Path, actual: Path) -> str:

@@ -8,6 +8,7 @@ with Client() as client:  # COMETAPI_KEY from the environment
 """
 
 from cometapi_replicate_api.models import Prediction
+from cometapi_replicate_api.spec_info import SPECS
 
 from ._version import __version__
 from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
@@ -38,9 +39,17 @@ from .status import (
     raise_for_failure,
 )
 
+SPEC_VERSION: str = SPECS["replicate-query.openapi.yaml"]["version"]
+"""``info.version`` of the vendored CometAPI document the SDK was generated from."""
+SPEC_SHA256: str = SPECS["replicate-query.openapi.yaml"]["sha256"]
+"""sha256 of that document (all vendored documents: ``SPECS``)."""
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
+    "SPECS",
+    "SPEC_SHA256",
+    "SPEC_VERSION",
     "TERMINAL_STATUSES",
     "APIConnectionError",
     "APIStatusError",

@@ -1,0 +1,142 @@
+"""``make update-spec SPEC=<path or URL>``: take a new version of one vendored document.
+
+1. reads the new document and checks that it is valid OpenAPI;
+2. applies the overlay to it (an action that no longer matches fails here, by name);
+3. prints the change report against the current document and refuses a breaking change
+   unless ``ALLOW_BREAKING=1``;
+4. replaces the vendored file byte for byte, records its provenance (source, date, sha256)
+   in ``openapi/provenance.json``, regenerates ``generated/`` and runs the tests.
+
+Nothing is written before step 4. Which vendored file is replaced follows from the new
+document's operationIds (or ``--target``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import httpx
+import yaml
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from tools.generate import DOCUMENTS, OPENAPI, ROOT, TARGET, GenerateError, build_spec, generate
+from tools.overlay import OverlayError
+from tools.spec_report import Report, compare
+
+PROVENANCE = "provenance.json"
+
+
+class UpdateError(Exception):
+    """The update was refused or failed; nothing (or, after tests, only generation) changed."""
+
+
+def read_source(source: str) -> bytes:
+    if source.startswith(("http://", "https://")):
+        response = httpx.get(source, follow_redirects=True, timeout=60)
+        response.raise_for_status()
+        return response.content
+    return Path(source).read_bytes()
+
+
+def operation_ids(document: dict[str, object]) -> set[str]:
+    paths = document.get("paths")
+    if not isinstance(paths, dict):
+        return set()
+    return {
+        op["operationId"]
+        for item in paths.values()
+        for op in item.values()
+        if isinstance(op, dict) and "operationId" in op
+    }
+
+
+def choose_target(document: dict[str, object], openapi_dir: Path) -> str:
+    new_ids = operation_ids(document)
+    for name in DOCUMENTS:
+        if operation_ids(yaml.safe_load((openapi_dir / name).read_text("utf-8"))) & new_ids:
+            return name
+    raise UpdateError("the new document shares no operationId with a vendored one: pass --target")
+
+
+def plan_update(
+    text: bytes, openapi_dir: Path = OPENAPI, target: str | None = None
+) -> tuple[str, Report]:
+    """Check the new document and report on it; writes nothing."""
+    try:
+        document = yaml.safe_load(text.decode("utf-8"))
+        validate(document)
+    except (UnicodeDecodeError, yaml.YAMLError, OpenAPIValidationError, TypeError) as exc:
+        raise UpdateError(f"not a valid OpenAPI document: {str(exc).splitlines()[0]}") from None
+    name = target or choose_target(document, openapi_dir)
+    if name not in DOCUMENTS:
+        raise UpdateError(f"--target must be one of {', '.join(DOCUMENTS)}")
+    current = [openapi_dir / n for n in DOCUMENTS]
+    overlay = openapi_dir / "overlay.yaml"
+    with tempfile.TemporaryDirectory() as tmp:
+        candidate = Path(tmp) / name
+        candidate.write_bytes(text)
+        try:
+            new = build_spec([candidate if p.name == name else p for p in current], overlay)
+        except OverlayError as exc:
+            raise UpdateError(
+                f"the overlay no longer fits the new document: {exc}. Upstream fixed or moved "
+                "what this action corrects: delete or retarget it in openapi/overlay.yaml."
+            ) from None
+    return name, compare(build_spec(current, overlay), new)
+
+
+def apply_update(text: bytes, source: str, name: str, openapi_dir: Path, output: Path) -> None:
+    """Replace the vendored document, record where it came from, and regenerate."""
+    (openapi_dir / name).write_bytes(text)
+    record_path = openapi_dir / PROVENANCE
+    records = json.loads(record_path.read_text("utf-8")) if record_path.exists() else {}
+    records[name] = {
+        "source": source,
+        "retrieved": datetime.date.today().isoformat(),
+        "sha256": hashlib.sha256(text).hexdigest(),
+    }
+    record_path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n", "utf-8")
+    generate(output, [openapi_dir / n for n in DOCUMENTS], openapi_dir / "overlay.yaml")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("spec", help="path or URL of the new document")
+    parser.add_argument("--target", choices=DOCUMENTS, help="the vendored file it replaces")
+    parser.add_argument("--skip-tests", action="store_true", help="do not run the tests afterwards")
+    args = parser.parse_args(argv)
+    try:
+        text = read_source(args.spec)
+        name, report = plan_update(text, OPENAPI, args.target)
+        print(report.format())
+        if report.breaking and os.environ.get("ALLOW_BREAKING") != "1":
+            raise UpdateError(
+                "breaking changes: nothing was changed (ALLOW_BREAKING=1 to take them)"
+            )
+        apply_update(text, args.spec, name, OPENAPI, TARGET)
+        print(f"updated openapi/{name} and regenerated generated/")
+    except (UpdateError, GenerateError, OSError, httpx.HTTPError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if not args.skip_tests:
+        tests = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=ROOT, check=False)
+        if tests.returncode != 0:
+            print("error: the tests fail with the new document; `git diff` shows the update")
+            return 1
+    print(f"\n{report.format()}\nRelease it as a {report.bump} version bump (CHANGELOG.md).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
