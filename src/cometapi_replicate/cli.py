@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -185,70 +185,64 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "sandbox":
         return serve_sandbox(args.port, args.json)
-    out, err = sys.stdout, sys.stderr
-    current: dict[str, str] = {}
-    display = Display(err, quiet=False)
+    display = Display(sys.stderr, quiet=False)
+    seen: dict[str, str] = {"id": args.id} if args.command == "wait" else {}
 
     def on_update(prediction: Prediction) -> None:
-        current["id"] = prediction.id
+        seen["id"] = prediction.id
         display.update(prediction)
 
     try:
         with Client(base_url=args.base_url) as client:
-            files: list[Path] | None = None
-            if args.command == "get":
-                prediction = client.predictions.get(args.id)
-            elif args.command == "download":
-                files = client.predictions.download(
-                    args.id, args.directory, overwrite=args.overwrite
-                )
-                prediction = None
-            else:
-                if args.command == "wait":
-                    current["id"] = args.id
-                    prediction = client.predictions.wait(
-                        args.id,
-                        timeout=args.timeout,
-                        poll_interval=args.interval,
-                        on_update=on_update,
-                    )
-                else:
-                    model_input = build_input(args.input, args.input_json)
-                    prediction = client.predictions.create(args.model, model_input)
-                    on_update(prediction)
-                    prediction = client.predictions.wait(
-                        prediction, timeout=args.timeout, on_update=on_update
-                    )
-                display.close()
-                if args.download and exit_code_for(prediction) == EXIT_OK:
-                    files = client.predictions.download(
-                        prediction, args.download, overwrite=args.overwrite
-                    )
-    except KeyboardInterrupt:
+            prediction, files = execute(client, args, on_update, display)
+    except (KeyboardInterrupt, CometAPIError, OSError, UsageError, ValueError, TypeError) as exc:
         display.close()
-        resume = (
-            f"; resume with: cometapi-replicate wait {current['id']}" if "id" in current else ""
-        )
-        print(f"interrupted{resume}", file=err)
-        return EXIT_INTERRUPTED
-    except WaitTimeoutError as exc:
-        display.close()
-        print(f"timed out: {exc}", file=err)
-        return EXIT_TIMEOUT
-    except (UsageError, ValueError, TypeError) as exc:
-        display.close()
-        print(f"error: {exc}", file=err)
-        return EXIT_USAGE
-    except PredictionError as exc:
-        display.close()
-        print(f"error: {exc}", file=err)
-        return EXIT_FAILED
-    except (CometAPIError, OSError) as exc:
-        display.close()
-        print(f"error: {exc}", file=err)
-        return EXIT_ERROR
-    report(out, args.json, prediction, files)
+        code, message = failure(exc, seen.get("id"))
+        print(message, file=sys.stderr)
+        return code
+    report(sys.stdout, args.json, prediction, files)
     return exit_code_for(prediction) if prediction is not None else EXIT_OK
+
+
+def execute(
+    client: Client,
+    args: argparse.Namespace,
+    on_update: Callable[[Prediction], None],
+    display: Display,
+) -> tuple[Prediction | None, list[Path] | None]:
+    """Carry out ``get``, ``download``, ``wait`` or ``run``."""
+    if args.command == "get":
+        return client.predictions.get(args.id), None
+    if args.command == "download":
+        return None, client.predictions.download(args.id, args.directory, overwrite=args.overwrite)
+    if args.command == "wait":
+        prediction = client.predictions.wait(
+            args.id, timeout=args.timeout, poll_interval=args.interval, on_update=on_update
+        )
+    else:
+        model_input = build_input(args.input, args.input_json)
+        created = client.predictions.create(args.model, model_input)
+        on_update(created)
+        prediction = client.predictions.wait(created, timeout=args.timeout, on_update=on_update)
+    display.close()
+    files = None
+    if args.download and exit_code_for(prediction) == EXIT_OK:
+        files = client.predictions.download(prediction, args.download, overwrite=args.overwrite)
+    return prediction, files
+
+
+def failure(exc: BaseException, prediction_id: str | None) -> tuple[int, str]:
+    """The exit code and the one line to print for an error."""
+    if isinstance(exc, KeyboardInterrupt):
+        resume = f"; resume with: cometapi-replicate wait {prediction_id}" if prediction_id else ""
+        return EXIT_INTERRUPTED, f"interrupted{resume}"
+    if isinstance(exc, WaitTimeoutError):
+        return EXIT_TIMEOUT, f"timed out: {exc}"
+    if isinstance(exc, UsageError | ValueError | TypeError):
+        return EXIT_USAGE, f"error: {exc}"
+    if isinstance(exc, PredictionError):
+        return EXIT_FAILED, f"error: {exc}"
+    return EXIT_ERROR, f"error: {exc}"
 
 
 def report(
