@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cometapi_replicate import AsyncClient, Client, Prediction
+from cometapi_replicate import AsyncClient, Client, Clock, Prediction
 
 KEY = "sk-test-5ecret-key-0123456789"
 BASE = "https://api.test.example"
@@ -24,12 +25,20 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 @dataclass
-class FakeClock:
+class FakeClock(Clock):
+    """Simulated time through the client's ``clock=`` seam: sleeping only advances ``now``."""
+
     now: float = 0.0
     sleeps: list[float] = field(default_factory=list)
+    epoch: float = field(default_factory=time.time)
 
-    def __call__(self) -> float:
+    def monotonic(self) -> float:
         return self.now
+
+    __call__ = monotonic  # the sandbox's clock
+
+    def time(self) -> float:
+        return self.epoch + self.now
 
     def sleep(self, seconds: float) -> None:
         assert seconds >= 0
@@ -82,16 +91,12 @@ class Facade:
         self.kind = kind
         kwargs.setdefault("api_key", KEY)
         kwargs.setdefault("base_url", BASE)
+        kwargs.setdefault("clock", clock)
+        transport = httpx.MockTransport(handler)
         if kind == "sync":
-            self.client: Any = Client(
-                **kwargs, http_client=httpx.Client(transport=httpx.MockTransport(handler))
-            )
-            self.client._sleep = clock.sleep
+            self.client: Any = Client(**kwargs, http_client=httpx.Client(transport=transport))
         else:
-            transport = httpx.MockTransport(handler)
             self.client = AsyncClient(**kwargs, http_client=httpx.AsyncClient(transport=transport))
-            self.client._sleep = clock.async_sleep
-        self.client._settings.clock = clock
 
     def _run(self, awaitable_or_value: Any) -> Any:
         if self.kind == "sync":

@@ -113,8 +113,9 @@ def test_users_http_client_keeps_its_hooks_but_sdk_url_auth_and_timeout_apply() 
 
 def test_authorization_goes_only_to_the_api_origin() -> None:
     from cometapi_replicate._http import OriginBearerAuth
+    from cometapi_replicate._secret import Secret
 
-    auth = OriginBearerAuth(KEY, httpx.URL(BASE))
+    auth = OriginBearerAuth(Secret(KEY), httpx.URL(BASE))
     for url, expected in [
         (f"{BASE}/x", f"Bearer {KEY}"),
         ("https://replicate.delivery/x", None),

@@ -17,6 +17,7 @@ from cometapi_replicate import (
     AsyncClient,
     AuthenticationError,
     Client,
+    Clock,
     InternalServerError,
     NotFoundError,
     PredictionCanceledError,
@@ -134,12 +135,18 @@ def test_timing_and_outcome_are_selectable_from_the_request() -> None:
             client.predictions.create("o/m", {"sandbox_outcome": "exploded"})
 
 
+class NoSleep(Clock):
+    def sleep(self, seconds: float) -> None:
+        pass
+
+
 def fast_client(sandbox: Sandbox, **kwargs: Any) -> Client:
-    client = Client(
-        **sandbox.client_kwargs(), http_client=httpx.Client(transport=sandbox.transport()), **kwargs
+    return Client(
+        **sandbox.client_kwargs(),
+        http_client=httpx.Client(transport=sandbox.transport()),
+        clock=NoSleep(),
+        **kwargs,
     )
-    client._sleep = lambda seconds: None
-    return client
 
 
 @pytest.mark.parametrize(

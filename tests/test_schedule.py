@@ -17,8 +17,8 @@ from cometapi_replicate import (
     parse_progress,
     raise_for_failure,
 )
-from cometapi_replicate.retry import RetryPolicy, parse_retry_after
-from cometapi_replicate.schedule import CAP, FLOOR, AdaptiveSchedule, FixedSchedule, bounded_delay
+from cometapi_replicate.schedule import CAP, FLOOR, AdaptiveSchedule, FixedSchedule
+from cometapi_replicate.timing import Timing, bounded_delay, parse_retry_after
 from tools.polling_sim import run, split, workload_w1
 
 # Reference: fixed 0.5 s poll on W1 (../shared/reference/polling-workload.md).
@@ -108,7 +108,7 @@ def test_retry_after_parsing() -> None:
 
 
 def test_backoff_is_exponential_with_jitter() -> None:
-    low, high = RetryPolicy(random=lambda: 0.0), RetryPolicy(random=lambda: 1.0)
+    low, high = Timing(random=lambda: 0.0), Timing(random=lambda: 1.0)
     assert [low.backoff(a) for a in range(6)] == [0.25, 0.5, 1.0, 2.0, 4.0, 4.0]
     assert [high.backoff(a) for a in range(6)] == [0.5, 1.0, 2.0, 4.0, 8.0, 8.0]
     assert high.delay(0, retry_after=1000.0) == 60.0

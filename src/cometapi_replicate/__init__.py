@@ -12,6 +12,7 @@ from cometapi_replicate_api.spec_info import SPECS
 
 from ._version import __version__
 from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
+from .clock import Clock
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -58,6 +59,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "Clock",
     "CometAPIError",
     "InternalServerError",
     "NotFoundError",

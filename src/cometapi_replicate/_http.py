@@ -6,6 +6,7 @@ from collections.abc import Generator
 
 import httpx
 
+from ._secret import Secret
 from ._version import __version__
 
 USER_AGENT = f"cometapi-replicate/{__version__}"
@@ -18,13 +19,13 @@ def origin(url: httpx.URL) -> tuple[str, str, int | None]:
 class OriginBearerAuth(httpx.Auth):
     """``Authorization: Bearer <key>``, sent only to the API's own origin."""
 
-    def __init__(self, key: str, base_url: httpx.URL) -> None:
-        self._header = f"Bearer {key}"
+    def __init__(self, key: Secret, base_url: httpx.URL) -> None:
+        self._key = key
         self._origin = origin(base_url)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if origin(request.url) == self._origin:
-            request.headers["Authorization"] = self._header
+            request.headers["Authorization"] = f"Bearer {self._key.reveal()}"
         else:
             request.headers.pop("Authorization", None)
         yield request

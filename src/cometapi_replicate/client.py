@@ -1,16 +1,21 @@
-"""``Client`` and ``AsyncClient``: thin drivers that carry out the plans in ``plans.py``."""
+"""``Client`` and ``AsyncClient``: thin drivers that carry out the plans in ``plans.py``.
+
+Each driver has one loop (``_drive``): it performs a plan's steps, sends back each answer or
+throws in each failure, and returns what the plan returns. Nothing here decides anything.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import inspect
 import os
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterator, Mapping
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, assert_never
 
 import httpx
 from cometapi_replicate_api import Client as GeneratedClient
@@ -19,9 +24,10 @@ from cometapi_replicate_api.models import Prediction
 
 from . import download, plans
 from ._http import USER_AGENT, AsyncForwardingTransport, ForwardingTransport, OriginBearerAuth
+from ._secret import Secret
+from .clock import Clock
 from .errors import CometAPIError
-from .retry import RetryPolicy
-from .schedule import FLOOR, AdaptiveSchedule, FixedSchedule, Schedule
+from .timing import Timing
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Client"]
 
@@ -32,12 +38,14 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 """Per request: CometAPI's poll endpoint has been seen to hang, so every request has a limit."""
 
 OnUpdate = Callable[[Prediction], None]
+AsyncOnUpdate = Callable[[Prediction], Awaitable[None] | None]
+"""A plain function or an ``async def``; the async client awaits what it returns."""
 
 MAX_PARALLEL_DOWNLOADS = 4
 
 
 class _Settings:
-    """What both clients resolve from their arguments and the environment."""
+    """A client's configuration, resolved from its arguments and the environment."""
 
     def __init__(
         self,
@@ -45,20 +53,21 @@ class _Settings:
         base_url: str | None,
         timeout: float | httpx.Timeout | None,
         max_retries: int,
+        clock: Clock | None,
     ) -> None:
-        key = api_key if api_key is not None else os.environ.get("COMETAPI_KEY")
-        if not key:
-            raise CometAPIError("no API key: pass api_key= or set COMETAPI_KEY")
         url = httpx.URL(base_url or os.environ.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, not {str(url)!r}")
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
-        self.key = key
+        if not (api_key if api_key is not None else os.environ.get("COMETAPI_KEY")):
+            raise CometAPIError("no API key: pass api_key= or set COMETAPI_KEY")
+        self.key = Secret(api_key if api_key is not None else os.environ["COMETAPI_KEY"])
         self.base_url = url
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        self.retry = RetryPolicy(max_retries=max_retries)
-        self.clock: Callable[[], float] = time.monotonic
+        self.context = plans.Context(
+            timing=Timing(max_retries=max_retries), secret=self.key, clock=clock or Clock()
+        )
 
     def httpx_kwargs(self, *, downloads: bool = False) -> dict[str, Any]:
         """For the API client, or (``downloads``) for output files: those follow redirects,
@@ -72,40 +81,14 @@ class _Settings:
             "follow_redirects": downloads,
         }
 
-    def context(self) -> plans.Context:
-        return plans.Context(retry=self.retry, secret=self.key, clock=self.clock)
 
-    def schedule(self, poll_interval: float | None) -> Schedule:
-        if poll_interval is None:
-            return AdaptiveSchedule()
-        if poll_interval < FLOOR:
-            raise ValueError(f"poll_interval must be at least {FLOOR} seconds")
-        return FixedSchedule(poll_interval)
-
-    def watch_plan(
-        self, start: Prediction | str, timeout: float | None, poll_interval: float | None
-    ) -> plans.Plan[Prediction]:
-        _check_timeout(timeout)
-        return plans.watch(start, self.context(), self.schedule(poll_interval), timeout=timeout)
-
-    def run_plan(
-        self, model: str, model_input: Mapping[str, Any], timeout: float | None
-    ) -> plans.Plan[Prediction]:
-        _check_timeout(timeout)
-        return plans.run(model, model_input, self.context(), self.schedule(None), timeout)
-
-    def fetch_plans(
-        self, prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool
-    ) -> list[plans.Plan[Path]]:
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        files = download.plan_files(prediction, folder, overwrite=overwrite)
-        return [plans.fetch(url, dest, overwrite, self.context()) for url, dest in files]
-
-
-def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and timeout < 0:
-        raise ValueError("timeout must be 0 or more seconds, or None for no limit")
+def _output_plans(
+    prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool, ctx: plans.Context
+) -> list[plans.Plan[Path]]:
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = download.plan_files(prediction, folder, overwrite=overwrite)
+    return [plans.fetch_output(url, dest, overwrite, ctx) for url, dest in files]
 
 
 class Client:
@@ -115,7 +98,7 @@ class Client:
     ``https://api.cometapi.com``. ``timeout`` applies to each request, ``max_retries`` to each
     call. ``http_client`` is your own configured ``httpx.Client`` (transport, proxies, limits,
     hooks); the SDK's base URL, auth and timeouts still apply, and closing this client leaves
-    yours open.
+    yours open. ``clock`` replaces the real time and sleep (for tests: see :class:`Clock`).
     """
 
     def __init__(
@@ -126,55 +109,57 @@ class Client:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         http_client: httpx.Client | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries)
+        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries, clock)
 
         def transport() -> httpx.BaseTransport | None:
             return ForwardingTransport(http_client) if http_client is not None else None
 
         self._http = httpx.Client(transport=transport(), **settings.httpx_kwargs())
         self._files = httpx.Client(transport=transport(), **settings.httpx_kwargs(downloads=True))
-        api = GeneratedClient(base_url=str(settings.base_url)).set_httpx_client(self._http)
-        self._calls: dict[str, Callable[..., Any]] = {
-            "get": functools.partial(replicate_query.sync_detailed, client=api),
-            "create": functools.partial(create_predictions_general.sync_detailed, client=api),
-            # A closure, not a partial: a partial's repr would show the key.
-            "fetch": lambda **kw: download.fetch(self._files, secret=settings.key, **kw),
-        }
-        self._sleep: Callable[[float], None] = time.sleep
+        self._api = GeneratedClient(base_url=str(settings.base_url)).set_httpx_client(self._http)
         self.predictions = Predictions(self)
 
     @property
     def base_url(self) -> str:
         return str(self._settings.base_url)
 
-    def _run(self, plan: plans.Plan[T]) -> Iterator[Prediction | plans.Done[T]]:
-        outcome: object = None
-        try:
-            while True:
-                step = plan.send(outcome)
-                outcome = None
-                if isinstance(step, plans.Call):
+    def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
+        """Carry out ``plan``: perform each step, send back its answer or throw in its error."""
+        with closing(plan):
+            try:
+                step = next(plan)
+                while True:
                     try:
-                        outcome = self._calls[step.operation](**step.kwargs)
-                    except Exception as exc:  # handed to the plan, which maps or re-raises it
-                        outcome = exc
-                elif isinstance(step, plans.Sleep):
-                    self._sleep(step.seconds)
-                else:
-                    yield step.prediction
-        except StopIteration as stop:
-            yield plans.Done(stop.value)
-        finally:
-            plan.close()
+                        answer = self._perform(step, on_update)
+                    except Exception as exc:  # the plan maps, retries or raises it
+                        step = plan.throw(exc)
+                    else:
+                        step = plan.send(answer)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
 
-    def _result(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
-        for item in self._run(plan):
-            if isinstance(item, plans.Done):
-                return item.value
-            if on_update is not None:
-                on_update(item)
-        raise AssertionError("a plan always ends")  # pragma: no cover
+    def _perform(self, step: plans.Step, on_update: OnUpdate | None) -> object:
+        match step:
+            case plans.Emit(prediction) if on_update is not None:
+                on_update(prediction)
+            case plans.Emit():
+                pass
+            case plans.Sleep(seconds):
+                self._settings.context.clock.sleep(seconds)
+            case plans.GetPrediction(prediction_id):
+                return replicate_query.sync_detailed(prediction_id, client=self._api)
+            case plans.CreatePrediction(owner, name, body):
+                return create_predictions_general.sync_detailed(
+                    owner, name, client=self._api, body=body
+                )
+            case plans.FetchOutput(url, destination, overwrite):
+                return download.fetch(self._files, url, destination, overwrite, self._settings.key)
+            case _:
+                assert_never(step)
+        return None
 
     def run(
         self,
@@ -186,8 +171,9 @@ class Client:
     ) -> Prediction:
         """Create a prediction of ``model`` (``"owner/name"``), wait for it, and return it once
         it has succeeded; raise :class:`PredictionError` if it failed or was canceled.
-        ``timeout`` bounds the wait."""
-        return self._result(self._settings.run_plan(model, input, timeout), on_update)
+        ``timeout`` bounds the wait; ``on_update`` is called with each new state."""
+        ctx = self._settings.context
+        return self._drive(plans.run(model, input, ctx, timeout=timeout), on_update)
 
     def close(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
@@ -209,10 +195,11 @@ class Predictions:
 
     def __init__(self, client: Client) -> None:
         self._client = client
+        self._context = client._settings.context
 
     def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state. Transient failures are retried."""
-        return self._client._result(plans.get(prediction_id, self._client._settings.context()))
+        return self._client._drive(plans.get(prediction_id, self._context))
 
     def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
         """Start a prediction of ``model`` (``"owner/name"``) with ``input``.
@@ -222,7 +209,7 @@ class Predictions:
         reached the server (no connection) or was refused with 429; never after a timeout or
         a 5xx, when the prediction may already exist.
         """
-        return self._client._result(plans.create(model, input, self._client._settings.context()))
+        return self._client._drive(plans.create(model, input, self._context))
 
     def download(
         self,
@@ -235,18 +222,32 @@ class Predictions:
 
         Each file appears only when complete; an existing file raises ``FileExistsError``
         unless ``overwrite``. Raises :class:`OutputUnavailableError` when there is no output.
+        When one file fails, the downloads not yet started are called off and its error is
+        raised once the others have stopped.
         """
-        prediction = self._resolve(prediction_or_id)
-        fetches = self._client._settings.fetch_plans(prediction, directory, overwrite)
+        prediction = (
+            prediction_or_id
+            if isinstance(prediction_or_id, Prediction)
+            else self.get(prediction_or_id)
+        )
+        fetches = _output_plans(prediction, directory, overwrite, self._context)
         if len(fetches) <= 1:
-            return [self._client._result(plan) for plan in fetches]
-        with ThreadPoolExecutor(min(len(fetches), MAX_PARALLEL_DOWNLOADS)) as pool:
-            return list(pool.map(self._client._result, fetches))
+            return [self._client._drive(plan) for plan in fetches]
+        failed = threading.Event()
 
-    def _resolve(self, prediction_or_id: Prediction | str) -> Prediction:
-        if isinstance(prediction_or_id, Prediction):
-            return prediction_or_id
-        return self.get(prediction_or_id)
+        def one(plan: plans.Plan[Path]) -> Path | None:
+            if failed.is_set():  # called off: another file has failed
+                plan.close()
+                return None
+            try:
+                return self._client._drive(plan)
+            except BaseException:
+                failed.set()
+                raise
+
+        with ThreadPoolExecutor(min(len(fetches), MAX_PARALLEL_DOWNLOADS)) as pool:
+            saved = list(pool.map(one, fetches))  # raises the first failure, in output order
+        return [path for path in saved if path is not None]
 
     def wait(
         self,
@@ -260,11 +261,14 @@ class Predictions:
 
         ``timeout`` bounds the whole wait (``None``: no limit) and raises
         :class:`WaitTimeoutError`; ``poll_interval`` replaces the adaptive schedule with a
-        fixed one; ``on_update`` is called with each new state. Use :func:`raise_for_failure`
-        on the result to turn failed or canceled predictions into exceptions.
+        fixed one; ``on_update`` is called with each state the caller has not seen (not the
+        prediction passed in). Use :func:`raise_for_failure` on the result to turn failed or
+        canceled predictions into exceptions.
         """
-        plan = self._client._settings.watch_plan(prediction_or_id, timeout, poll_interval)
-        return self._client._result(plan, on_update)
+        plan = plans.watch(
+            prediction_or_id, self._context, timeout=timeout, poll_interval=poll_interval
+        )
+        return self._client._drive(plan, on_update)
 
     def watch(
         self,
@@ -275,14 +279,21 @@ class Predictions:
     ) -> Iterator[Prediction]:
         """Yield the prediction each time its status, logs, output or error change; the last
         item is the terminal state. Same arguments and errors as :meth:`wait`."""
-        plan = self._client._settings.watch_plan(prediction_or_id, timeout, poll_interval)
-        for item in self._client._run(plan):
-            if not isinstance(item, plans.Done):
-                yield item
+        plan = plans.watch(
+            prediction_or_id,
+            self._context,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            stream=True,
+        )
+        with closing(plan):
+            while (prediction := self._client._drive(plans.next_emit(plan))) is not None:
+                yield prediction
 
 
 class AsyncClient:
-    """The asynchronous twin of :class:`Client`; ``http_client`` is an ``httpx.AsyncClient``."""
+    """The asynchronous twin of :class:`Client`; ``http_client`` is an ``httpx.AsyncClient``,
+    and ``on_update`` may be a plain function or an ``async def``."""
 
     def __init__(
         self,
@@ -292,8 +303,9 @@ class AsyncClient:
         timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries)
+        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries, clock)
 
         def transport() -> httpx.AsyncBaseTransport | None:
             return AsyncForwardingTransport(http_client) if http_client is not None else None
@@ -302,50 +314,51 @@ class AsyncClient:
         self._files = httpx.AsyncClient(
             transport=transport(), **settings.httpx_kwargs(downloads=True)
         )
-        api = GeneratedClient(base_url=str(settings.base_url)).set_async_httpx_client(self._http)
-        self._calls: dict[str, Callable[..., Awaitable[Any]]] = {
-            "get": functools.partial(replicate_query.asyncio_detailed, client=api),
-            "create": functools.partial(create_predictions_general.asyncio_detailed, client=api),
-            "fetch": lambda **kw: download.afetch(self._files, secret=settings.key, **kw),
-        }
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+        api = GeneratedClient(base_url=str(settings.base_url))
+        self._api = api.set_async_httpx_client(self._http)
         self.predictions = AsyncPredictions(self)
 
     @property
     def base_url(self) -> str:
         return str(self._settings.base_url)
 
-    async def _run(self, plan: plans.Plan[T]) -> AsyncGenerator[Prediction | plans.Done[T]]:
-        outcome: object = None
-        try:
-            while True:
-                step = plan.send(outcome)
-                outcome = None
-                if isinstance(step, plans.Call):
+    async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
+        """Carry out ``plan``: perform each step, send back its answer or throw in its error."""
+        with closing(plan):
+            try:
+                step = next(plan)
+                while True:
                     try:
-                        outcome = await self._calls[step.operation](**step.kwargs)
-                    except Exception as exc:  # handed to the plan, which maps or re-raises it
-                        outcome = exc
-                elif isinstance(step, plans.Sleep):
-                    await self._sleep(step.seconds)
-                else:
-                    yield step.prediction
-        except StopIteration as stop:
-            yield plans.Done(stop.value)
-        finally:
-            plan.close()
+                        answer = await self._perform(step, on_update)
+                    except Exception as exc:  # the plan maps, retries or raises it
+                        step = plan.throw(exc)
+                    else:
+                        step = plan.send(answer)
+            except StopIteration as stop:
+                result: T = stop.value
+                return result
 
-    async def _result(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
-        run = self._run(plan)
-        try:
-            async for item in run:
-                if isinstance(item, plans.Done):
-                    return item.value
-                if on_update is not None:
-                    on_update(item)
-        finally:
-            await run.aclose()
-        raise AssertionError("a plan always ends")  # pragma: no cover
+    async def _perform(self, step: plans.Step, on_update: AsyncOnUpdate | None) -> object:
+        match step:
+            case plans.Emit(prediction) if on_update is not None:
+                if inspect.isawaitable(reported := on_update(prediction)):
+                    await reported
+            case plans.Emit():
+                pass
+            case plans.Sleep(seconds):
+                await self._settings.context.clock.async_sleep(seconds)
+            case plans.GetPrediction(prediction_id):
+                return await replicate_query.asyncio_detailed(prediction_id, client=self._api)
+            case plans.CreatePrediction(owner, name, body):
+                return await create_predictions_general.asyncio_detailed(
+                    owner, name, client=self._api, body=body
+                )
+            case plans.FetchOutput(url, destination, overwrite):
+                key = self._settings.key
+                return await download.afetch(self._files, url, destination, overwrite, key)
+            case _:
+                assert_never(step)
+        return None
 
     async def run(
         self,
@@ -353,10 +366,11 @@ class AsyncClient:
         input: Mapping[str, Any],
         *,
         timeout: float | None = None,
-        on_update: OnUpdate | None = None,
+        on_update: AsyncOnUpdate | None = None,
     ) -> Prediction:
         """See :meth:`Client.run`."""
-        return await self._result(self._settings.run_plan(model, input, timeout), on_update)
+        ctx = self._settings.context
+        return await self._drive(plans.run(model, input, ctx, timeout=timeout), on_update)
 
     async def aclose(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
@@ -383,17 +397,15 @@ class AsyncPredictions:
 
     def __init__(self, client: AsyncClient) -> None:
         self._client = client
+        self._context = client._settings.context
 
     async def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state. Transient failures are retried."""
-        return await self._client._result(
-            plans.get(prediction_id, self._client._settings.context())
-        )
+        return await self._client._drive(plans.get(prediction_id, self._context))
 
     async def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
         """See :meth:`Predictions.create`."""
-        context = self._client._settings.context()
-        return await self._client._result(plans.create(model, input, context))
+        return await self._client._drive(plans.create(model, input, self._context))
 
     async def download(
         self,
@@ -408,12 +420,12 @@ class AsyncPredictions:
             if isinstance(prediction_or_id, Prediction)
             else await self.get(prediction_or_id)
         )
-        fetches = self._client._settings.fetch_plans(prediction, directory, overwrite)
+        fetches = _output_plans(prediction, directory, overwrite, self._context)
         limit = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
 
         async def one(plan: plans.Plan[Path]) -> Path:
             async with limit:
-                return await self._client._result(plan)
+                return await self._client._drive(plan)
 
         tasks = [asyncio.ensure_future(one(plan)) for plan in fetches]
         try:  # the first failure is raised as it is; the other downloads are stopped
@@ -429,11 +441,13 @@ class AsyncPredictions:
         *,
         timeout: float | None = None,
         poll_interval: float | None = None,
-        on_update: OnUpdate | None = None,
+        on_update: AsyncOnUpdate | None = None,
     ) -> Prediction:
         """See :meth:`Predictions.wait`."""
-        plan = self._client._settings.watch_plan(prediction_or_id, timeout, poll_interval)
-        return await self._client._result(plan, on_update)
+        plan = plans.watch(
+            prediction_or_id, self._context, timeout=timeout, poll_interval=poll_interval
+        )
+        return await self._client._drive(plan, on_update)
 
     async def watch(
         self,
@@ -443,11 +457,13 @@ class AsyncPredictions:
         poll_interval: float | None = None,
     ) -> AsyncIterator[Prediction]:
         """See :meth:`Predictions.watch`; an async iterator."""
-        plan = self._client._settings.watch_plan(prediction_or_id, timeout, poll_interval)
-        run = self._client._run(plan)
-        try:
-            async for item in run:
-                if not isinstance(item, plans.Done):
-                    yield item
-        finally:
-            await run.aclose()
+        plan = plans.watch(
+            prediction_or_id,
+            self._context,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            stream=True,
+        )
+        with closing(plan):
+            while (prediction := await self._client._drive(plans.next_emit(plan))) is not None:
+                yield prediction

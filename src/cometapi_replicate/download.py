@@ -19,6 +19,7 @@ from typing import IO
 import httpx
 from cometapi_replicate_api.models import Prediction
 
+from ._secret import Secret
 from .errors import (
     APIConnectionError,
     OutputUnavailableError,
@@ -140,13 +141,13 @@ def _expected_size(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _check(response: httpx.Response, body: bytes, secret: str | None) -> None:
+def _check(response: httpx.Response, body: bytes, secret: Secret | None) -> None:
     if not response.is_success:
         raise status_error(response.status_code, response.headers, body, secret=secret)
 
 
 def fetch(
-    http: httpx.Client, url: str, destination: Path, overwrite: bool, secret: str | None
+    http: httpx.Client, url: str, destination: Path, overwrite: bool, secret: Secret | None
 ) -> Path:
     """Download ``url`` to ``destination`` atomically (sync)."""
     partial = _Partial(destination, overwrite)
@@ -164,7 +165,7 @@ def fetch(
 
 
 async def afetch(
-    http: httpx.AsyncClient, url: str, destination: Path, overwrite: bool, secret: str | None
+    http: httpx.AsyncClient, url: str, destination: Path, overwrite: bool, secret: Secret | None
 ) -> Path:
     """Download ``url`` to ``destination`` atomically (async)."""
     partial = _Partial(destination, overwrite)

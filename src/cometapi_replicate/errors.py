@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._secret import Secret
+
 if TYPE_CHECKING:
     from cometapi_replicate_api.models import Prediction
 
@@ -31,7 +33,6 @@ __all__ = [
 
 MAX_BODY = 4096
 """How much of an error response body an exception keeps (characters)."""
-REDACTED = "<redacted>"
 
 
 class CometAPIError(Exception):
@@ -136,9 +137,9 @@ _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
 _REQUEST_ID = re.compile(r"\(request id: ([^)\s]+)\)")
 
 
-def redact(text: str, secret: str | None) -> str:
-    """``text`` with every occurrence of ``secret`` replaced."""
-    return text.replace(secret, REDACTED) if secret else text
+def redact(text: str, secret: Secret | None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced by ``<redacted>``."""
+    return secret.redact(text) if secret is not None else text
 
 
 def status_error(
@@ -146,7 +147,7 @@ def status_error(
     headers: Mapping[str, str],
     content: bytes,
     *,
-    secret: str | None = None,
+    secret: Secret | None = None,
 ) -> APIStatusError:
     """The exception for an error response, its message taken from the body when it has one.
 

@@ -1,9 +1,21 @@
-"""What the clients do, as plans: generators that yield steps and never touch the network.
+"""What the clients do, as plans: generators that yield typed steps and never touch the network.
 
-A driver (sync or async, in ``client.py``) performs each step and sends the result back:
-``Call`` -> the generated endpoint's response or the exception it raised; ``Sleep`` -> None;
-``Emit`` -> None (the driver hands the prediction to the caller). Every decision (retrying,
-error mapping, the poll schedule, deadlines) lives here, once, for both drivers.
+A driver (sync or async, in ``client.py``) performs each step and sends back its answer:
+
+==================== ====================================================================
+step                 answer
+==================== ====================================================================
+``GetPrediction``    the generated endpoint's ``Response`` (any status)
+``CreatePrediction`` the generated endpoint's ``Response`` (any status)
+``FetchOutput``      the ``Path`` of the saved file
+``Sleep``            ``None`` once the pause is over
+``Emit``             ``None`` once the caller has been handed the prediction
+==================== ====================================================================
+
+A step that fails is thrown into the plan (``plan.throw(exc)``) at the ``yield`` that asked for
+it; the plan maps, retries or raises it. What the plan returns comes back to the driver through
+``StopIteration``, as with any generator. Every decision (error mapping, retries, the poll
+schedule, deadlines) lives here and in ``timing.py``, once, for both drivers.
 """
 
 from __future__ import annotations
@@ -11,18 +23,20 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from cometapi_replicate_api.models import Prediction, PredictionRequest
 from cometapi_replicate_api.types import Response
 
+from ._secret import Secret
+from .clock import Clock
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     CometAPIError,
     ResponseValidationError,
@@ -32,9 +46,9 @@ from .errors import (
 )
 from .inputs import encode_input, split_model
 from .progress import parse_progress
-from .retry import RetryPolicy, is_transient, parse_retry_after, safe_to_repeat_create
-from .schedule import Schedule, bounded_delay
+from .schedule import polling_schedule
 from .status import is_terminal, normalize_status, raise_for_failure
+from .timing import Timing, is_transient, parse_retry_after, safe_to_repeat_create
 
 logger = logging.getLogger("cometapi_replicate")
 
@@ -44,38 +58,55 @@ MAX_ID_LENGTH = 128
 _BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Call:
-    """Call the generated endpoint ``operation`` with ``kwargs``."""
+@dataclass(frozen=True, slots=True)
+class GetPrediction:
+    """Read a prediction (``GET /predictions/{id}``)."""
 
-    operation: Literal["get", "create", "fetch"]
-    kwargs: dict[str, Any]
+    prediction_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class CreatePrediction:
+    """Start a prediction (``POST /models/{owner}/{name}/predictions``)."""
+
+    owner: str
+    name: str
+    body: PredictionRequest
+
+
+@dataclass(frozen=True, slots=True)
+class FetchOutput:
+    """Stream the output at ``url`` into ``destination`` atomically."""
+
+    url: str
+    destination: Path
+    overwrite: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Sleep:
     seconds: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Emit:
+    """Hand the caller a state of the prediction it has not seen."""
+
     prediction: Prediction
 
 
+Call = GetPrediction | CreatePrediction | FetchOutput
 Step = Call | Sleep | Emit
 Plan = Generator[Step, Any, T]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Context:
-    """What every plan needs: the retry policy, a clock, and the secret to keep out of errors."""
+    """What every plan needs: the timing policy, the clock, and the secret to keep out of errors."""
 
-    retry: RetryPolicy
-    secret: str | None
-    clock: Callable[[], float] = time.monotonic
-    wall_clock: Callable[[], float] = field(default=time.time, repr=False)
-    failure_grace: float = 300.0
-    """How long a wait rides out failures that are each worth retrying (seconds)."""
+    timing: Timing
+    secret: Secret | None
+    clock: Clock = field(default_factory=Clock)
 
 
 def validate_prediction_id(prediction_id: object) -> str:
@@ -89,31 +120,34 @@ def validate_prediction_id(prediction_id: object) -> str:
     return prediction_id
 
 
-def to_prediction(outcome: object, ctx: Context) -> tuple[Prediction, float | None]:
-    """The prediction in a call's outcome and the server's Retry-After, or the mapped error."""
-    outcome = check_outcome(outcome, ctx)
-    if not isinstance(outcome, Response):
-        raise TypeError(f"unexpected outcome {outcome!r}")
-    if outcome.status_code // 100 != 2:
-        raise status_error(outcome.status_code, outcome.headers, outcome.content, secret=ctx.secret)
-    prediction = outcome.parsed
+def read_prediction(
+    response: Response[Prediction], ctx: Context
+) -> tuple[Prediction, float | None]:
+    """The prediction in a response and the Retry-After it asks for, or the mapped error."""
+    if response.status_code // 100 != 2:
+        raise status_error(
+            response.status_code, response.headers, response.content, secret=ctx.secret
+        )
+    prediction = response.parsed
     if not isinstance(prediction, Prediction):
-        raise ResponseValidationError(f"HTTP {outcome.status_code} without a prediction body")
+        raise ResponseValidationError(f"HTTP {response.status_code} without a prediction body")
     if not isinstance(prediction.id, str) or not isinstance(prediction.status, str):
         raise ResponseValidationError("the response is not a prediction: id or status missing")
-    return prediction, parse_retry_after(outcome.headers, ctx.wall_clock())
+    return prediction, parse_retry_after(response.headers, ctx.clock.time())
 
 
-def check_outcome(outcome: T, ctx: Context) -> T:
-    """``outcome`` unless it is an exception, which is raised as one of ours."""
-    if isinstance(outcome, CometAPIError):
-        raise outcome
-    if isinstance(outcome, BaseException):
-        raise _map_exception(outcome, ctx) from outcome
-    return outcome
+def translate(exc: Exception, ctx: Context) -> CometAPIError | None:
+    """The SDK's error for what performing a step raised (caused by it); ``None``: let it
+    through unchanged (``OSError`` from the filesystem, or a programming error)."""
+    if isinstance(exc, CometAPIError):
+        return exc
+    error = _translate(exc, ctx)
+    if error is not None:
+        error.__cause__ = exc
+    return error
 
 
-def _map_exception(exc: BaseException, ctx: Context) -> CometAPIError:
+def _translate(exc: Exception, ctx: Context) -> CometAPIError | None:
     text = redact(str(exc) or type(exc).__name__, ctx.secret)
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"request timed out: {text}")
@@ -123,42 +157,57 @@ def _map_exception(exc: BaseException, ctx: Context) -> CometAPIError:
         return ResponseValidationError("the response body is not JSON")
     if isinstance(exc, KeyError | TypeError | ValueError | AttributeError):
         return ResponseValidationError(f"the response body is not a prediction ({text})")
-    raise exc
+    return None
 
 
-def request(
+def call_with_retries(
     call: Call,
     ctx: Context,
-    parse: Callable[[Any, Context], T],
+    read: Callable[[Any, Context], T],
     *,
     retryable: Callable[[CometAPIError], bool] = is_transient,
     deadline: float | None = None,
+    polling: bool = False,
 ) -> Plan[T]:
-    """One call with retries of the failures ``retryable`` accepts, up to the policy's count."""
-    attempt = 0
+    """Perform ``call`` and ``read`` its answer, trying again while ``ctx.timing`` allows.
+
+    A call is retried ``max_retries`` times; a poll (``polling``) for ``failure_grace`` seconds
+    of failures in a row; never past ``deadline`` (``ctx.clock.monotonic()`` time).
+    """
+    attempt, failing_since = 0, None
     while True:
-        outcome = yield call
         try:
-            return parse(outcome, ctx)
-        except CometAPIError as error:
-            if attempt >= ctx.retry.max_retries or not retryable(error):
+            return read((yield call), ctx)
+        except Exception as exc:
+            error = translate(exc, ctx)
+            if error is None:
                 raise
-            delay = ctx.retry.delay(attempt, _retry_after(error, ctx))
-            if deadline is not None and ctx.clock() + delay >= deadline:
-                raise
-            attempt += 1
-            logger.debug("retry %d of %s in %.2fs after: %s", attempt, call.operation, delay, error)
-            yield Sleep(delay)
+            now = ctx.clock.monotonic()
+            failing_since = now if failing_since is None else failing_since
+            headers = error.headers if isinstance(error, APIStatusError) else {}
+            delay = ctx.timing.retry_delay(
+                attempt,
+                retryable=retryable(error),
+                retry_after=parse_retry_after(headers, ctx.clock.time()),
+                failing_for=now - failing_since if polling else None,
+                remaining=None if deadline is None else deadline - now,
+            )
+            if delay is None:
+                if error is exc:
+                    raise
+                raise error from exc
+        attempt += 1
+        logger.debug("retry %d of %s in %.2fs after: %s", attempt, _name(call), delay, error)
+        yield Sleep(delay)
 
 
-def _retry_after(error: CometAPIError, ctx: Context) -> float | None:
-    headers = getattr(error, "headers", None)
-    return parse_retry_after(headers, ctx.wall_clock()) if headers else None
+def _name(call: Call) -> str:
+    return type(call).__name__
 
 
 def get(prediction_id: str, ctx: Context) -> Plan[Prediction]:
-    call = Call("get", {"id": validate_prediction_id(prediction_id)})
-    prediction, _ = yield from request(call, ctx, to_prediction)
+    call = GetPrediction(validate_prediction_id(prediction_id))
+    prediction, _ = yield from call_with_retries(call, ctx, read_prediction)
     return prediction
 
 
@@ -168,8 +217,12 @@ def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Pre
     if not isinstance(model_input, Mapping):
         raise TypeError("input must be a mapping of the model's input names to values")
     body = PredictionRequest.from_dict({"input": encode_input(model_input)})
-    call = Call("create", {"model_owner": owner, "model_name": name, "body": body})
-    prediction, _ = yield from request(call, ctx, to_prediction, retryable=safe_to_repeat_create)
+    prediction, _ = yield from call_with_retries(
+        CreatePrediction(owner, name, body),
+        ctx,
+        read_prediction,
+        retryable=safe_to_repeat_create,
+    )
     logger.debug("created prediction %s of %s", prediction.id, model)
     return prediction
 
@@ -178,80 +231,69 @@ def run(
     model: str,
     model_input: Mapping[str, Any],
     ctx: Context,
-    schedule: Schedule,
-    timeout: float | None,
+    *,
+    timeout: float | None = None,
+    poll_interval: float | None = None,
 ) -> Plan[Prediction]:
-    """Create, wait (``timeout`` bounds the wait), and return the prediction if it succeeded."""
+    """Create, report, wait (``timeout`` bounds the wait), and return the prediction if it
+    succeeded."""
+    _check_timeout(timeout)
     prediction = yield from create(model, model_input, ctx)
-    final = yield from watch(prediction, ctx, schedule, timeout=timeout)
+    yield Emit(prediction)
+    final = yield from watch(prediction, ctx, timeout=timeout, poll_interval=poll_interval)
     return raise_for_failure(final)
 
 
-def fetch(source: str, destination: Path, overwrite: bool, ctx: Context) -> Plan[Path]:
-    """Download one output (the driver streams it), retrying transient failures like a GET."""
-    call = Call("fetch", {"url": source, "destination": destination, "overwrite": overwrite})
-    path: Path = yield from request(call, ctx, _path)
+def fetch_output(url: str, destination: Path, overwrite: bool, ctx: Context) -> Plan[Path]:
+    """Save one output (the driver streams it), retrying transient failures like a GET."""
+    path: Path = yield from call_with_retries(
+        FetchOutput(url, destination, overwrite), ctx, lambda saved, _: saved
+    )
     return path
 
 
-def _path(outcome: object, ctx: Context) -> Path:
-    path = check_outcome(outcome, ctx)
-    if not isinstance(path, Path):
-        raise TypeError(f"unexpected outcome {path!r}")
-    return path
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and timeout < 0:
+        raise ValueError("timeout must be 0 or more seconds, or None for no limit")
 
 
 def _fingerprint(p: Prediction) -> tuple[object, ...]:
     return (p.status, p.logs, p.output, p.error)
 
 
+def _logs(p: Prediction) -> str | None:
+    return p.logs if isinstance(p.logs, str) else None
+
+
 def watch(
     start: Prediction | str,
     ctx: Context,
-    schedule: Schedule,
     *,
     timeout: float | None = None,
+    poll_interval: float | None = None,
+    stream: bool = False,
 ) -> Plan[Prediction]:
-    """Poll until the prediction ends, emitting it each time it changes; return the last state.
-
-    Transient failures are ridden out for ``ctx.failure_grace`` seconds (each poll's own
-    retries included); the last error ends the wait when they persist or the deadline passes.
-    """
-    began = ctx.clock()
+    """Poll until the prediction ends, emitting each state the caller has not seen (not
+    ``start`` itself, unless ``stream`` and it has already ended); return the last state."""
+    _check_timeout(timeout)
+    schedule = polling_schedule(poll_interval)
+    began = ctx.clock.monotonic()
     deadline = None if timeout is None else began + timeout
-    seen: tuple[object, ...] | None = None
-    if isinstance(start, Prediction):
-        prediction_id, latest = validate_prediction_id(start.id), start
-        seen = _fingerprint(start)
-        yield Emit(start)
-        if is_terminal(start):
-            return start
-    else:
-        prediction_id, latest = validate_prediction_id(start), None
-    call = Call("get", {"id": prediction_id})
+    prediction_id = validate_prediction_id(start.id if isinstance(start, Prediction) else start)
+    if isinstance(start, Prediction) and is_terminal(start):
+        if stream:
+            yield Emit(start)
+        return start
+    seen = _fingerprint(start) if isinstance(start, Prediction) else None
     warned: set[str] = set()
-    failing_since: float | None = None
-    failures = 0
     while True:
-        retry_after: float | None
-        try:
-            latest, retry_after = yield from request(call, ctx, to_prediction, deadline=deadline)
-        except CometAPIError as error:
-            now = ctx.clock()
-            failing_since = now if failing_since is None else failing_since
-            if not is_transient(error) or now - failing_since >= ctx.failure_grace:
-                raise
-            retry_after = _retry_after(error, ctx)
-            delay = ctx.retry.delay(min(failures, 6), retry_after)
-            failures += 1
-            if deadline is not None and now + delay >= deadline:
-                raise
-            logger.debug(
-                "poll of %s failed, polling again in %.2fs: %s", prediction_id, delay, error
-            )
-            yield Sleep(delay)
-            continue
-        failing_since, failures = None, 0
+        latest, retry_after = yield from call_with_retries(
+            GetPrediction(prediction_id),
+            ctx,
+            read_prediction,
+            deadline=deadline,
+            polling=True,
+        )
         if _fingerprint(latest) != seen:
             seen = _fingerprint(latest)
             yield Emit(latest)
@@ -262,29 +304,35 @@ def watch(
             logger.warning(
                 "prediction %s has unknown status %r; waiting on", prediction_id, latest.status
             )
-        now = ctx.clock()
-        if deadline is not None and now >= deadline:
+        now = ctx.clock.monotonic()
+        schedule.observe(now - began, latest.status, parse_progress(_logs(latest)))
+        delay = ctx.timing.poll_delay(
+            schedule.next_delay(now - began),
+            retry_after=retry_after,
+            remaining=None if deadline is None else deadline - now,
+        )
+        if delay is None:
             raise WaitTimeoutError(
                 f"prediction {prediction_id} still {latest.status} after {timeout:g}s", latest
             )
-        schedule.observe(now - began, latest.status, parse_progress(_text(latest.logs)))
-        delay = bounded_delay(
-            schedule.next_delay(now - began),
-            retry_after=None
-            if retry_after is None
-            else min(retry_after, ctx.retry.max_retry_after),
-            remaining=None if deadline is None else deadline - now,
-        )
         logger.debug("prediction %s is %s; next poll in %.2fs", prediction_id, latest.status, delay)
         yield Sleep(delay)
 
 
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-@dataclass(frozen=True)
-class Done(Generic[T]):
-    """What a driver yields last: the plan's return value."""
-
-    value: T
+def next_emit(plan: Plan[object]) -> Plan[Prediction | None]:
+    """Carry ``plan`` on to its next ``Emit``: that prediction, or ``None`` once the plan has
+    ended. A driver runs it again and again to iterate a plan's updates (``watch``)."""
+    answer: object = None
+    error: Exception | None = None
+    while True:
+        try:
+            step = plan.send(answer) if error is None else plan.throw(error)
+        except StopIteration:
+            return None
+        if isinstance(step, Emit):
+            return step.prediction
+        answer, error = None, None
+        try:
+            answer = yield step
+        except Exception as exc:  # for the plan to map, retry or raise
+            error = exc

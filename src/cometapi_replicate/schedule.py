@@ -11,7 +11,7 @@ from typing import Protocol
 
 from .progress import Progress
 
-__all__ = ["AdaptiveSchedule", "FixedSchedule", "Schedule", "bounded_delay"]
+__all__ = ["AdaptiveSchedule", "FixedSchedule", "Schedule", "polling_schedule"]
 
 FLOOR = 0.25
 """No schedule polls faster than this (seconds)."""
@@ -99,12 +99,10 @@ class AdaptiveSchedule:
         return min(max(delay, self.floor), self.cap)
 
 
-def bounded_delay(
-    delay: float, *, retry_after: float | None = None, remaining: float | None = None
-) -> float:
-    """``delay`` raised to a server's ``Retry-After`` and cut to the time left before a deadline."""
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    if remaining is not None:
-        delay = min(delay, max(remaining, 0.0))
-    return max(delay, 0.0)
+def polling_schedule(poll_interval: float | None) -> Schedule:
+    """The adaptive schedule, or a fixed one of ``poll_interval`` seconds (at least ``FLOOR``)."""
+    if poll_interval is None:
+        return AdaptiveSchedule()
+    if poll_interval < FLOOR:
+        raise ValueError(f"poll_interval must be at least {FLOOR} seconds")
+    return FixedSchedule(poll_interval)
