@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -570,3 +571,54 @@ def test_cancelling_an_async_wait_ends_it_promptly_and_closes_cleanly() -> None:
 
     asyncio.run(main())
     assert len(hits) == 1
+
+
+def test_wait_reports_only_states_the_caller_has_not_seen(make: Any) -> None:
+    client, api = make(
+        [prediction_body("processing"), prediction_body("processing"), prediction_body("failed")]
+    )
+    updates: list[str] = []
+    given = Prediction.from_dict(prediction_body("processing"))
+    final = client.wait(given, on_update=lambda p: updates.append(p.status))
+    assert final.status == "failed" and len(api.requests) == 3
+    assert updates == ["failed"], "not the stale prediction it was given, nor a repeat of it"
+    done = Prediction.from_dict(prediction_body("succeeded"))
+    assert client.wait(done, on_update=lambda p: updates.append("again")) is done
+    assert updates == ["failed"]
+
+
+def test_async_client_awaits_an_async_on_update_and_calls_a_plain_one() -> None:
+    script = [
+        prediction_body("starting"),
+        prediction_body("processing"),
+        prediction_body("succeeded"),
+    ]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return json_response(script.pop(0) if len(script) > 1 else script[0])
+
+    seen: list[str] = []
+
+    async def record(prediction: Prediction) -> None:
+        await asyncio.sleep(0)
+        seen.append(f"async {prediction.status}")
+
+    async def main() -> None:
+        mock = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with AsyncClient(KEY, base_url=BASE, http_client=mock, clock=FakeClock()) as client:
+            await client.predictions.wait("pred1", on_update=record)
+            script[:] = [prediction_body("starting"), prediction_body("succeeded")]
+            await client.run("o/m", {}, on_update=record)
+            await client.predictions.wait("pred1", on_update=lambda p: seen.append(p.status))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "coroutine ... was never awaited" fails the test
+        asyncio.run(main())
+    assert seen == [
+        "async starting",
+        "async processing",
+        "async succeeded",
+        "async starting",
+        "async succeeded",
+        "succeeded",
+    ]

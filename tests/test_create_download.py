@@ -345,3 +345,14 @@ def test_download_errors_from_the_file_host_are_typed(make: Any, tmp_path: Path)
     with pytest.raises(NotFoundError, match="HTML page"):
         download(client, succeeded(f"{CDN}/x.png"), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_when_one_file_fails_no_further_file_starts(
+    make: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("cometapi_replicate.client.MAX_PARALLEL_DOWNLOADS", 1)
+    client, api = make([files_api({f"{CDN}/b.png": PNG, f"{CDN}/c.png": PNG})])
+    with pytest.raises(NotFoundError):
+        download(client, succeeded(f"{CDN}/a.png", f"{CDN}/b.png", f"{CDN}/c.png"), tmp_path)
+    assert [str(r.url) for r in api.requests] == [f"{CDN}/a.png"], "b and c were called off"
+    assert list(tmp_path.iterdir()) == []

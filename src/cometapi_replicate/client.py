@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
-import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -84,11 +83,13 @@ class _Settings:
 
 def _output_plans(
     prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool, ctx: plans.Context
-) -> list[plans.Plan[Path]]:
+) -> list[plans.Plan[Path | None]]:
+    """One plan a file; once one fails, the others not yet started are called off."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     files = download.plan_files(prediction, folder, overwrite=overwrite)
-    return [plans.fetch_output(url, dest, overwrite, ctx) for url, dest in files]
+    fetches = [plans.fetch_output(url, dest, overwrite, ctx) for url, dest in files]
+    return plans.called_off_after_a_failure(fetches)
 
 
 class Client:
@@ -150,11 +151,10 @@ class Client:
             case plans.Sleep(seconds):
                 self._settings.context.clock.sleep(seconds)
             case plans.GetPrediction(prediction_id):
-                return replicate_query.sync_detailed(prediction_id, client=self._api)
+                return plans.Reply(replicate_query.sync_detailed(prediction_id, client=self._api))
             case plans.CreatePrediction(owner, name, body):
-                return create_predictions_general.sync_detailed(
-                    owner, name, client=self._api, body=body
-                )
+                created = create_predictions_general.sync_detailed
+                return plans.Reply(created(owner, name, client=self._api, body=body))
             case plans.FetchOutput(url, destination, overwrite):
                 return download.fetch(self._files, url, destination, overwrite, self._settings.key)
             case _:
@@ -231,22 +231,8 @@ class Predictions:
             else self.get(prediction_or_id)
         )
         fetches = _output_plans(prediction, directory, overwrite, self._context)
-        if len(fetches) <= 1:
-            return [self._client._drive(plan) for plan in fetches]
-        failed = threading.Event()
-
-        def one(plan: plans.Plan[Path]) -> Path | None:
-            if failed.is_set():  # called off: another file has failed
-                plan.close()
-                return None
-            try:
-                return self._client._drive(plan)
-            except BaseException:
-                failed.set()
-                raise
-
         with ThreadPoolExecutor(min(len(fetches), MAX_PARALLEL_DOWNLOADS)) as pool:
-            saved = list(pool.map(one, fetches))  # raises the first failure, in output order
+            saved = list(pool.map(self._client._drive, fetches))  # the first failure, in order
         return [path for path in saved if path is not None]
 
     def wait(
@@ -348,11 +334,11 @@ class AsyncClient:
             case plans.Sleep(seconds):
                 await self._settings.context.clock.async_sleep(seconds)
             case plans.GetPrediction(prediction_id):
-                return await replicate_query.asyncio_detailed(prediction_id, client=self._api)
+                got = replicate_query.asyncio_detailed
+                return plans.Reply(await got(prediction_id, client=self._api))
             case plans.CreatePrediction(owner, name, body):
-                return await create_predictions_general.asyncio_detailed(
-                    owner, name, client=self._api, body=body
-                )
+                created = create_predictions_general.asyncio_detailed
+                return plans.Reply(await created(owner, name, client=self._api, body=body))
             case plans.FetchOutput(url, destination, overwrite):
                 key = self._settings.key
                 return await download.afetch(self._files, url, destination, overwrite, key)
@@ -423,17 +409,18 @@ class AsyncPredictions:
         fetches = _output_plans(prediction, directory, overwrite, self._context)
         limit = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
 
-        async def one(plan: plans.Plan[Path]) -> Path:
+        async def one(plan: plans.Plan[Path | None]) -> Path | None:
             async with limit:
                 return await self._client._drive(plan)
 
         tasks = [asyncio.ensure_future(one(plan)) for plan in fetches]
         try:  # the first failure is raised as it is; the other downloads are stopped
-            return list(await asyncio.gather(*tasks))
+            saved = await asyncio.gather(*tasks)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        return [path for path in saved if path is not None]
 
     async def wait(
         self,

@@ -141,11 +141,6 @@ def _expected_size(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def _check(response: httpx.Response, body: bytes, secret: Secret | None) -> None:
-    if not response.is_success:
-        raise status_error(response.status_code, response.headers, body, secret=secret)
-
-
 def fetch(
     http: httpx.Client, url: str, destination: Path, overwrite: bool, secret: Secret | None
 ) -> Path:
@@ -156,7 +151,10 @@ def fetch(
             partial.write(decode_data_url(url))
             return partial.commit(None)
         with http.stream("GET", url) as response:
-            _check(response, response.read() if not response.is_success else b"", secret)
+            if not response.is_success:  # the body is no local: it may echo the key
+                raise status_error(
+                    response.status_code, response.headers, response.read(), secret=secret
+                )
             for chunk in response.iter_bytes(CHUNK):
                 partial.write(chunk)
             return partial.commit(_expected_size(response))
@@ -174,7 +172,10 @@ async def afetch(
             partial.write(decode_data_url(url))
             return partial.commit(None)
         async with http.stream("GET", url) as response:
-            _check(response, await response.aread() if not response.is_success else b"", secret)
+            if not response.is_success:
+                raise status_error(
+                    response.status_code, response.headers, await response.aread(), secret=secret
+                )
             async for chunk in response.aiter_bytes(CHUNK):
                 partial.write(chunk)
             return partial.commit(_expected_size(response))

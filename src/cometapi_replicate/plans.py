@@ -5,8 +5,8 @@ A driver (sync or async, in ``client.py``) performs each step and sends back its
 ==================== ====================================================================
 step                 answer
 ==================== ====================================================================
-``GetPrediction``    the generated endpoint's ``Response`` (any status)
-``CreatePrediction`` the generated endpoint's ``Response`` (any status)
+``GetPrediction``    a ``Reply``: the generated endpoint's response (any status)
+``CreatePrediction`` a ``Reply``: the generated endpoint's response (any status)
 ``FetchOutput``      the ``Path`` of the saved file
 ``Sleep``            ``None`` once the pause is over
 ``Emit``             ``None`` once the caller has been handed the prediction
@@ -95,6 +95,19 @@ class Emit:
     prediction: Prediction
 
 
+class Reply:
+    """How a driver answers an API call: the generated endpoint's response, printed without
+    its body (a server may echo the key back in it, and frames' locals get printed)."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: Response[Prediction]) -> None:
+        self.response = response
+
+    def __repr__(self) -> str:
+        return f"Reply(status_code={self.response.status_code})"
+
+
 Call = GetPrediction | CreatePrediction | FetchOutput
 Step = Call | Sleep | Emit
 Plan = Generator[Step, Any, T]
@@ -120,20 +133,17 @@ def validate_prediction_id(prediction_id: object) -> str:
     return prediction_id
 
 
-def read_prediction(
-    response: Response[Prediction], ctx: Context
-) -> tuple[Prediction, float | None]:
-    """The prediction in a response and the Retry-After it asks for, or the mapped error."""
-    if response.status_code // 100 != 2:
-        raise status_error(
-            response.status_code, response.headers, response.content, secret=ctx.secret
-        )
-    prediction = response.parsed
+def read_prediction(reply: Reply, ctx: Context) -> tuple[Prediction, float | None]:
+    """The prediction in a reply and the Retry-After it asks for, or the mapped error."""
+    status, headers = reply.response.status_code, reply.response.headers
+    if status // 100 != 2:
+        raise status_error(status, headers, reply.response.content, secret=ctx.secret)
+    prediction = reply.response.parsed
     if not isinstance(prediction, Prediction):
-        raise ResponseValidationError(f"HTTP {response.status_code} without a prediction body")
+        raise ResponseValidationError(f"HTTP {status} without a prediction body")
     if not isinstance(prediction.id, str) or not isinstance(prediction.status, str):
         raise ResponseValidationError("the response is not a prediction: id or status missing")
-    return prediction, parse_retry_after(response.headers, ctx.clock.time())
+    return prediction, parse_retry_after(headers, ctx.clock.time())
 
 
 def translate(exc: Exception, ctx: Context) -> CometAPIError | None:
@@ -250,6 +260,25 @@ def fetch_output(url: str, destination: Path, overwrite: bool, ctx: Context) -> 
         FetchOutput(url, destination, overwrite), ctx, lambda saved, _: saved
     )
     return path
+
+
+def called_off_after_a_failure(plans: list[Plan[T]]) -> list[Plan[T | None]]:
+    """``plans`` run side by side, each starting only while none of the others has failed;
+    one that is called off returns ``None`` at once."""
+    failed = False
+
+    def guarded(plan: Plan[T]) -> Plan[T | None]:
+        nonlocal failed
+        if failed:
+            plan.close()
+            return None
+        try:
+            return (yield from plan)
+        except BaseException:
+            failed = True
+            raise
+
+    return [guarded(plan) for plan in plans]
 
 
 def _check_timeout(timeout: float | None) -> None:
