@@ -36,8 +36,8 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff format --check src tools tests
 	$(BIN)/mypy
 
-test: $(STAMP) ## Run the test suite
-	$(BIN)/python -m pytest
+test: $(STAMP) ## Run the test suite, with the branch-coverage gate of pyproject.toml
+	$(BIN)/python -m pytest --cov --cov-report=term
 
 ci: check-generated lint test ## What CI runs
 

@@ -104,10 +104,12 @@ class Facade:
         return asyncio.run(awaitable_or_value)
 
     def get(self, *args: Any, **kwargs: Any) -> Prediction:
-        return self._run(self.client.predictions.get(*args, **kwargs))  # type: ignore[no-any-return]
+        prediction: Prediction = self._run(self.client.predictions.get(*args, **kwargs))
+        return prediction
 
     def wait(self, *args: Any, **kwargs: Any) -> Prediction:
-        return self._run(self.client.predictions.wait(*args, **kwargs))  # type: ignore[no-any-return]
+        prediction: Prediction = self._run(self.client.predictions.wait(*args, **kwargs))
+        return prediction
 
     def watch(self, *args: Any, **kwargs: Any) -> list[Prediction]:
         iterator = self.client.predictions.watch(*args, **kwargs)

@@ -171,7 +171,8 @@ def files_api(files: dict[str, Any]) -> Any:
 
 
 def download(client: Any, *args: Any, **kwargs: Any) -> list[Path]:
-    return client._run(client.client.predictions.download(*args, **kwargs))  # type: ignore[no-any-return]
+    paths: list[Path] = client._run(client.client.predictions.download(*args, **kwargs))
+    return paths
 
 
 def test_download_saves_outputs_in_order_without_sending_the_key(make: Any, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -338,7 +338,7 @@ def test_fetch_output_retries_transient_failures_and_passes_file_errors_through(
         (lambda ctx: plans.watch("pred1", ctx, timeout=-1), ValueError),
         (lambda ctx: plans.watch("pred1", ctx, poll_interval=0.01), ValueError),
         (lambda ctx: plans.create("not-a-model", {}, ctx), ValueError),
-        (lambda ctx: plans.create("o/m", ["not", "a", "mapping"], ctx), TypeError),
+        (lambda ctx: plans.create("o/m", cast(Any, ["not", "a", "mapping"]), ctx), TypeError),
     ],
 )
 def test_bad_arguments_fail_before_the_first_step(

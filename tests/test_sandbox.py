@@ -114,10 +114,11 @@ def test_a_prediction_lives_in_time_with_progress_in_its_logs() -> None:
         clock.now = 6.0
         now = client.predictions.get(prediction.id)
         assert now.status == "processing"
-        assert "5/10" in now.logs.splitlines()[-1]
+        assert isinstance(now.logs, str) and "5/10" in now.logs.splitlines()[-1]
         clock.now = 11.0
         done = client.predictions.get(prediction.id)
-        assert done.status == "succeeded" and len(done.output) == 3
+        assert done.status == "succeeded" and isinstance(done.output, list)
+        assert len(done.output) == 3
         image = httpx.Client(transport=sandbox.transport()).get(done.output[0]).content
         assert image[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", image[16:24]) == (64, 64)
 

@@ -19,7 +19,7 @@ from cometapi_replicate import (
 )
 from cometapi_replicate.schedule import CAP, FLOOR, AdaptiveSchedule, FixedSchedule
 from cometapi_replicate.timing import Timing, bounded_delay, parse_retry_after
-from tools.polling_sim import run, split, workload_w1
+from tools.polling_sim import Summary, run, split, workload_w1
 
 # Reference: fixed 0.5 s poll on W1 (../shared/reference/polling-workload.md).
 REF_ALL_REQUESTS = 116.9
@@ -28,7 +28,7 @@ REF_PROGRESS_MEDIAN = 0.24
 
 
 @pytest.fixture(scope="module")
-def w1() -> dict[str, object]:
+def w1() -> dict[str, dict[str, Summary]]:
     workload = workload_w1()
     return {
         "adaptive": split(run(AdaptiveSchedule, workload)),
@@ -36,7 +36,7 @@ def w1() -> dict[str, object]:
     }
 
 
-def test_simulation_reproduces_the_reference_fixed_poll(w1: dict[str, dict]) -> None:  # type: ignore[type-arg]
+def test_simulation_reproduces_the_reference_fixed_poll(w1: dict[str, dict[str, Summary]]) -> None:
     fixed = w1["fixed"]
     assert fixed["all"].requests == pytest.approx(REF_ALL_REQUESTS, abs=0.05)
     assert fixed["with progress"].requests == pytest.approx(REF_PROGRESS_REQUESTS, abs=0.05)
@@ -44,7 +44,7 @@ def test_simulation_reproduces_the_reference_fixed_poll(w1: dict[str, dict]) -> 
     assert fixed["all"].p95_relative == pytest.approx(0.078, abs=0.001)
 
 
-def test_default_schedule_meets_the_bar_on_all_of_w1(w1: dict[str, dict]) -> None:  # type: ignore[type-arg]
+def test_default_schedule_meets_the_bar_on_all_of_w1(w1: dict[str, dict[str, Summary]]) -> None:
     everything = w1["adaptive"]["all"]
     assert everything.requests <= 0.35 * w1["fixed"]["all"].requests
     assert everything.median_delay <= 0.5
@@ -52,8 +52,8 @@ def test_default_schedule_meets_the_bar_on_all_of_w1(w1: dict[str, dict]) -> Non
 
 
 def test_default_schedule_beats_the_fixed_poll_on_both_axes_with_progress(
-    w1: dict[str, dict],
-) -> None:  # type: ignore[type-arg]
+    w1: dict[str, dict[str, Summary]],
+) -> None:
     progress = w1["adaptive"]["with progress"]
     assert progress.requests <= 0.20 * w1["fixed"]["with progress"].requests
     assert progress.median_delay < REF_PROGRESS_MEDIAN

@@ -8,7 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cometapi_replicate_api.models import Prediction
+from cometapi_replicate_api.models import (
+    Prediction,
+    PredictionInput,
+    PredictionMetrics,
+    PredictionUrls,
+)
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
@@ -172,9 +177,12 @@ def test_prediction_parses_the_specs_own_example() -> None:
 
 def test_prediction_parses_a_full_body_and_round_trips() -> None:
     prediction = Prediction.from_dict(copy.deepcopy(FULL_BODY))
-    assert prediction.input_.to_dict() == FULL_BODY["input"]  # type: ignore[union-attr]
-    assert prediction.metrics.predict_time == 2.5  # type: ignore[union-attr]
-    assert prediction.urls.get == FULL_BODY["urls"]["get"]  # type: ignore[union-attr]
+    assert isinstance(prediction.input_, PredictionInput)
+    assert isinstance(prediction.metrics, PredictionMetrics)
+    assert isinstance(prediction.urls, PredictionUrls)
+    assert prediction.input_.to_dict() == FULL_BODY["input"]
+    assert prediction.metrics.predict_time == 2.5
+    assert prediction.urls.get == FULL_BODY["urls"]["get"]
     assert prediction["source"] == "api", "unknown fields are kept"
     assert prediction.to_dict() == FULL_BODY
 

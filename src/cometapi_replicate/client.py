@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self, TypeVar, assert_never
+from typing import Any, Generic, Self, TypeVar, assert_never
 
 import httpx
 from cometapi_replicate_api import Client as GeneratedClient
@@ -31,6 +31,7 @@ from .timing import Timing
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Client"]
 
 T = TypeVar("T")
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_BASE_URL = "https://api.cometapi.com"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
@@ -81,18 +82,34 @@ class _Settings:
         }
 
 
-def _output_plans(
-    prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool, ctx: plans.Context
-) -> list[plans.Plan[Path | None]]:
-    """One plan a file; once one fails, the others not yet started are called off."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    files = download.plan_files(prediction, folder, overwrite=overwrite)
-    fetches = [plans.fetch_output(url, dest, overwrite, ctx) for url, dest in files]
-    return plans.called_off_after_a_failure(fetches)
+class _ClientBase(Generic[H]):
+    """What both clients share: their arguments, settings and repr."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        max_retries: int = 2,
+        http_client: H | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self._settings = _Settings(api_key, base_url, timeout, max_retries, clock)
+        self._connect(http_client)
+
+    def _connect(self, http_client: H | None) -> None:
+        raise NotImplementedError
+
+    @property
+    def base_url(self) -> str:
+        return str(self._settings.base_url)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
 
 
-class Client:
+class Client(_ClientBase[httpx.Client]):
     """A synchronous client for CometAPI's Replicate predictions.
 
     ``api_key`` defaults to ``COMETAPI_KEY``, ``base_url`` to ``COMETAPI_BASE_URL`` or
@@ -102,29 +119,13 @@ class Client:
     yours open. ``clock`` replaces the real time and sleep (for tests: see :class:`Clock`).
     """
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        http_client: httpx.Client | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries, clock)
-
-        def transport() -> httpx.BaseTransport | None:
-            return ForwardingTransport(http_client) if http_client is not None else None
-
-        self._http = httpx.Client(transport=transport(), **settings.httpx_kwargs())
-        self._files = httpx.Client(transport=transport(), **settings.httpx_kwargs(downloads=True))
-        self._api = GeneratedClient(base_url=str(settings.base_url)).set_httpx_client(self._http)
+    def _connect(self, http_client: httpx.Client | None) -> None:
+        mine = ForwardingTransport(http_client) if http_client is not None else None
+        self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
+        self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
+        api = GeneratedClient(base_url=self.base_url)
+        self._api = api.set_httpx_client(self._http)
         self.predictions = Predictions(self)
-
-    @property
-    def base_url(self) -> str:
-        return str(self._settings.base_url)
 
     def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
         """Carry out ``plan``: perform each step, send back its answer or throw in its error."""
@@ -172,8 +173,9 @@ class Client:
         """Create a prediction of ``model`` (``"owner/name"``), wait for it, and return it once
         it has succeeded; raise :class:`PredictionError` if it failed or was canceled.
         ``timeout`` bounds the wait; ``on_update`` is called with each new state."""
-        ctx = self._settings.context
-        return self._drive(plans.run(model, input, ctx, timeout=timeout), on_update)
+        return self._drive(
+            plans.run(model, input, self._settings.context, timeout=timeout), on_update
+        )
 
     def close(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
@@ -186,16 +188,43 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        return f"Client(base_url={self.base_url!r})"
+
+class _PredictionsBase:
+    def __init__(self, context: plans.Context) -> None:
+        self._context = context
+
+    def _watch(
+        self,
+        prediction_or_id: Prediction | str,
+        timeout: float | None,
+        poll_interval: float | None,
+        stream: bool = False,
+    ) -> plans.Plan[Prediction]:
+        return plans.watch(
+            prediction_or_id,
+            self._context,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            stream=stream,
+        )
+
+    def _outputs(
+        self, prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool
+    ) -> list[plans.Plan[Path | None]]:
+        """One plan a file; once one fails, the others not yet started are called off."""
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        files = download.plan_files(prediction, folder, overwrite=overwrite)
+        fetches = [plans.fetch_output(url, dest, overwrite, self._context) for url, dest in files]
+        return plans.called_off_after_a_failure(fetches)
 
 
-class Predictions:
+class Predictions(_PredictionsBase):
     """``client.predictions``: get, wait for and watch predictions."""
 
     def __init__(self, client: Client) -> None:
+        super().__init__(client._settings.context)
         self._client = client
-        self._context = client._settings.context
 
     def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state. Transient failures are retried."""
@@ -222,15 +251,12 @@ class Predictions:
 
         Each file appears only when complete; an existing file raises ``FileExistsError``
         unless ``overwrite``. Raises :class:`OutputUnavailableError` when there is no output.
-        When one file fails, the downloads not yet started are called off and its error is
-        raised once the others have stopped.
+        Up to four files download at once; when one fails, no further file starts and its
+        error is raised once the others have stopped.
         """
-        prediction = (
-            prediction_or_id
-            if isinstance(prediction_or_id, Prediction)
-            else self.get(prediction_or_id)
-        )
-        fetches = _output_plans(prediction, directory, overwrite, self._context)
+        if not isinstance(prediction_or_id, Prediction):
+            prediction_or_id = self.get(prediction_or_id)
+        fetches = self._outputs(prediction_or_id, directory, overwrite)
         with ThreadPoolExecutor(min(len(fetches), MAX_PARALLEL_DOWNLOADS)) as pool:
             saved = list(pool.map(self._client._drive, fetches))  # the first failure, in order
         return [path for path in saved if path is not None]
@@ -251,9 +277,7 @@ class Predictions:
         prediction passed in). Use :func:`raise_for_failure` on the result to turn failed or
         canceled predictions into exceptions.
         """
-        plan = plans.watch(
-            prediction_or_id, self._context, timeout=timeout, poll_interval=poll_interval
-        )
+        plan = self._watch(prediction_or_id, timeout, poll_interval)
         return self._client._drive(plan, on_update)
 
     def watch(
@@ -265,48 +289,22 @@ class Predictions:
     ) -> Iterator[Prediction]:
         """Yield the prediction each time its status, logs, output or error change; the last
         item is the terminal state. Same arguments and errors as :meth:`wait`."""
-        plan = plans.watch(
-            prediction_or_id,
-            self._context,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            stream=True,
-        )
-        with closing(plan):
+        with closing(self._watch(prediction_or_id, timeout, poll_interval, stream=True)) as plan:
             while (prediction := self._client._drive(plans.next_emit(plan))) is not None:
                 yield prediction
 
 
-class AsyncClient:
+class AsyncClient(_ClientBase[httpx.AsyncClient]):
     """The asynchronous twin of :class:`Client`; ``http_client`` is an ``httpx.AsyncClient``,
     and ``on_update`` may be a plain function or an ``async def``."""
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        base_url: str | None = None,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
-        max_retries: int = 2,
-        http_client: httpx.AsyncClient | None = None,
-        clock: Clock | None = None,
-    ) -> None:
-        self._settings = settings = _Settings(api_key, base_url, timeout, max_retries, clock)
-
-        def transport() -> httpx.AsyncBaseTransport | None:
-            return AsyncForwardingTransport(http_client) if http_client is not None else None
-
-        self._http = httpx.AsyncClient(transport=transport(), **settings.httpx_kwargs())
-        self._files = httpx.AsyncClient(
-            transport=transport(), **settings.httpx_kwargs(downloads=True)
-        )
-        api = GeneratedClient(base_url=str(settings.base_url))
-        self._api = api.set_async_httpx_client(self._http)
+    def _connect(self, http_client: httpx.AsyncClient | None) -> None:
+        mine = AsyncForwardingTransport(http_client) if http_client is not None else None
+        self._http = httpx.AsyncClient(transport=mine, **self._settings.httpx_kwargs())
+        files = self._settings.httpx_kwargs(downloads=True)
+        self._files = httpx.AsyncClient(transport=mine, **files)
+        self._api = GeneratedClient(base_url=self.base_url).set_async_httpx_client(self._http)
         self.predictions = AsyncPredictions(self)
-
-    @property
-    def base_url(self) -> str:
-        return str(self._settings.base_url)
 
     async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
         """Carry out ``plan``: perform each step, send back its answer or throw in its error."""
@@ -355,8 +353,8 @@ class AsyncClient:
         on_update: AsyncOnUpdate | None = None,
     ) -> Prediction:
         """See :meth:`Client.run`."""
-        ctx = self._settings.context
-        return await self._drive(plans.run(model, input, ctx, timeout=timeout), on_update)
+        plan = plans.run(model, input, self._settings.context, timeout=timeout)
+        return await self._drive(plan, on_update)
 
     async def aclose(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
@@ -374,16 +372,13 @@ class AsyncClient:
     ) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        return f"AsyncClient(base_url={self.base_url!r})"
 
-
-class AsyncPredictions:
+class AsyncPredictions(_PredictionsBase):
     """``client.predictions`` on :class:`AsyncClient`."""
 
     def __init__(self, client: AsyncClient) -> None:
+        super().__init__(client._settings.context)
         self._client = client
-        self._context = client._settings.context
 
     async def get(self, prediction_id: str) -> Prediction:
         """The prediction's current state. Transient failures are retried."""
@@ -401,20 +396,17 @@ class AsyncPredictions:
         overwrite: bool = False,
     ) -> list[Path]:
         """See :meth:`Predictions.download`."""
-        prediction = (
-            prediction_or_id
-            if isinstance(prediction_or_id, Prediction)
-            else await self.get(prediction_or_id)
-        )
-        fetches = _output_plans(prediction, directory, overwrite, self._context)
+        if not isinstance(prediction_or_id, Prediction):
+            prediction_or_id = await self.get(prediction_or_id)
         limit = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
 
         async def one(plan: plans.Plan[Path | None]) -> Path | None:
             async with limit:
                 return await self._client._drive(plan)
 
+        fetches = self._outputs(prediction_or_id, directory, overwrite)
         tasks = [asyncio.ensure_future(one(plan)) for plan in fetches]
-        try:  # the first failure is raised as it is; the other downloads are stopped
+        try:  # the first failure is raised as it is; the downloads under way are cancelled
             saved = await asyncio.gather(*tasks)
         finally:
             for task in tasks:
@@ -431,9 +423,7 @@ class AsyncPredictions:
         on_update: AsyncOnUpdate | None = None,
     ) -> Prediction:
         """See :meth:`Predictions.wait`."""
-        plan = plans.watch(
-            prediction_or_id, self._context, timeout=timeout, poll_interval=poll_interval
-        )
+        plan = self._watch(prediction_or_id, timeout, poll_interval)
         return await self._client._drive(plan, on_update)
 
     async def watch(
@@ -444,13 +434,6 @@ class AsyncPredictions:
         poll_interval: float | None = None,
     ) -> AsyncIterator[Prediction]:
         """See :meth:`Predictions.watch`; an async iterator."""
-        plan = plans.watch(
-            prediction_or_id,
-            self._context,
-            timeout=timeout,
-            poll_interval=poll_interval,
-            stream=True,
-        )
-        with closing(plan):
+        with closing(self._watch(prediction_or_id, timeout, poll_interval, stream=True)) as plan:
             while (prediction := await self._client._drive(plans.next_emit(plan))) is not None:
                 yield prediction
