@@ -10,6 +10,7 @@ with Client() as client:  # COMETAPI_KEY from the environment
 from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.spec_info import SPECS
 
+from ._logs import setup_logging
 from ._version import __version__
 from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
 from .clock import Clock
@@ -38,7 +39,10 @@ from .status import (
     is_terminal,
     output_urls,
     raise_for_failure,
+    to_json,
 )
+
+setup_logging()  # COMETAPI_LOG=debug|info
 
 SPEC_VERSION: str = SPECS["replicate-query.openapi.yaml"]["version"]
 """``info.version`` of the vendored CometAPI document the SDK was generated from."""
@@ -79,4 +83,5 @@ __all__ = [
     "output_urls",
     "parse_progress",
     "raise_for_failure",
+    "to_json",
 ]

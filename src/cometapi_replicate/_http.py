@@ -56,3 +56,17 @@ class AsyncForwardingTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         return await self._client.send(request, stream=True, auth=None, follow_redirects=False)
+
+
+_API_SUFFIXES = ("/replicate/v1", "/replicate")
+
+
+def normalize_base_url(url: httpx.URL) -> httpx.URL:
+    """The base URL the SDK appends ``/replicate/v1/...`` to: a path ending in ``/replicate``
+    or ``/replicate/v1`` (as CometAPI's documentation writes URLs) loses that ending, so
+    ``https://api.cometapi.com/replicate/v1`` means ``https://api.cometapi.com/``."""
+    path = url.path.rstrip("/")
+    for suffix in _API_SUFFIXES:
+        if path.endswith(suffix):
+            return url.copy_with(path=path.removesuffix(suffix) + "/")
+    return url

@@ -22,7 +22,13 @@ from cometapi_replicate_api.api.default import create_predictions_general, repli
 from cometapi_replicate_api.models import Prediction
 
 from . import download, plans
-from ._http import USER_AGENT, AsyncForwardingTransport, ForwardingTransport, OriginBearerAuth
+from ._http import (
+    USER_AGENT,
+    AsyncForwardingTransport,
+    ForwardingTransport,
+    OriginBearerAuth,
+    normalize_base_url,
+)
 from ._secret import Secret
 from .clock import Clock
 from .errors import CometAPIError
@@ -56,6 +62,7 @@ class _Settings:
         clock: Clock | None,
     ) -> None:
         url = httpx.URL(base_url or os.environ.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
+        url = normalize_base_url(url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, not {str(url)!r}")
         if max_retries < 0:

@@ -1,7 +1,8 @@
-"""Prediction statuses and what to do with a prediction that has ended."""
+"""Prediction statuses, what to do with a prediction that has ended, and its JSON form."""
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 
 from cometapi_replicate_api.models import Prediction
@@ -15,6 +16,7 @@ __all__ = [
     "is_terminal",
     "output_urls",
     "raise_for_failure",
+    "to_json",
 ]
 
 
@@ -80,3 +82,9 @@ def output_urls(prediction: Prediction) -> list[str]:
     if isinstance(output, str):
         return [output]
     return [item for item in output if isinstance(item, str)]
+
+
+def to_json(prediction: Prediction, *, indent: int | None = None) -> str:
+    """The prediction as a JSON string (the API's field names, unknown fields kept);
+    ``Prediction.from_dict(json.loads(text))`` reads it back."""
+    return json.dumps(prediction.to_dict(), indent=indent)
