@@ -6,7 +6,6 @@ import json
 import os
 import pty
 import select
-import signal
 import subprocess
 import sys
 import time
@@ -179,36 +178,6 @@ def test_a_live_progress_bar_on_a_terminal(env: dict[str, str]) -> None:
     )
     assert code == 0 and "━" in plain
     assert "\x1b[38;" not in plain and "\x1b[3" + "2m" not in plain, "NO_COLOR: no colours"
-
-
-# The command as a terminal starts it: with Ctrl-C raising KeyboardInterrupt, even when this
-# suite runs in a background shell that ignores SIGINT (a child would inherit the ignore).
-CLI_WITH_CTRL_C = [
-    sys.executable,
-    "-c",
-    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "sys.argv[0] = 'cometapi-replicate'; "
-    "runpy.run_module('cometapi_replicate', run_name='__main__', alter_sys=True)",
-]
-
-
-def test_ctrl_c_stops_cleanly_and_names_the_prediction(env: dict[str, str]) -> None:
-    process = subprocess.Popen(
-        [*CLI_WITH_CTRL_C, "run", "o/m", "-i", "sandbox_run=60"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stderr is not None
-    first = process.stderr.readline()  # the created prediction: its id is known, the wait is on
-    assert ": starting" in first, first
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=20)
-    assert process.returncode == 130, first + err
-    assert "Traceback" not in err
-    assert "resume with: cometapi-replicate wait " in err
-    assert first.split(":")[0] in err
 
 
 def test_client_over_sockets_survives_a_hanging_poll(server: SandboxServer) -> None:

@@ -1,7 +1,7 @@
 """``cometapi-replicate``: get, wait for, run and download predictions from the shell.
 
-The key and base URL come from ``COMETAPI_KEY`` and ``COMETAPI_BASE_URL`` (``--base-url``
-overrides the URL); a key on the command line would end up in shell history.
+The key comes from ``COMETAPI_KEY`` (a key on the command line would end up in shell history);
+the base URL from ``--base-url`` or ``COMETAPI_BASE_URL``.
 """
 
 from __future__ import annotations
@@ -9,34 +9,73 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 from cometapi_replicate_api.models import Prediction
 
+from ._estimate import ProgressEstimate, Shown, format_eta
 from ._version import __version__
 from .client import Client
 from .errors import CometAPIError, PredictionError, WaitTimeoutError
 from .progress import parse_progress
-from .status import PredictionStatus, normalize_status, output_urls
+from .status import PredictionStatus, normalize_status, output_urls, to_json
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_ERROR = 0, 1, 2, 3, 4
+# 128 + the signal number, as a shell reports a command that a signal stopped.
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 EXIT_CODES = """exit codes:
-  0  succeeded        1  failed, canceled or aborted     2  usage
-  3  timed out        4  API, network or file error      130  interrupted"""
+  0  succeeded          1  failed, canceled or aborted     2  usage (arguments, input, key)
+  3  timed out          4  API, network or file error
+  130, 143  interrupted (Ctrl-C, SIGTERM): prints the id to resume with
+  141  stdout closed early (e.g. piped into head)"""
+NO_KEY = (
+    "error: no API key: export COMETAPI_KEY=... "
+    "(in the environment: on the command line it would land in shell history)"
+)
 
 
 class UsageError(Exception):
     pass
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it stops as Ctrl-C does."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within: SIGTERM raises :class:`Terminated` (main thread only; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def parse_value(text: str) -> Any:
     """``-i`` values: ``@path`` is a file, JSON literals are typed, anything else is a string."""
     if text.startswith("@"):
-        return Path(text[1:])
+        path = Path(text[1:])
+        try:
+            with path.open("rb"):
+                pass
+        except OSError as exc:
+            raise UsageError(f"{text}: {exc.strerror or exc}") from None
+        return path
     try:
         return json.loads(text)
     except ValueError:
@@ -57,56 +96,63 @@ def build_input(pairs: Sequence[str], json_file: str | None) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"-i takes key=value, not {pair!r}")
-        data[key] = parse_value(value)
+        try:
+            data[key] = parse_value(value)
+        except UsageError as exc:
+            raise UsageError(f"-i {key}={exc}") from None
     return data
 
 
 class Display:
-    """Progress on stderr: a live bar on a terminal, plain status lines otherwise."""
+    """Progress on stderr: a live bar on a terminal (the ``cli`` extra), plain lines otherwise.
 
-    def __init__(self, stream: TextIO, quiet: bool) -> None:
-        self.stream, self.quiet, self.started = stream, quiet, time.monotonic()
+    The bar advances between polls from :class:`ProgressEstimate` and shows an ETA; it only
+    reads the states the wait returned, so it never adds a request.
+    """
+
+    def __init__(
+        self, stream: TextIO, quiet: bool, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.stream, self.quiet, self.clock = stream, quiet, clock
+        self.started = clock()
+        self.estimate = ProgressEstimate()
+        self.lock = threading.Lock()  # the bar is drawn from rich's refresh thread
         self.last_line: str | None = None
         self.bar: Any = None
         self.task: Any = None
         if not quiet and stream.isatty():
             try:
-                from rich.console import Console
-                from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+                from ._livebar import live_bar
             except ImportError:  # the ``cli`` extra is not installed: plain lines
                 return
-            console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")))
-            self.bar = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.percentage:>3.0f}%"),
-                TextColumn("{task.fields[step]}"),
-                TimeElapsedColumn(),
-                console=console,
-                transient=False,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task("starting", total=100, step="")
+            self.bar, self.task = live_bar(stream, self)
+
+    def shown(self) -> Shown:
+        with self.lock:
+            return self.estimate.shown(self.clock() - self.started)
 
     def update(self, prediction: Prediction) -> None:
         if self.quiet:
             return
-        logs = prediction.logs if isinstance(prediction.logs, str) else None
-        progress = parse_progress(logs)
+        elapsed = self.clock() - self.started
+        progress = parse_progress(prediction.logs if isinstance(prediction.logs, str) else None)
+        with self.lock:
+            self.estimate.observe(elapsed, prediction.status, progress)
+            remaining = self.estimate.remaining(elapsed)
         step = f"{progress.current}/{progress.total}" if progress and progress.total else ""
+        if self.bar is not None:
+            label = f"{prediction.id} {prediction.status}"
+            self.bar.update(self.task, description=label, step=step)
+            return
         percent = progress.percentage * 100 if progress else 0.0
         if prediction.status == PredictionStatus.SUCCEEDED:
             percent = 100.0
-        if self.bar is not None:
-            label = f"{prediction.id} {prediction.status}"
-            self.bar.update(self.task, description=label, completed=percent, step=step)
-            return
-        elapsed = time.monotonic() - self.started
         shown = f" {percent:.0f}%" + (f" ({step})" if step else "") if progress else ""
-        line = f"{prediction.id}: {prediction.status}{shown}"
+        eta = f", eta {format_eta(remaining)}" if remaining is not None else ""
         bucket = f"{prediction.status}{int(percent // 10)}"
         if bucket != self.last_line:
             self.last_line = bucket
+            line = f"{prediction.id}: {prediction.status}{shown}{eta}"
             print(f"{line} [{elapsed:.0f}s]", file=self.stream, flush=True)
 
     def close(self) -> None:
@@ -136,56 +182,141 @@ def exit_code_for(prediction: Prediction) -> int:
     return EXIT_FAILED if status in failed else EXIT_OK
 
 
+def _global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """``--json``, ``--base-url``, ``--quiet``: before or after the command. Only the top
+    parser has defaults, so an option given before the command is not reset after it."""
+    off: Any = False if top else argparse.SUPPRESS
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument("--json", action="store_true", default=off, help="print JSON on stdout")
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=None if top else argparse.SUPPRESS,
+        help="API base URL (default: $COMETAPI_BASE_URL or https://api.cometapi.com)",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=off, help="no progress on stderr"
+    )
+
+
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    # name: (one-line help, description, examples)
+    "get": (
+        "show a prediction",
+        "Show a prediction's current state once: status, progress, error and output URLs.",
+        "cometapi-replicate get ufawqhfynnddngldkgtslldrkq\n"
+        "cometapi-replicate get ufawqhfynnddngldkgtslldrkq --json | jq .status",
+    ),
+    "wait": (
+        "wait for a prediction to end",
+        "Poll a prediction until it ends, with a progress bar on stderr, then show it.\n"
+        "Polls adaptively (rarely while the end is far) unless --interval is given.",
+        "cometapi-replicate wait ID\n"
+        "cometapi-replicate wait ID --timeout 600 --download out/\n"
+        "cometapi-replicate wait ID --interval 2 --json > prediction.json",
+    ),
+    "run": (
+        "create a prediction and wait",
+        "Create a prediction of MODEL with the given inputs, wait for it with a progress bar\n"
+        "on stderr, then show it (and save its outputs with --download).",
+        'cometapi-replicate run black-forest-labs/flux-schnell -i prompt="a paper boat"\n'
+        "cometapi-replicate run owner/model -i image=@photo.png -i steps=30 --download out/\n"
+        "cometapi-replicate run owner/model --input-json inputs.json --timeout 300 --json",
+    ),
+    "download": (
+        "save a prediction's outputs",
+        "Save the outputs of a succeeded prediction into DIRECTORY, in output order.\n"
+        "Each file appears only when complete; existing files are kept unless --overwrite.",
+        "cometapi-replicate download ID out/\ncometapi-replicate download ID out/ --overwrite",
+    ),
+    "sandbox": (
+        "serve a local sandbox API on 127.0.0.1",
+        "Serve a local CometAPI-compatible sandbox on 127.0.0.1 until Ctrl-C (the sandbox\n"
+        "extra: pip install 'cometapi-replicate[sandbox]'). Prints its base URL on stdout.",
+        "cometapi-replicate sandbox --port 8000\n"
+        "cometapi-replicate sandbox --json   # base_url, files_url and key as JSON",
+    ),
+}
+
+
 def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print JSON on stdout for scripts")
-    common.add_argument("--base-url", help="API base URL (default: $COMETAPI_BASE_URL or CometAPI)")
     waiting = argparse.ArgumentParser(add_help=False)
-    waiting.add_argument("--timeout", type=float, help="give up after this many seconds")
+    waiting.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
+    waiting.add_argument(
+        "--interval", type=float, metavar="S", help="poll every S seconds instead of adaptively"
+    )
     waiting.add_argument("--download", metavar="DIR", help="save the outputs into DIR")
     waiting.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    ident = argparse.ArgumentParser(add_help=False)
+    ident.add_argument("id", help="the prediction's id, as create or run printed it")
 
     top = argparse.ArgumentParser(
         prog="cometapi-replicate",
-        description="Replicate predictions through CometAPI. Key: $COMETAPI_KEY.",
+        description="Replicate predictions through CometAPI. Key: export COMETAPI_KEY=...",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"cometapi-replicate {__version__}")
+    _global_options(top, top=True)
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    get = commands.add_parser("get", parents=[common], help="show a prediction")
-    get.add_argument("id")
-    wait = commands.add_parser(
-        "wait", parents=[common, waiting], help="wait for a prediction to end"
-    )
-    wait.add_argument("id")
-    wait.add_argument("--interval", type=float, help="poll every S seconds instead of adaptively")
-    run = commands.add_parser("run", parents=[common, waiting], help="create a prediction and wait")
-    run.add_argument("model", help="owner/name, e.g. black-forest-labs/flux-schnell")
+    sub: dict[str, argparse.ArgumentParser] = {}
+    parents = {"get": [ident], "wait": [ident, waiting], "run": [waiting], "download": [ident]}
+    for name, (help_text, description, examples) in COMMANDS.items():
+        sub[name] = commands.add_parser(
+            name,
+            parents=parents.get(name, []),
+            help=help_text,
+            description=description,
+            epilog=f"examples:\n  {examples.replace(chr(10), chr(10) + '  ')}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        _global_options(sub[name], top=False)
+    run = sub["run"]
+    run.add_argument("model", help="the model as owner/name, e.g. black-forest-labs/flux-schnell")
     run.add_argument(
         "-i",
         "--input",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="an input (JSON literal, @file, or text); repeatable",
+        help="an input, repeatable: a JSON literal (4, true), @path for a file, or text",
     )
     run.add_argument("--input-json", metavar="FILE", help="inputs from a JSON object in FILE")
-    download = commands.add_parser("download", parents=[common], help="save a prediction's outputs")
-    download.add_argument("id")
-    download.add_argument("directory")
+    download = sub["download"]
+    download.add_argument("directory", help="where to save the files (created if missing)")
     download.add_argument("--overwrite", action="store_true", help="replace existing files")
-    sandbox = commands.add_parser("sandbox", help="serve a local sandbox API on 127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    sandbox.add_argument("--json", action="store_true", help="print the URLs and key as JSON")
+    sub["sandbox"].add_argument("--port", type=int, default=0, help="0 picks a free port")
     return top
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv``; the exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The Python docs' recipe (signal module, "Note on SIGPIPE"): the reader of stdout has
+        # gone (``| head -1``). Point stdout at devnull so the final flush cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = parser().parse_args(argv)
     if args.command == "sandbox":
-        return serve_sandbox(args.port, args.json)
-    display = Display(sys.stderr, quiet=False)
+        if args.base_url:
+            print(
+                "error: the sandbox serves its own URL; --base-url is for the other commands",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        return serve_sandbox(args.port, args.json, args.quiet)
+    if not os.environ.get("COMETAPI_KEY"):
+        print(NO_KEY, file=sys.stderr)
+        return EXIT_USAGE
+    display = Display(sys.stderr, quiet=args.quiet)
     seen: dict[str, str] = {"id": args.id} if args.command == "wait" else {}
 
     def on_update(prediction: Prediction) -> None:
@@ -193,11 +324,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         display.update(prediction)
 
     try:
-        with Client(base_url=args.base_url) as client:
+        with sigterm_as_interrupt(), Client(base_url=args.base_url) as client:
             prediction, files = execute(client, args, on_update, display)
     except (KeyboardInterrupt, CometAPIError, OSError, UsageError, ValueError, TypeError) as exc:
         display.close()
         code, message = failure(exc, seen.get("id"))
+        if isinstance(exc, WaitTimeoutError) and exc.prediction is not None:
+            report(sys.stdout, args.json, exc.prediction, None)  # the last state seen
         print(message, file=sys.stderr)
         return code
     report(sys.stdout, args.json, prediction, files)
@@ -216,14 +349,13 @@ def execute(
     if args.command == "download":
         return None, client.predictions.download(args.id, args.directory, overwrite=args.overwrite)
     if args.command == "wait":
-        prediction = client.predictions.wait(
-            args.id, timeout=args.timeout, poll_interval=args.interval, on_update=on_update
-        )
+        start: Prediction | str = args.id
     else:
-        model_input = build_input(args.input, args.input_json)
-        created = client.predictions.create(args.model, model_input)
-        on_update(created)
-        prediction = client.predictions.wait(created, timeout=args.timeout, on_update=on_update)
+        start = client.predictions.create(args.model, build_input(args.input, args.input_json))
+        on_update(start)
+    prediction = client.predictions.wait(
+        start, timeout=args.timeout, poll_interval=args.interval, on_update=on_update
+    )
     display.close()
     files = None
     if args.download and exit_code_for(prediction) == EXIT_OK:
@@ -235,7 +367,9 @@ def failure(exc: BaseException, prediction_id: str | None) -> tuple[int, str]:
     """The exit code and the one line to print for an error."""
     if isinstance(exc, KeyboardInterrupt):
         resume = f"; resume with: cometapi-replicate wait {prediction_id}" if prediction_id else ""
-        return EXIT_INTERRUPTED, f"interrupted{resume}"
+        stopped = isinstance(exc, Terminated)
+        code = EXIT_TERMINATED if stopped else EXIT_INTERRUPTED
+        return code, f"{'terminated' if stopped else 'interrupted'}{resume}"
     if isinstance(exc, WaitTimeoutError):
         return EXIT_TIMEOUT, f"timed out: {exc}"
     if isinstance(exc, UsageError | ValueError | TypeError):
@@ -250,11 +384,11 @@ def report(
 ) -> None:
     paths = [str(p) for p in files] if files is not None else None
     if as_json:
-        if prediction is None:
-            payload: Any = paths
-        elif paths is None:
-            payload = prediction.to_dict()
-        else:
+        if prediction is not None and paths is None:
+            print(to_json(prediction, indent=2), file=out)
+            return
+        payload: Any = paths
+        if prediction is not None:
             payload = {"prediction": prediction.to_dict(), "files": paths}
         print(json.dumps(payload, indent=2), file=out)
         return
@@ -264,16 +398,18 @@ def report(
         print(f"saved:   {path}", file=out)
 
 
-def serve_sandbox(port: int, as_json: bool) -> int:
+def serve_sandbox(port: int, as_json: bool, quiet: bool) -> int:
     try:
         from .testing import SandboxServer
+
+        server = SandboxServer(port=port)
     except ImportError:
         print(
-            "error: the sandbox needs uvicorn: pip install 'cometapi-replicate[sandbox]'",
+            "error: the sandbox needs the 'sandbox' extra: "
+            "pip install 'cometapi-replicate[sandbox]'",
             file=sys.stderr,
         )
         return EXIT_ERROR
-    server = SandboxServer(port=port)
     try:
         server.start()
     except (OSError, RuntimeError) as exc:
@@ -289,6 +425,7 @@ def serve_sandbox(port: int, as_json: bool) -> int:
         )
     else:
         print(sandbox.api_url, flush=True)
+    if not (as_json or quiet):
         print(
             f"sandbox API at {sandbox.api_url} (files at {sandbox.files_url}); "
             f"use COMETAPI_KEY={sandbox.key}; Ctrl-C stops it",

@@ -1,0 +1,244 @@
+"""The command line as users run it: a subprocess against the sandbox on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cometapi_replicate import Client
+from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+
+from .test_e2e import CLI, cli, run_on_pty
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(Sandbox(queue=0.2, run=1.0), host="127.0.0.1") as running:
+        yield running
+
+
+@pytest.fixture
+def env(server: SandboxServer) -> dict[str, str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NO_COLOR", "COMETAPI_KEY", "COMETAPI_LOG", "COMETAPI_BASE_URL")
+    }
+    return {**base, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": SANDBOX_KEY}
+
+
+@pytest.fixture(scope="module")
+def pid(server: SandboxServer) -> str:
+    """A prediction that has succeeded."""
+    with Client(**server.sandbox.client_kwargs()) as client:
+        return client.run("o/m", {"sandbox_queue": 0, "sandbox_run": 0}).id
+
+
+@pytest.fixture(scope="module")
+def long_pid(server: SandboxServer) -> str:
+    """A prediction whose JSON (3,000 lines of logs) is more than a pipe holds."""
+    with Client(**server.sandbox.client_kwargs()) as client:
+        inputs = {"sandbox_queue": 0, "sandbox_run": 0.01, "sandbox_steps": 3000}
+        return client.run("o/m", inputs).id
+
+
+def gets(server: SandboxServer, prediction_id: str) -> int:
+    return sum(1 for m, url in server.sandbox.requests if m == "GET" and prediction_id in url)
+
+
+def test_the_bar_moves_between_polls_with_an_eta_and_no_extra_request(
+    server: SandboxServer, env: dict[str, str]
+) -> None:
+    code, screen = run_on_pty(
+        {**env, "COLUMNS": "120", "TERM": "xterm-256color"},
+        "run",
+        "o/m",
+        "-i",
+        "sandbox_run=4",
+        "-i",
+        "sandbox_steps=4",
+        "--interval",
+        "1",
+    )
+    assert code == 0, screen
+    # Polls can only confirm 0, 25, 50, 75 or 100%; anything else drawn is the estimate.
+    estimated = {int(n) for n in re.findall(r"~(\d+)%", screen)}
+    assert estimated - {0, 25, 50, 75, 100}, f"the bar only moved at polls:\n{screen}"
+    assert re.search(r"eta ~\d+s", screen), "an ETA"
+    assert "100%" in screen and "succeeded" in screen
+    [pid] = set(re.findall(r"(\w{20,}) (?:starting|processing|succeeded)", screen))
+    # 4.2 s at one poll a second: a display that polled for itself would make many more.
+    assert gets(server, pid) <= 7
+
+
+def test_run_polls_at_the_given_interval(server: SandboxServer, env: dict[str, str]) -> None:
+    result = cli(env, "run", "o/m", "-i", "sandbox_run=2", "--interval", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    # The adaptive schedule polls every 0.25 s this early; one a second is at most 2.2 s + 2.
+    assert gets(server, json.loads(result.stdout)["id"]) <= 4
+    too_fast = cli(env, "run", "o/m", "--interval", "0.1")
+    assert too_fast.returncode == 2 and "at least 0.25" in too_fast.stderr
+
+
+def test_a_closed_stdout_ends_quietly(env: dict[str, str], pid: str) -> None:
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone, as after `| head -1`
+    try:
+        result = subprocess.run(
+            [*CLI, "get", pid, "--json"], env=env, stdout=write, stderr=subprocess.PIPE, text=True
+        )
+    finally:
+        os.close(write)
+    assert result.stderr == ""
+    assert result.returncode == 141  # 128 + SIGPIPE, as a shell reports it
+
+
+def test_json_piped_into_head(env: dict[str, str], long_pid: str) -> None:
+    command = " ".join([*CLI, "get", long_pid, "--json"]) + " | head -1"
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command], env=env, capture_output=True, text=True
+    )
+    assert result.stdout == "{\n"
+    assert result.stderr == ""
+    assert result.returncode == 141, "head left before the end: stdout was closed early"
+
+
+def test_sandbox_without_its_extra_says_what_to_install(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    fake = tmp_path / "uvicorn"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'uvicorn'\", name='uvicorn')\n"
+    )
+    result = cli({**env, "PYTHONPATH": str(tmp_path)}, "sandbox")
+    assert result.returncode == 4
+    assert "Traceback" not in result.stderr
+    assert "pip install 'cometapi-replicate[sandbox]'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--json", "--base-url", "{url}", "get", "{pid}"],
+        ["get", "{pid}", "--base-url", "{url}", "--json"],
+        ["--base-url", "{url}", "get", "--json", "{pid}"],
+        ["--json", "get", "{pid}", "--base-url", "{url}/replicate/v1"],
+        ["--json", "get", "{pid}", "--base-url", "{url}/replicate/"],
+    ],
+)
+def test_global_options_before_or_after_the_command(
+    server: SandboxServer, env: dict[str, str], pid: str, args: list[str]
+) -> None:
+    unreachable = {**env, "COMETAPI_BASE_URL": "http://127.0.0.1:9"}
+    filled = [a.format(url=server.base_url, pid=pid) for a in args]
+    result = cli(unreachable, *filled)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == pid
+
+
+def test_a_base_url_written_as_in_the_api_docs_works(
+    server: SandboxServer, env: dict[str, str], pid: str
+) -> None:
+    result = cli({**env, "COMETAPI_BASE_URL": f"{server.base_url}/replicate/v1/"}, "get", pid)
+    assert result.returncode == 0, result.stderr
+
+
+def test_quiet_before_the_command(env: dict[str, str]) -> None:
+    result = cli(env, "-q", "run", "o/m", "-i", "sandbox_run=0")
+    assert result.returncode == 0 and result.stderr == ""
+    assert "status:  succeeded" in result.stdout
+
+
+def test_a_missing_key_says_how_to_set_it(env: dict[str, str]) -> None:
+    result = cli({k: v for k, v in env.items() if k != "COMETAPI_KEY"}, "get", "abc")
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no API key: export COMETAPI_KEY=...")
+    assert "api_key=" not in result.stderr
+
+
+def test_a_missing_input_file_is_a_usage_error_and_nothing_is_sent(
+    server: SandboxServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    before = len(server.sandbox.requests)
+    missing = tmp_path / "missing.png"
+    result = cli(env, "run", "o/m", "-i", f"image=@{missing}")
+    assert result.returncode == 2
+    assert result.stderr == f"error: -i image=@{missing}: No such file or directory\n"
+    assert len(server.sandbox.requests) == before
+    directory = cli(env, "run", "o/m", "-i", f"image=@{tmp_path}")
+    assert directory.returncode == 2 and "Is a directory" in directory.stderr
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_a_signal_names_the_prediction_to_resume(
+    env: dict[str, str], sig: signal.Signals, code: int, word: str
+) -> None:
+    process = subprocess.Popen(
+        [*CLI, "run", "o/m", "-i", "sandbox_run=60"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    first = process.stderr.readline()  # "<id>: starting [0s]": created, now waiting
+    prediction_id = first.split(":")[0]
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == code
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == f"{word}; resume with: cometapi-replicate wait {prediction_id}"
+
+
+def test_a_timeout_still_prints_the_last_state(env: dict[str, str]) -> None:
+    result = cli(env, "run", "o/m", "-i", "sandbox_run=60", "--timeout", "1.5", "--json")
+    assert result.returncode == 3
+    last = json.loads(result.stdout)
+    assert last["status"] in ("starting", "processing")
+    assert f"prediction {last['id']} still" in result.stderr
+    plain = cli(env, "run", "o/m", "-i", "sandbox_run=60", "--timeout", "0.5")
+    assert plain.returncode == 3 and "status:  " in plain.stdout
+
+
+@pytest.mark.parametrize(
+    ("command", "explained"),
+    [
+        ("get", "the prediction's id"),
+        ("wait", "poll every S seconds"),
+        ("run", "owner/name"),
+        ("download", "where to save the files"),
+        ("sandbox", "0 picks a free port"),
+    ],
+)
+def test_each_command_has_help_with_examples(
+    env: dict[str, str], command: str, explained: str
+) -> None:
+    result = cli(env, command, "--help")
+    assert result.returncode == 0
+    examples = result.stdout.split("examples:\n", 1)[1]
+    assert f"cometapi-replicate {command} " in examples
+    assert explained in result.stdout
+    assert "global options (before or after the command)" in result.stdout
+
+
+def test_cometapi_log_shows_the_sdk_log_lines_without_the_key(env: dict[str, str]) -> None:
+    debug = cli({**env, "COMETAPI_LOG": "debug"}, "run", "o/m", "-i", "sandbox_run=0.3")
+    assert debug.returncode == 0
+    assert re.search(r"cometapi_replicate DEBUG\] created prediction \w+ of o/m", debug.stderr)
+    assert "next poll in" in debug.stderr
+    assert SANDBOX_KEY not in debug.stderr + debug.stdout
+    info = cli({**env, "COMETAPI_LOG": "info"}, "run", "o/m", "-i", "sandbox_run=0.3")
+    quiet = cli(env, "run", "o/m", "-i", "sandbox_run=0.3")
+    assert info.returncode == quiet.returncode == 0
+    assert "DEBUG" not in info.stderr + quiet.stderr
