@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from cometapi_replicate import AsyncClient, Client, Clock, Prediction
+from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 
 KEY = "sk-test-5ecret-key-0123456789"
 BASE = "https://api.test.example"
@@ -141,3 +143,19 @@ def make(kind: str, clock: FakeClock) -> Callable[..., tuple[Facade, ScriptedAPI
         return Facade(kind, api, clock, **kwargs), api
 
     return factory
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[SandboxServer]:
+    """The sandbox on 127.0.0.1 (one per test module)."""
+    with SandboxServer(Sandbox(queue=0.2, run=1.0), host="127.0.0.1") as running:
+        yield running
+
+
+@pytest.fixture
+def env(server: SandboxServer) -> dict[str, str]:
+    """The environment of a command line run against ``server``."""
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COMETAPI_KEY", "COMETAPI_LOG")
+    }
+    return {**base, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": SANDBOX_KEY}

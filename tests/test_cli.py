@@ -7,31 +7,14 @@ import os
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cometapi_replicate import Client
-from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+from cometapi_replicate.testing import SANDBOX_KEY, SandboxServer
 
 from .test_e2e import CLI, cli, run_on_pty
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(Sandbox(queue=0.2, run=1.0), host="127.0.0.1") as running:
-        yield running
-
-
-@pytest.fixture
-def env(server: SandboxServer) -> dict[str, str]:
-    base = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("NO_COLOR", "COMETAPI_KEY", "COMETAPI_LOG", "COMETAPI_BASE_URL")
-    }
-    return {**base, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": SANDBOX_KEY}
 
 
 @pytest.fixture(scope="module")

@@ -9,27 +9,14 @@ import select
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from cometapi_replicate import APITimeoutError, Client
-from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
+from cometapi_replicate.testing import SANDBOX_KEY, Fault, SandboxServer
 
 CLI = [sys.executable, "-m", "cometapi_replicate"]
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[SandboxServer]:
-    with SandboxServer(Sandbox(queue=0.2, run=1.0), host="127.0.0.1") as running:
-        yield running
-
-
-@pytest.fixture
-def env(server: SandboxServer) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COMETAPI_KEY")}
-    return {**base, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": SANDBOX_KEY}
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -41,11 +41,13 @@ class _Bar(BarColumn):
         )
 
 
-class _Percent(ProgressColumn):
+class _TextColumn(ProgressColumn):
     def __init__(self, source: Source) -> None:
         super().__init__()
         self.source = source
 
+
+class _Percent(_TextColumn):
     def render(self, task: Task) -> Text:
         shown = self.source.shown()
         if shown.fraction is None:
@@ -53,11 +55,7 @@ class _Percent(ProgressColumn):
         return Text(f"{'~' if shown.estimated else ''}{shown.fraction:.0%}".rjust(4))
 
 
-class _Eta(ProgressColumn):
-    def __init__(self, source: Source) -> None:
-        super().__init__()
-        self.source = source
-
+class _Eta(_TextColumn):
     def render(self, task: Task) -> Text:
         remaining = self.source.shown().remaining
         return Text("" if remaining is None else f"eta {format_eta(remaining)}")
