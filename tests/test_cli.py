@@ -39,17 +39,9 @@ def gets(server: SandboxServer, prediction_id: str) -> int:
 def test_the_bar_moves_between_polls_with_an_eta_and_no_extra_request(
     server: SandboxServer, env: dict[str, str]
 ) -> None:
-    code, screen = run_on_pty(
-        {**env, "COLUMNS": "120", "TERM": "xterm-256color"},
-        "run",
-        "o/m",
-        "-i",
-        "sandbox_run=4",
-        "-i",
-        "sandbox_steps=4",
-        "--interval",
-        "1",
-    )
+    terminal = {**env, "COLUMNS": "120", "TERM": "xterm-256color"}
+    command = "run o/m -i sandbox_run=4 -i sandbox_steps=4 --interval 1"
+    code, screen = run_on_pty(terminal, *command.split())
     assert code == 0, screen
     # Polls can only confirm 0, 25, 50, 75 or 100%; anything else drawn is the estimate.
     estimated = {int(n) for n in re.findall(r"~(\d+)%", screen)}
@@ -167,13 +159,19 @@ def test_a_missing_input_file_is_a_usage_error_and_nothing_is_sent(
 def test_a_signal_names_the_prediction_to_resume(
     env: dict[str, str], sig: signal.Signals, code: int, word: str
 ) -> None:
-    process = subprocess.Popen(
-        [*CLI, "run", "o/m", "-i", "sandbox_run=60"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    # A suite started with SIGINT ignored (`trap "" INT`) would pass that on to the child, and
+    # Python keeps an inherited SIG_IGN; a handler here is reset to the default at exec.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(
+            [*CLI, "run", "o/m", "-i", "sandbox_run=60"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     assert process.stderr is not None
     first = process.stderr.readline()  # "<id>: starting [0s]": created, now waiting
     prediction_id = first.split(":")[0]
