@@ -240,6 +240,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 
 
 def parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)  # every command's parent
+    _global_options(common, top=False)
     waiting = argparse.ArgumentParser(add_help=False)
     waiting.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
     waiting.add_argument(
@@ -264,13 +266,12 @@ def parser() -> argparse.ArgumentParser:
     for name, (help_text, description, examples) in COMMANDS.items():
         sub[name] = commands.add_parser(
             name,
-            parents=parents.get(name, []),
+            parents=[*parents.get(name, []), common],
             help=help_text,
             description=description,
             epilog=f"examples:\n  {examples.replace(chr(10), chr(10) + '  ')}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        _global_options(sub[name], top=False)
     run = sub["run"]
     run.add_argument("model", help="the model as owner/name, e.g. black-forest-labs/flux-schnell")
     run.add_argument(
