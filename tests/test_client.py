@@ -476,11 +476,13 @@ def test_persistent_failure_ends_the_wait_with_the_last_error(make: Any, clock: 
     assert len(api.requests) < 200
 
 
-def test_failure_past_the_deadline_ends_with_the_last_error(make: Any, clock: FakeClock) -> None:
+def test_failure_past_the_deadline_ends_in_a_wait_timeout(make: Any, clock: FakeClock) -> None:
     client, _ = make([prediction_body("processing"), httpx.ConnectError("refused")])
-    with pytest.raises(APIConnectionError):
+    with pytest.raises(WaitTimeoutError, match="refused") as waited:
         client.wait("pred1", timeout=20)
     assert clock.now <= 20
+    assert waited.value.prediction is not None
+    assert isinstance(waited.value.__cause__, APIConnectionError)
 
 
 def test_a_permanent_error_ends_the_wait_at_once(make: Any) -> None:

@@ -109,6 +109,13 @@ def walk(plan: Plan[Any], answers: Iterable[object], clock: FakeClock, exact: bo
 
 
 GET = GetPrediction("pred1")
+
+
+def budgeted(seconds: float) -> GetPrediction:
+    """A poll of a wait with a deadline: its budget is the time left."""
+    return GetPrediction("pred1", budget=seconds)
+
+
 PlanFactory = Callable[[plans.Context], Plan[Any]]
 
 
@@ -235,7 +242,16 @@ CASES: list[tuple[str, PlanFactory, list[object], list[Step], object]] = [
         "watch: the deadline cuts the pause, then a last look",
         watch(timeout=2.5, **FIXED),
         [ok(), ok(), ok(), ok()],
-        [GET, Emit(state("processing")), Sleep(1.0), GET, Sleep(1.0), GET, Sleep(0.5), GET],
+        [
+            budgeted(2.5),
+            Emit(state("processing")),
+            Sleep(1.0),
+            budgeted(1.5),
+            Sleep(1.0),
+            budgeted(1.0),  # never less than min_request: a last look is always taken
+            Sleep(0.5),
+            budgeted(1.0),
+        ],
         WaitTimeoutError,
     ),
     (
@@ -260,11 +276,11 @@ CASES: list[tuple[str, PlanFactory, list[object], list[Step], object]] = [
         "succeeded",
     ),
     (
-        "watch: no retry that would end past the deadline",
+        "watch: a failure the deadline leaves no time to retry ends in a wait timeout",
         watch(timeout=1.1, **FIXED),
         [ok(), err(503)],
-        [GET, Emit(state("processing")), Sleep(1.0), GET],
-        InternalServerError,
+        [budgeted(1.1), Emit(state("processing")), Sleep(1.0), budgeted(1.0)],
+        WaitTimeoutError,
     ),
     ("watch: a permanent error ends it", watch(**FIXED), [err(404)], [GET], NotFoundError),
 ]

@@ -1,10 +1,18 @@
-"""httpx plumbing: authentication bound to the API's origin, and use of a caller's client."""
+"""httpx plumbing: authentication bound to the API's origin, use of a caller's client, and
+requests whose whole length (not only each read) is bounded."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
+import threading
 from collections.abc import Generator
+from typing import Any
 
 import httpx
+from cometapi_replicate_api.models import Prediction
+from cometapi_replicate_api.types import Response
 
 from ._secret import Secret
 from ._version import __version__
@@ -70,3 +78,112 @@ def normalize_base_url(url: httpx.URL) -> httpx.URL:
         if path.endswith(suffix):
             return url.copy_with(path=path.removesuffix(suffix) + "/")
     return url
+
+
+class RequestDeadlineExceeded(httpx.TimeoutException):
+    """The whole request (connect, send, the whole body) took longer than its budget."""
+
+
+def build(
+    client: httpx.Client | httpx.AsyncClient,
+    kwargs: dict[str, Any],
+    budget: float | None,
+    timeout: httpx.Timeout,
+) -> httpx.Request:
+    """The request the generated endpoint describes (``kwargs``), each phase's timeout cut to
+    ``budget``."""
+    if budget is not None:
+        timeout = httpx.Timeout(
+            **{
+                phase: budget if limit is None else min(limit, budget)
+                for phase, limit in timeout.as_dict().items()
+            }
+        )
+    return client.build_request(**kwargs, timeout=timeout)
+
+
+def _reply(response: httpx.Response, body: bytes) -> Response[Prediction]:
+    return Response(
+        status_code=response.status_code,
+        content=body,
+        headers=response.headers,
+        parsed=None,
+    )
+
+
+class _Exchange:
+    """One request and its body (at most ``limit + 1`` bytes), run in a thread so the caller
+    can stop waiting at the budget: httpx's timeouts bound each read, not the whole."""
+
+    def __init__(self, client: httpx.Client, request: httpx.Request, limit: int) -> None:
+        self.client, self.request, self.limit = client, request, limit
+        self.done = threading.Event()
+        self.abandoned = False
+        self.response: httpx.Response | None = None
+        self.result: Response[Prediction] | None = None
+        self.error: BaseException | None = None
+
+    def __call__(self) -> None:
+        try:
+            self.response = self.client.send(self.request, stream=True)
+            try:
+                body = bytearray()
+                for chunk in self.response.iter_bytes():
+                    body += chunk
+                    if len(body) > self.limit or self.abandoned:
+                        break
+                self.result = _reply(self.response, bytes(body[: self.limit + 1]))
+            finally:
+                self.response.close()
+        except BaseException as exc:  # handed to the caller's thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def abandon(self) -> None:
+        """Stop waiting; cut the connection under a body still arriving."""
+        self.abandoned = True
+        stream = self.response.extensions.get("network_stream") if self.response else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+
+def send(
+    client: httpx.Client, request: httpx.Request, budget: float | None, limit: int
+) -> Response[Prediction]:
+    """Send ``request`` and read its body; ``RequestDeadlineExceeded`` once ``budget`` seconds
+    have passed, whatever the server does (a body dripping a byte a second included)."""
+    exchange = _Exchange(client, request, limit)
+    if budget is None:
+        exchange()
+    else:
+        threading.Thread(target=exchange, name="cometapi-request", daemon=True).start()
+        if not exchange.done.wait(budget):
+            exchange.abandon()
+            raise RequestDeadlineExceeded(f"no complete response within {budget:g}s")
+    if exchange.error is not None:
+        raise exchange.error
+    assert exchange.result is not None
+    return exchange.result
+
+
+async def asend(
+    client: httpx.AsyncClient, request: httpx.Request, budget: float | None, limit: int
+) -> Response[Prediction]:
+    """The async twin of :func:`send`."""
+    try:
+        async with asyncio.timeout(budget):
+            response = await client.send(request, stream=True)
+            try:
+                body = bytearray()
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        break
+                return _reply(response, bytes(body[: limit + 1]))
+            finally:
+                await response.aclose()
+    except TimeoutError:
+        raise RequestDeadlineExceeded(f"no complete response within {budget:g}s") from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,6 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, assert_never
 
 import httpx
-from cometapi_replicate_api import Client as GeneratedClient
 from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
 from cometapi_replicate_api.models import Prediction
 
@@ -27,11 +27,15 @@ from ._http import (
     AsyncForwardingTransport,
     ForwardingTransport,
     OriginBearerAuth,
+    asend,
+    build,
     normalize_base_url,
+    send,
 )
-from ._secret import Secret
+from ._secret import install_log_filter, normalize_key
 from .clock import Clock
-from .errors import CometAPIError
+from .errors import CometAPIError, without_foreign_causes
+from .responses import MAX_RESPONSE_BYTES
 from .timing import Timing
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Client"]
@@ -41,7 +45,8 @@ H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
 DEFAULT_BASE_URL = "https://api.cometapi.com"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-"""Per request: CometAPI's poll endpoint has been seen to hang, so every request has a limit."""
+"""Per request: CometAPI's poll endpoint has been seen to hang, so every request has a limit.
+Its largest phase (30 s) also bounds each whole API request: connect, send and the whole body."""
 
 OnUpdate = Callable[[Prediction], None]
 AsyncOnUpdate = Callable[[Prediction], Awaitable[None] | None]
@@ -60,21 +65,49 @@ class _Settings:
         timeout: float | httpx.Timeout | None,
         max_retries: int,
         clock: Clock | None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         url = httpx.URL(base_url or os.environ.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
         url = normalize_base_url(url)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, not {str(url)!r}")
+        if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
+            raise ValueError(
+                f"base_url {str(url)!r} is plain http:// to a host that is not loopback: the key "
+                "would cross the network in clear text. Use https://, or pass "
+                "allow_insecure_http=True if you mean it"
+            )
         if max_retries < 0:
             raise ValueError("max_retries must be 0 or more")
-        if not (api_key if api_key is not None else os.environ.get("COMETAPI_KEY")):
+        if max_response_bytes < 1:
+            raise ValueError("max_response_bytes must be 1 or more")
+        raw = api_key if api_key is not None else os.environ.get("COMETAPI_KEY", "")
+        if not (isinstance(raw, str) and raw.strip()):
             raise CometAPIError("no API key: pass api_key= or set COMETAPI_KEY")
-        self.key = Secret(api_key if api_key is not None else os.environ["COMETAPI_KEY"])
+        self.key = normalize_key(raw)
+        install_log_filter()
         self.base_url = url
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        phases = [t for t in self.timeout.as_dict().values() if t is not None]
         self.context = plans.Context(
-            timing=Timing(max_retries=max_retries), secret=self.key, clock=clock or Clock()
+            timing=Timing(max_retries=max_retries, request_timeout=max(phases, default=None)),
+            secret=self.key,
+            clock=clock or Clock(),
+            max_response_bytes=max_response_bytes,
         )
+
+    def request(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        call: plans.GetPrediction | plans.CreatePrediction,
+    ) -> httpx.Request:
+        """The request for an API call, as the generated endpoint describes it."""
+        if isinstance(call, plans.GetPrediction):
+            kwargs = replicate_query._get_kwargs(call.prediction_id)
+        else:
+            kwargs = create_predictions_general._get_kwargs(call.owner, call.name, body=call.body)
+        return build(http, kwargs, call.budget, self.timeout)
 
     def httpx_kwargs(self, *, downloads: bool = False) -> dict[str, Any]:
         """For the API client, or (``downloads``) for output files: those follow redirects,
@@ -89,6 +122,15 @@ class _Settings:
         }
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 class _ClientBase(Generic[H]):
     """What both clients share: their arguments, settings and repr."""
 
@@ -101,8 +143,18 @@ class _ClientBase(Generic[H]):
         max_retries: int = 2,
         http_client: H | None = None,
         clock: Clock | None = None,
+        allow_insecure_http: bool = False,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
-        self._settings = _Settings(api_key, base_url, timeout, max_retries, clock)
+        self._settings = _Settings(
+            api_key,
+            base_url,
+            timeout,
+            max_retries,
+            clock,
+            allow_insecure_http=allow_insecure_http,
+            max_response_bytes=max_response_bytes,
+        )
         self._connect(http_client)
 
     def _connect(self, http_client: H | None) -> None:
@@ -120,18 +172,20 @@ class Client(_ClientBase[httpx.Client]):
     """A synchronous client for CometAPI's Replicate predictions.
 
     ``api_key`` defaults to ``COMETAPI_KEY``, ``base_url`` to ``COMETAPI_BASE_URL`` or
-    ``https://api.cometapi.com``. ``timeout`` applies to each request, ``max_retries`` to each
+    ``https://api.cometapi.com``. ``timeout`` applies to each request (its largest phase also
+    bounds the whole request: connect, send and the whole body), ``max_retries`` to each
     call. ``http_client`` is your own configured ``httpx.Client`` (transport, proxies, limits,
     hooks); the SDK's base URL, auth and timeouts still apply, and closing this client leaves
     yours open. ``clock`` replaces the real time and sleep (for tests: see :class:`Clock`).
+    Plain ``http://`` is refused for hosts other than loopback unless
+    ``allow_insecure_http=True``; an API response body larger than ``max_response_bytes``
+    (16 MiB) raises :class:`ResponseValidationError`.
     """
 
     def _connect(self, http_client: httpx.Client | None) -> None:
         mine = ForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
-        api = GeneratedClient(base_url=self.base_url)
-        self._api = api.set_httpx_client(self._http)
         self.predictions = Predictions(self)
 
     def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
@@ -149,6 +203,9 @@ class Client(_ClientBase[httpx.Client]):
             except StopIteration as stop:
                 result: T = stop.value
                 return result
+            except CometAPIError as error:  # the SDK's errors carry no foreign exception
+                clean = without_foreign_causes(error)
+                raise clean from clean.__cause__
 
     def _perform(self, step: plans.Step, on_update: OnUpdate | None) -> object:
         match step:
@@ -158,11 +215,10 @@ class Client(_ClientBase[httpx.Client]):
                 pass
             case plans.Sleep(seconds):
                 self._settings.context.clock.sleep(seconds)
-            case plans.GetPrediction(prediction_id):
-                return plans.Reply(replicate_query.sync_detailed(prediction_id, client=self._api))
-            case plans.CreatePrediction(owner, name, body):
-                created = create_predictions_general.sync_detailed
-                return plans.Reply(created(owner, name, client=self._api, body=body))
+            case plans.GetPrediction() | plans.CreatePrediction():
+                request = self._settings.request(self._http, step)
+                limit = self._settings.context.max_response_bytes
+                return plans.Reply(send(self._http, request, step.budget, limit))
             case plans.FetchOutput(url, destination, overwrite):
                 return download.fetch(self._files, url, destination, overwrite, self._settings.key)
             case _:
@@ -310,7 +366,6 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         self._http = httpx.AsyncClient(transport=mine, **self._settings.httpx_kwargs())
         files = self._settings.httpx_kwargs(downloads=True)
         self._files = httpx.AsyncClient(transport=mine, **files)
-        self._api = GeneratedClient(base_url=self.base_url).set_async_httpx_client(self._http)
         self.predictions = AsyncPredictions(self)
 
     async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
@@ -328,6 +383,9 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             except StopIteration as stop:
                 result: T = stop.value
                 return result
+            except CometAPIError as error:  # the SDK's errors carry no foreign exception
+                clean = without_foreign_causes(error)
+                raise clean from clean.__cause__
 
     async def _perform(self, step: plans.Step, on_update: AsyncOnUpdate | None) -> object:
         match step:
@@ -338,12 +396,10 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                 pass
             case plans.Sleep(seconds):
                 await self._settings.context.clock.async_sleep(seconds)
-            case plans.GetPrediction(prediction_id):
-                got = replicate_query.asyncio_detailed
-                return plans.Reply(await got(prediction_id, client=self._api))
-            case plans.CreatePrediction(owner, name, body):
-                created = create_predictions_general.asyncio_detailed
-                return plans.Reply(await created(owner, name, client=self._api, body=body))
+            case plans.GetPrediction() | plans.CreatePrediction():
+                request = self._settings.request(self._http, step)
+                limit = self._settings.context.max_response_bytes
+                return plans.Reply(await asend(self._http, request, step.budget, limit))
             case plans.FetchOutput(url, destination, overwrite):
                 key = self._settings.key
                 return await download.afetch(self._files, url, destination, overwrite, key)

@@ -24,8 +24,8 @@ from .errors import (
     APIConnectionError,
     OutputUnavailableError,
     ResponseValidationError,
-    status_error,
 )
+from .responses import error_for
 from .status import PredictionStatus, normalize_status, output_urls
 
 __all__ = ["afetch", "fetch", "plan_files"]
@@ -152,9 +152,7 @@ def fetch(
             return partial.commit(None)
         with http.stream("GET", url) as response:
             if not response.is_success:  # the body is no local: it may echo the key
-                raise status_error(
-                    response.status_code, response.headers, response.read(), secret=secret
-                )
+                raise error_for(response.status_code, response.headers, response.read(), secret)
             for chunk in response.iter_bytes(CHUNK):
                 partial.write(chunk)
             return partial.commit(_expected_size(response))
@@ -173,8 +171,8 @@ async def afetch(
             return partial.commit(None)
         async with http.stream("GET", url) as response:
             if not response.is_success:
-                raise status_error(
-                    response.status_code, response.headers, await response.aread(), secret=secret
+                raise error_for(
+                    response.status_code, response.headers, await response.aread(), secret
                 )
             async for chunk in response.aiter_bytes(CHUNK):
                 partial.write(chunk)

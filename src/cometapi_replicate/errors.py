@@ -137,6 +137,22 @@ _STATUS_CLASSES: Mapping[int, type[APIStatusError]] = {
 _REQUEST_ID = re.compile(r"\(request id: ([^)\s]+)\)")
 
 
+def without_foreign_causes(error: CometAPIError) -> CometAPIError:
+    """``error`` with its chain cut at the first exception that is not the SDK's own.
+
+    A foreign exception (httpx, h11, a socket error) may carry server bytes or the request's
+    headers in its message and its frames' locals; the SDK's message already says what it was.
+    """
+    link: BaseException = error
+    while True:
+        nxt = link.__cause__ or (None if link.__suppress_context__ else link.__context__)
+        if not isinstance(nxt, CometAPIError) or nxt is error:
+            link.__cause__, link.__context__, link.__suppress_context__ = None, None, True
+            return error
+        link.__cause__, link.__context__ = nxt, None
+        link = nxt
+
+
 def redact(text: str, secret: Secret | None) -> str:
     """``text`` with every occurrence of ``secret`` replaced by ``<redacted>``."""
     return secret.redact(text) if secret is not None else text
@@ -178,7 +194,7 @@ def _message_and_code(text: str, content_type: str) -> tuple[str, str | None]:
         return "empty response body", None
     try:
         data: Any = json.loads(stripped)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser's limit
         looks_html = "html" in content_type or stripped[:1] == "<"
         kind = "an HTML page" if looks_html else "a non-JSON body"
         return f"the server returned {kind} instead of an API error", None

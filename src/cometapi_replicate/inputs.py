@@ -10,7 +10,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["encode_input", "split_model"]
+__all__ = ["encode_input", "split_model", "validate_prediction_id"]
+
+MAX_ID_LENGTH = 128
+_BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
 
 _MODEL_PART = re.compile(r"[A-Za-z0-9._-]{1,100}")
 _MAGIC = (
@@ -30,6 +33,19 @@ def split_model(model: str) -> tuple[str, str]:
     if len(parts) != 2 or not all(_MODEL_PART.fullmatch(p) and p.strip(".") for p in parts):
         raise ValueError(f"a model is 'owner/name' of letters, digits, '.', '_', '-': {model!r}")
     return parts[0], parts[1]
+
+
+def validate_prediction_id(prediction_id: object) -> str:
+    """The id if it is safe to put in a URL path; ``ValueError`` otherwise (nothing is sent)."""
+    if not isinstance(prediction_id, str):
+        raise ValueError(f"a prediction id is a string, not {type(prediction_id).__name__}")
+    if prediction_id in ("", ".", "..") or _BAD_ID.search(prediction_id):
+        raise ValueError(f"not a prediction id: {prediction_id[:MAX_ID_LENGTH]!r}")
+    if not prediction_id.isprintable():  # control characters, lone surrogates
+        raise ValueError("not a prediction id: it has characters that are not printable text")
+    if len(prediction_id) > MAX_ID_LENGTH:
+        raise ValueError(f"a prediction id has at most {MAX_ID_LENGTH} characters")
+    return prediction_id
 
 
 def encode_input(value: Any) -> Any:

@@ -5,8 +5,8 @@ A driver (sync or async, in ``client.py``) performs each step and sends back its
 ==================== ====================================================================
 step                 answer
 ==================== ====================================================================
-``GetPrediction``    a ``Reply``: the generated endpoint's response (any status)
-``CreatePrediction`` a ``Reply``: the generated endpoint's response (any status)
+``GetPrediction``    a ``Reply``: the raw response (any status), body cut past the size cap
+``CreatePrediction`` a ``Reply``: the raw response (any status), body cut past the size cap
 ``FetchOutput``      the ``Path`` of the saved file
 ``Sleep``            ``None`` once the pause is over
 ``Emit``             ``None`` once the caller has been handed the prediction
@@ -15,22 +15,22 @@ step                 answer
 A step that fails is thrown into the plan (``plan.throw(exc)``) at the ``yield`` that asked for
 it; the plan maps, retries or raises it. What the plan returns comes back to the driver through
 ``StopIteration``, as with any generator. Every decision (error mapping, retries, the poll
-schedule, deadlines) lives here and in ``timing.py``, once, for both drivers.
+schedule, deadlines) lives here and in ``timing.py``, once, for both drivers; what a server
+sends is read in ``responses.py``. A call's ``budget`` is the most seconds the whole request
+(connect, send, the whole body) may take: the driver ends it then, whatever the server does.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Callable, Generator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 from cometapi_replicate_api.models import Prediction, PredictionRequest
-from cometapi_replicate_api.types import Response
 
 from ._secret import Secret
 from .clock import Clock
@@ -42,20 +42,18 @@ from .errors import (
     ResponseValidationError,
     WaitTimeoutError,
     redact,
-    status_error,
 )
-from .inputs import encode_input, split_model
+from .inputs import encode_input, split_model, validate_prediction_id
 from .progress import parse_progress
+from .responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body
+from .responses import Reply as Reply  # what drivers answer API calls with
 from .schedule import polling_schedule
 from .status import is_terminal, normalize_status, raise_for_failure
-from .timing import Timing, is_transient, parse_retry_after, safe_to_repeat_create
+from .timing import Timing, is_transient, safe_to_repeat_create
 
 logger = logging.getLogger("cometapi_replicate")
 
 T = TypeVar("T")
-
-MAX_ID_LENGTH = 128
-_BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +61,7 @@ class GetPrediction:
     """Read a prediction (``GET /predictions/{id}``)."""
 
     prediction_id: str
+    budget: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +71,7 @@ class CreatePrediction:
     owner: str
     name: str
     body: PredictionRequest
+    budget: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,19 +95,6 @@ class Emit:
     prediction: Prediction
 
 
-class Reply:
-    """How a driver answers an API call: the generated endpoint's response, printed without
-    its body (a server may echo the key back in it, and frames' locals get printed)."""
-
-    __slots__ = ("response",)
-
-    def __init__(self, response: Response[Prediction]) -> None:
-        self.response = response
-
-    def __repr__(self) -> str:
-        return f"Reply(status_code={self.response.status_code})"
-
-
 Call = GetPrediction | CreatePrediction | FetchOutput
 Step = Call | Sleep | Emit
 Plan = Generator[Step, Any, T]
@@ -120,30 +107,17 @@ class Context:
     timing: Timing
     secret: Secret | None
     clock: Clock = field(default_factory=Clock)
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
 
-def validate_prediction_id(prediction_id: object) -> str:
-    """The id if it is safe to put in a URL path; ``ValueError`` otherwise (nothing is sent)."""
-    if not isinstance(prediction_id, str):
-        raise ValueError(f"a prediction id is a string, not {type(prediction_id).__name__}")
-    if prediction_id in ("", ".", "..") or _BAD_ID.search(prediction_id):
-        raise ValueError(f"not a prediction id: {prediction_id[:MAX_ID_LENGTH]!r}")
-    if len(prediction_id) > MAX_ID_LENGTH:
-        raise ValueError(f"a prediction id has at most {MAX_ID_LENGTH} characters")
-    return prediction_id
+class DeadlinePassed(Exception):
+    """A wait's deadline came while its poll was failing; the failure is the cause."""
 
 
 def read_prediction(reply: Reply, ctx: Context) -> tuple[Prediction, float | None]:
     """The prediction in a reply and the Retry-After it asks for, or the mapped error."""
-    status, headers = reply.response.status_code, reply.response.headers
-    if status // 100 != 2:
-        raise status_error(status, headers, reply.response.content, secret=ctx.secret)
-    prediction = reply.response.parsed
-    if not isinstance(prediction, Prediction):
-        raise ResponseValidationError(f"HTTP {status} without a prediction body")
-    if not isinstance(prediction.id, str) or not isinstance(prediction.status, str):
-        raise ResponseValidationError("the response is not a prediction: id or status missing")
-    return prediction, parse_retry_after(headers, ctx.clock.time())
+    prediction = read_prediction_body(reply, secret=ctx.secret, limit=ctx.max_response_bytes)
+    return prediction, parse_retry_after(reply.response.headers, ctx.clock.time())
 
 
 def translate(exc: Exception, ctx: Context) -> CometAPIError | None:
@@ -158,11 +132,11 @@ def translate(exc: Exception, ctx: Context) -> CometAPIError | None:
 
 
 def _translate(exc: Exception, ctx: Context) -> CometAPIError | None:
-    text = redact(str(exc) or type(exc).__name__, ctx.secret)
+    text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, ctx.secret)
     if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"request timed out: {text}")
+        return APITimeoutError(f"request timed out ({text})")
     if isinstance(exc, httpx.HTTPError):
-        return APIConnectionError(f"connection error: {text}")
+        return APIConnectionError(f"connection error ({text})")
     if isinstance(exc, json.JSONDecodeError):
         return ResponseValidationError("the response body is not JSON")
     if isinstance(exc, KeyError | TypeError | ValueError | AttributeError):
@@ -182,12 +156,14 @@ def call_with_retries(
     """Perform ``call`` and ``read`` its answer, trying again while ``ctx.timing`` allows.
 
     A call is retried ``max_retries`` times; a poll (``polling``) for ``failure_grace`` seconds
-    of failures in a row; never past ``deadline`` (``ctx.clock.monotonic()`` time).
+    of failures in a row; never past ``deadline`` (``ctx.clock.monotonic()`` time): each
+    request's budget is cut to the time left, and a retryable failure that the deadline
+    leaves no time to retry raises :class:`DeadlinePassed` (caused by the error).
     """
     attempt, failing_since = 0, None
     while True:
         try:
-            return read((yield call), ctx)
+            return read((yield _budgeted(call, ctx, deadline)), ctx)
         except Exception as exc:
             error = translate(exc, ctx)
             if error is None:
@@ -200,8 +176,9 @@ def call_with_retries(
                 retryable=retryable(error),
                 retry_after=parse_retry_after(headers, ctx.clock.time()),
                 failing_for=now - failing_since if polling else None,
-                remaining=None if deadline is None else deadline - now,
             )
+            if delay is not None and ctx.timing.out_of_time(delay, deadline, now):
+                raise DeadlinePassed from error
             if delay is None:
                 if error is exc:
                     raise
@@ -209,6 +186,13 @@ def call_with_retries(
         attempt += 1
         logger.debug("retry %d of %s in %.2fs after: %s", attempt, _name(call), delay, error)
         yield Sleep(delay)
+
+
+def _budgeted(call: Call, ctx: Context, deadline: float | None) -> Call:
+    if isinstance(call, FetchOutput):  # a file may be large: its reads are bounded, not its length
+        return call
+    remaining = None if deadline is None else deadline - ctx.clock.monotonic()
+    return replace(call, budget=ctx.timing.request_budget(remaining))
 
 
 def _name(call: Call) -> str:
@@ -315,14 +299,22 @@ def watch(
         return start
     seen = _fingerprint(start) if isinstance(start, Prediction) else None
     warned: set[str] = set()
+    latest = start if isinstance(start, Prediction) else None
     while True:
-        latest, retry_after = yield from call_with_retries(
-            GetPrediction(prediction_id),
-            ctx,
-            read_prediction,
-            deadline=deadline,
-            polling=True,
-        )
+        try:
+            latest, retry_after = yield from call_with_retries(
+                GetPrediction(prediction_id),
+                ctx,
+                read_prediction,
+                deadline=deadline,
+                polling=True,
+            )
+        except DeadlinePassed as passed:
+            last = f"still {latest.status}" if latest is not None else "no answer"
+            raise WaitTimeoutError(
+                f"prediction {prediction_id}: {last} after {timeout:g}s ({passed.__cause__})",
+                latest,
+            ) from passed.__cause__
         if _fingerprint(latest) != seen:
             seen = _fingerprint(latest)
             yield Emit(latest)

@@ -1,21 +1,22 @@
 """Every pause the SDK takes, decided in one place: pure functions of the time passed in.
 
 Which failures are worth another try (:func:`is_transient`, :func:`safe_to_repeat_create`),
-what a server asks for (:func:`parse_retry_after`, read once per response), and how long to wait
+what a server asks for (:func:`parse_retry_after`, read once per response, defensively, in
+``responses.py``), how long one request may take, and how long to wait
 (:class:`Timing`): the pause before retrying a failed call or poll, or the decision to give up;
 the pause before the next poll, or the decision that the deadline has passed.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
 from .errors import APIConnectionError, APIStatusError, CometAPIError
+from .responses import parse_retry_after
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -56,29 +57,6 @@ def safe_to_repeat_create(error: CometAPIError) -> bool:
     )
 
 
-def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
-    """Seconds the server asks us to wait: ``retry-after-ms``, or ``Retry-After`` in seconds or
-    as an HTTP-date (``now`` is the current Unix time). ``None`` when absent or unreadable."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(float(millis) / 1000, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - now, 0.0) if when.tzinfo else None
-
-
 def bounded_delay(
     delay: float, *, retry_after: float | None = None, remaining: float | None = None
 ) -> float:
@@ -104,6 +82,11 @@ class Timing:
     maximum: float = 8.0
     max_retry_after: float = 60.0
     failure_grace: float = 300.0
+    request_timeout: float | None = None
+    """The most seconds one whole request may take (connect, send, the whole body)."""
+    min_request: float = 1.0
+    """The least a request is given, even at a deadline: a wait ends within its timeout plus
+    this (and a poll is always tried once)."""
     random: Callable[[], float] = field(default=random.random, repr=False, compare=False)
 
     def backoff(self, attempt: int) -> float:
@@ -144,6 +127,19 @@ class Timing:
         if remaining is not None and delay >= remaining:
             return None
         return delay
+
+    def request_budget(self, remaining: float | None) -> float | None:
+        """Seconds the next request may take in all: ``request_timeout`` cut to ``remaining``
+        (the time left before a deadline), but never below ``min_request``."""
+        if remaining is not None:
+            remaining = max(remaining, self.min_request)
+        budgets = [b for b in (self.request_timeout, remaining) if b is not None]
+        return min(budgets) if budgets else None
+
+    @staticmethod
+    def out_of_time(delay: float, deadline: float | None, now: float) -> bool:
+        """Whether a retry after ``delay`` would start at or past ``deadline``."""
+        return deadline is not None and now + delay >= deadline
 
     def poll_delay(
         self, scheduled: float, *, retry_after: float | None, remaining: float | None

@@ -26,8 +26,8 @@ __all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox"]
 SANDBOX_KEY = "sk-sandbox-0000000000000000"
 """The key the sandbox accepts unless told otherwise. Not a secret."""
 OUTCOMES = ("succeeded", "failed", "canceled", "aborted")
-IN_PROCESS_API = "http://api.sandbox.invalid"
-IN_PROCESS_FILES = "http://files.sandbox.invalid"
+IN_PROCESS_API = "https://api.sandbox.invalid"
+IN_PROCESS_FILES = "https://files.sandbox.invalid"
 
 _CREATE = re.compile(r"^/replicate/v1/models/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/predictions$")
 _GET = re.compile(r"^/replicate/v1/predictions/([A-Za-z0-9]+)$")

@@ -1,0 +1,180 @@
+"""Everything a server sends, read defensively in one place.
+
+Whatever the body or headers hold (nesting 100,000 deep, a body of gigabytes, a ``Retry-After``
+in the year 99999, header values of any size, the key echoed back plain or JSON-escaped), what
+leaves this module is a clean value or one of the SDK's own errors: never ``RecursionError``,
+``OverflowError``, ``KeyError`` or ``JSONDecodeError``, and never the key.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+from cometapi_replicate_api.models import Prediction
+from cometapi_replicate_api.types import Response
+
+from ._secret import Secret
+from .errors import APIStatusError, ResponseValidationError, redact, status_error
+from .inputs import validate_prediction_id
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_HEADER_VALUE",
+    "MAX_RESPONSE_BYTES",
+    "Reply",
+    "clean_headers",
+    "error_for",
+    "load_json",
+    "parse_retry_after",
+    "read_prediction_body",
+]
+
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+"""Default of ``Client(max_response_bytes=...)``: a larger API response body is refused."""
+MAX_DEPTH = 64
+"""Deepest nesting of objects and lists accepted in a response body."""
+MAX_HEADER_VALUE = 8192
+"""Characters of each header value kept on an error (the rest is cut)."""
+_MAX_RETRY_AFTER_TEXT = 64
+
+
+def clean_headers(headers: Mapping[str, str], secret: Secret | None) -> httpx.Headers:
+    """A copy of ``headers`` for an error to keep: values cut to ``MAX_HEADER_VALUE`` and
+    without the key (``WWW-Authenticate`` or ``Location`` may echo it)."""
+    items = headers.multi_items() if isinstance(headers, httpx.Headers) else headers.items()
+    return httpx.Headers(
+        [(str(name), redact(str(value)[:MAX_HEADER_VALUE], secret)) for name, value in items]
+    )
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if not isinstance(value, str) or len(value) > _MAX_RETRY_AFTER_TEXT:
+        return None
+    return value
+
+
+def _seconds(text: str, per_second: float) -> float | None:
+    try:
+        value = float(text) / per_second
+    except ValueError:
+        return None
+    return max(value, 0.0) if math.isfinite(value) else None
+
+
+def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, or ``Retry-After`` in seconds or
+    as an HTTP-date (``now`` is the current Unix time). ``None`` when absent or unreadable:
+    an absurd date, zone or number is unreadable, not an error."""
+    millis = _header(headers, "retry-after-ms")
+    if millis is not None and (seconds := _seconds(millis, 1000)) is not None:
+        return seconds
+    value = _header(headers, "retry-after")
+    if value is None:
+        return None
+    seconds = _seconds(value, 1)
+    if seconds is not None:
+        return seconds
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+        if when.tzinfo is None:
+            return None
+        return max(when.timestamp() - now, 0.0)
+    except (TypeError, ValueError, OverflowError, IndexError, OSError):
+        return None
+
+
+def _depth_ok(data: Any) -> bool:
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                return False
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return True
+
+
+def load_json(text: str) -> Any:
+    """The JSON value in ``text``; ``ResponseValidationError`` if it is not JSON or is nested
+    deeper than ``MAX_DEPTH``."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ResponseValidationError("the response body is nested too deeply") from None
+    except ValueError:
+        raise ResponseValidationError("the response body is not JSON") from None
+    if not _depth_ok(data):
+        raise ResponseValidationError(f"the response body is nested deeper than {MAX_DEPTH}")
+    return data
+
+
+def _text(content: bytes, limit: int, secret: Secret | None) -> str:
+    if len(content) > limit:
+        raise ResponseValidationError(
+            f"the response body is larger than {limit} bytes (max_response_bytes)"
+        )
+    return redact(content.decode("utf-8", errors="replace"), secret)
+
+
+def error_for(
+    status: int, headers: Mapping[str, str], content: bytes, secret: Secret | None
+) -> APIStatusError:
+    """The exception for an error response (its body cut, never parsed past our limits)."""
+    return status_error(
+        status,
+        clean_headers(headers, secret),
+        content[:MAX_RESPONSE_BYTES],
+        secret=secret,
+    )
+
+
+class Reply:
+    """A response as a driver hands it over: the generated ``Response`` type, its body at most
+    ``limit + 1`` bytes. Printed without its body, and its raw bytes are never bound to a
+    local name here: a server may echo the key, and crash reporters print frames' locals."""
+
+    __slots__ = ("response",)
+
+    def __init__(self, response: Response[Prediction]) -> None:
+        self.response = response
+
+    def __repr__(self) -> str:
+        return f"Reply(status_code={self.response.status_code})"
+
+
+def read_prediction_body(
+    reply: Reply, *, secret: Secret | None, limit: int = MAX_RESPONSE_BYTES
+) -> Prediction:
+    """The prediction in a response; the mapped error for an error status;
+    ``ResponseValidationError`` for anything that is not a usable prediction."""
+    status = reply.response.status_code
+    if status // 100 != 2:
+        raise error_for(status, reply.response.headers, reply.response.content, secret)
+    data = load_json(_text(reply.response.content, limit, secret))
+    if not isinstance(data, dict):
+        raise ResponseValidationError(f"HTTP {status}: the body is not a prediction object")
+    try:
+        prediction = Prediction.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+        kind = type(exc).__name__
+        raise ResponseValidationError(f"the response body is not a prediction ({kind})") from None
+    if not isinstance(prediction.id, str) or not isinstance(prediction.status, str):
+        raise ResponseValidationError("the response is not a prediction: id or status missing")
+    if not _usable_id(prediction.id):
+        raise ResponseValidationError("the response's prediction id cannot be used in a URL")
+    return prediction
+
+
+def _usable_id(prediction_id: str) -> bool:
+    try:  # the one rule for ids, sent or received
+        validate_prediction_id(prediction_id)
+    except ValueError:
+        return False
+    return True
