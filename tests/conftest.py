@@ -10,9 +10,10 @@ import asyncio
 import json
 import os
 import time
+import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -20,10 +21,45 @@ import pytest
 from cometapi_replicate import AsyncClient, Client, Clock, Prediction
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 
+T = TypeVar("T")
+
 KEY = "sk-test-5ecret-key-0123456789"
 BASE = "https://api.test.example"
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def outcome_of(call: Callable[[], T]) -> T | BaseException:
+    """What ``call`` returns, or the exception it raises."""
+    try:
+        return call()
+    except Exception as error:
+        return error
+
+
+def exception_chain(error: BaseException) -> list[BaseException]:
+    links: list[BaseException] = []
+    link: BaseException | None = error
+    while link is not None and link not in links:
+        links.append(link)
+        link = link.__cause__ or link.__context__
+    return links
+
+
+def exposed(error: BaseException, *, skip: str) -> str:
+    """All a crash reporter could print of ``error``: every exception of its chain, their
+    fields, and the locals of each of their frames but those of the file ``skip`` (a test
+    holds the key it checks for)."""
+    text = ""
+    for link in exception_chain(error):
+        text += repr(link) + str(link) + repr(vars(link))
+        text += "".join(traceback.format_exception_only(link))
+        frame = link.__traceback__
+        while frame is not None:
+            if frame.tb_frame.f_code.co_filename != skip:
+                text += repr(frame.tb_frame.f_locals)
+            frame = frame.tb_next
+    return text
 
 
 @dataclass

@@ -35,16 +35,20 @@ _FILE = re.compile(r"^/files/([A-Za-z0-9]+)/out-(\d+)\.png$")
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 Target = Literal["create", "get", "file", "any"]
+EchoPlace = Literal["body", "header", "status", "error"]
 
 
 @dataclass(frozen=True)
 class Fault:
     """A misbehaviour for the next matching request(s); build one with the class methods."""
 
-    kind: Literal["status", "html", "slow", "hang", "drop", "truncate"]
+    kind: Literal["status", "html", "slow", "hang", "drop", "truncate", "drip", "nested", "echo"]
     status: int = 200
     seconds: float = 0.0
     retry_after: float | None = None
+    depth: int = 0
+    place: EchoPlace = "body"
+    escaped: bool = False
 
     @classmethod
     def server_error(cls, status: int = 502) -> Fault:
@@ -80,6 +84,24 @@ class Fault:
     def truncate(cls) -> Fault:
         """The body stops halfway through its announced length."""
         return cls("truncate")
+
+    @classmethod
+    def drip(cls, seconds: float = 1.0) -> Fault:
+        """The normal answer, its body sent one byte every ``seconds`` (over real sockets;
+        in process, the whole body arrives after ``seconds`` per byte)."""
+        return cls("drip", seconds=seconds)
+
+    @classmethod
+    def nested(cls, depth: int = 100_000, status: int = 200) -> Fault:
+        """A JSON body of lists nested ``depth`` deep."""
+        return cls("nested", status=status, depth=depth)
+
+    @classmethod
+    def echo(cls, place: EchoPlace, *, escaped: bool = False) -> Fault:
+        """The request's key sent back: in a 401 error ``body``, in the headers of a 401
+        (``WWW-Authenticate``, ``Location``), as the prediction's ``status``, or as the
+        ``error`` of a failed prediction; ``escaped``: as JSON ``\\uXXXX`` escapes."""
+        return cls("echo", place=place, escaped=escaped)
 
 
 @dataclass(frozen=True)
@@ -157,13 +179,15 @@ class Sandbox:
             self.requests.append((method, base + path))
             kind: Target = "file" if origin == "files" else "create" if method == "POST" else "get"
             fault = self._take_fault(kind)
-            if fault is not None and fault.kind in ("status", "html"):
+            if fault is not None and fault.kind in ("status", "html", "nested"):
                 return _fault_reply(fault)
             reply = (
                 self._files(method, path)
                 if origin == "files"
                 else self._api(method, path, headers, body)
             )
+        if fault is not None and fault.kind == "echo":
+            return _echo(fault, headers.get("authorization", "").removeprefix("Bearer "), reply)
         if fault is not None:
             return Reply(reply.status, reply.headers, reply.body, fault)
         return reply
@@ -298,8 +322,8 @@ class Sandbox:
         reply = self.handle(origin, request.method, url.path, request.headers, request.read())
         fault = reply.fault
         if fault is not None:
-            if fault.kind == "slow":
-                time.sleep(fault.seconds)
+            if fault.kind in ("slow", "drip"):
+                time.sleep(fault.seconds * (len(reply.body) if fault.kind == "drip" else 1))
             elif fault.kind == "hang":
                 raise httpx.ReadTimeout("the sandbox never answered", request=request)
             elif fault.kind == "drop":
@@ -357,6 +381,9 @@ def _error(status: int, message: str, code: str, **headers: str) -> Reply:
 
 
 def _fault_reply(fault: Fault) -> Reply:
+    if fault.kind == "nested":
+        body = b"[" * fault.depth + b"]" * fault.depth
+        return Reply(fault.status, {"content-type": "application/json"}, body)
     if fault.kind == "html":
         title = f"{fault.status} Bad Gateway"
         page = f"<html><head><title>{title}</title></head><body><h1>{title}</h1></body></html>"
@@ -364,3 +391,33 @@ def _fault_reply(fault: Fault) -> Reply:
     extra = {"retry-after": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
     message = "Too many requests" if fault.status == 429 else "Upstream error"
     return _error(fault.status, message, "", **extra)
+
+
+_ECHO = "__sandbox_echo__"
+
+
+def _echo(fault: Fault, key: str, reply: Reply) -> Reply:
+    """``reply`` (or a 401) with ``key`` sent back where ``fault.place`` says."""
+    form = "".join(f"\\u{ord(c):04x}" for c in key) if fault.escaped else key
+    if fault.place == "header":
+        headers = {
+            "www-authenticate": f'Bearer error="invalid_token", token="{form}"',
+            "location": f"https://login.example.invalid/?key={form}",
+        }
+        return _error(401, "Invalid token", "invalid_api_key", **headers)
+    if fault.place == "body":
+        envelope = {"error": {"message": f"Invalid token {_ECHO}", "code": "invalid_api_key"}}
+        return Reply(401, {"content-type": "application/json"}, _fill(envelope, form))
+    if reply.status != 200:
+        return reply
+    view = json.loads(reply.body)
+    view.update(
+        {"status": "failed", "error": f"bad key {_ECHO}"}
+        if fault.place == "error"
+        else {"status": _ECHO}
+    )
+    return Reply(200, reply.headers, _fill(view, form))
+
+
+def _fill(body: object, form: str) -> bytes:
+    return json.dumps(body).replace(_ECHO, form.replace('"', '\\"')).encode()

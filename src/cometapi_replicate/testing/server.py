@@ -42,6 +42,13 @@ class _App:
         await send({"type": "http.response.start", "status": reply.status, "headers": raw_headers})
         if fault is not None and fault.kind == "drop":
             raise ConnectionAbortedError("sandbox fault: connection dropped")
+        if fault is not None and fault.kind == "drip":
+            for index in range(len(reply.body)):
+                await asyncio.sleep(fault.seconds)
+                chunk = reply.body[index : index + 1]
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if fault is not None and fault.kind == "truncate":
             await send(
                 {
