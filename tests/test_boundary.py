@@ -27,7 +27,7 @@ from cometapi_replicate import (
     raise_for_failure,
 )
 from cometapi_replicate._secret import Secret, normalize_key
-from cometapi_replicate.responses import MAX_RESPONSE_BYTES, parse_retry_after
+from cometapi_replicate.responses import MAX_HEADER_VALUE, MAX_RESPONSE_BYTES, parse_retry_after
 
 from .conftest import (
     BASE,
@@ -325,3 +325,19 @@ def test_plain_http_is_for_loopback_unless_allowed() -> None:
     for loopback in ("http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"):
         Client(KEY, base_url=loopback).close()
     Client(KEY, base_url="http://api.cometapi.com", allow_insecure_http=True).close()
+
+
+def test_a_prediction_whose_id_cannot_go_in_a_url_is_a_validation_error() -> None:
+    for bad in ("a/b", "..", "x\ud800", ""):
+        client, _ = client_on(json_response(prediction_body("processing", id=bad)))
+        with pytest.raises(ResponseValidationError, match="id"):
+            client.predictions.get("pred1")
+
+
+def test_headers_kept_on_an_error_are_cut_to_a_bounded_size() -> None:
+    huge = {"x-huge": "y" * 100_000, "www-authenticate": f"Bearer {KEY}"}
+    client, _ = client_on(json_response({"error": "no"}, 403, **huge))
+    with pytest.raises(APIStatusError) as raised:
+        client.predictions.get("pred1")
+    assert raised.value.headers["x-huge"] == "y" * MAX_HEADER_VALUE
+    assert raised.value.headers["WWW-Authenticate"] == "Bearer <redacted>"
