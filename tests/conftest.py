@@ -37,6 +37,14 @@ def outcome_of(call: Callable[[], T]) -> T | BaseException:
         return error
 
 
+def assert_hidden(text: str, key: str = KEY) -> None:
+    """``key`` is nowhere in ``text``: neither plain, JSON-escaped, nor as a bytes repr shows
+    that escape (its backslash doubled)."""
+    escaped = "".join(f"\\u{ord(c):04x}" for c in key)
+    for form in (key, escaped, escaped.replace("\\", "\\\\")):
+        assert form not in text
+
+
 def exception_chain(error: BaseException) -> list[BaseException]:
     links: list[BaseException] = []
     link: BaseException | None = error

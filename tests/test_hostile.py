@@ -33,10 +33,10 @@ from cometapi_replicate import (
 )
 from cometapi_replicate.testing import Fault, Sandbox, SandboxServer
 
+from .conftest import assert_hidden as assert_key_hidden
 from .conftest import exposed, outcome_of
 
 KEY = "sk-hostile-9f8e7d6c5b4a39281706"
-ESCAPED = "".join(f"\\u{ord(c):04x}" for c in KEY)
 MARGIN = 4.0
 """Seconds a deadline may be overrun: the last request's minimum (1 s) and a loaded machine."""
 CLI = [sys.executable, "-m", "cometapi_replicate"]
@@ -59,8 +59,7 @@ def texts_of(error: BaseException) -> str:
 
 
 def assert_hidden(text: str) -> None:
-    assert KEY not in text
-    assert ESCAPED not in text
+    assert_key_hidden(text, KEY)
 
 
 # -- deadlines ---------------------------------------------------------------------------------
