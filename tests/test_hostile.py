@@ -142,7 +142,7 @@ def test_one_wait_per_fault_ends_right_and_in_time_with_no_key_in_any_log(
     outcome: type[BaseException] | str,
 ) -> None:
     caplog.set_level(level)  # the root logger: httpx at INFO, httpcore at DEBUG
-    timeout = 3.0  # shorter than a request's own limit: the wait's deadline binds each poll
+    timeout = 5.0  # shorter than a request's own limit: the wait's deadline binds each poll
     with Client(KEY, base_url=sandbox.api_url, timeout=8) as client:
         prediction = client.predictions.create("o/m", {})
         sandbox.inject(fault, times=times, on="get")
