@@ -10,12 +10,12 @@ import asyncio
 import inspect
 import ipaddress
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, assert_never
+from typing import Any, Generic, Self, TypeVar, Unpack, assert_never
 
 import httpx
 from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
@@ -33,6 +33,7 @@ from ._http import (
     send,
 )
 from ._secret import install_log_filter, normalize_key
+from .batch_run import AsyncBatch, Batch, BatchKwargs
 from .clock import Clock
 from .errors import CometAPIError, without_foreign_causes
 from .responses import MAX_RESPONSE_BYTES
@@ -240,6 +241,21 @@ class Client(_ClientBase[httpx.Client]):
             plans.run(model, input, self._settings.context, timeout=timeout), on_update
         )
 
+    def batch(
+        self,
+        model: str,
+        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        **options: Unpack[BatchKwargs],
+    ) -> Batch:
+        """Run many predictions of ``model``; iterate for each item's :class:`BatchResult` as it
+        ends. ``inputs``: input mappings (key: their position) or ``(key, input)`` pairs, read
+        lazily. Options: ``journal`` (a SQLite file: resume after a crash, never create twice),
+        ``concurrency`` (items in flight, default 50), ``rate`` (creates per minute, default
+        500; ``None``: unpaced), ``download`` (a directory: each item's files in a folder named
+        for its key), ``timeout`` (seconds per prediction), ``recreate_unknown``, ``shard``
+        (``(index, count)``). See the README's batch section."""
+        return Batch(self, model, inputs, **options)
+
     def close(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
         self._http.close()
@@ -418,6 +434,15 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         """See :meth:`Client.run`."""
         plan = plans.run(model, input, self._settings.context, timeout=timeout)
         return await self._drive(plan, on_update)
+
+    def batch(
+        self,
+        model: str,
+        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        **options: Unpack[BatchKwargs],
+    ) -> AsyncBatch:
+        """See :meth:`Client.batch`; ``async for`` over the result."""
+        return AsyncBatch(self, model, inputs, **options)
 
     async def aclose(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""

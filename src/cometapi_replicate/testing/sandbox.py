@@ -12,6 +12,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ IN_PROCESS_FILES = "https://files.sandbox.invalid"
 _CREATE = re.compile(r"^/replicate/v1/models/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/predictions$")
 _GET = re.compile(r"^/replicate/v1/predictions/([A-Za-z0-9]+)$")
 _FILE = re.compile(r"^/files/([A-Za-z0-9]+)/out-(\d+)\.png$")
+STATS_PATH = "/sandbox/v1/stats"
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 
 Target = Literal["create", "get", "file", "any"]
@@ -126,6 +128,7 @@ class _Prediction:
     outcome: str
     steps: int
     outputs: int
+    progress: bool = True
 
 
 @dataclass
@@ -133,9 +136,14 @@ class Sandbox:
     """The fake API's state and behaviour.
 
     Timing and outcome for new predictions come from these attributes, or per request from
-    the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome`` and ``sandbox_steps``
-    (``num_outputs`` sets the number of images). Defaults: 1 s starting, 3 s processing in
-    20 tqdm steps, then succeeded with one 64x64 PNG.
+    the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome``, ``sandbox_steps``
+    and ``sandbox_progress`` (``false``: logs without tqdm lines); ``num_outputs`` sets the
+    number of images. Defaults: 1 s starting, 3 s processing in 20 tqdm steps, then succeeded
+    with one 64x64 PNG.
+
+    ``create_rate`` (creates per second, bursts of ``create_burst``) limits creates like a
+    real account: beyond it the create is refused with 429 and ``Retry-After``. ``creates``
+    counts the creates of each distinct input, so a test can prove nothing was created twice.
     """
 
     key: str = SANDBOX_KEY
@@ -152,8 +160,39 @@ class Sandbox:
     _predictions: dict[str, _Prediction] = field(default_factory=dict, repr=False)
     _faults: list[tuple[Target, Fault]] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    create_rate: float | None = None
+    create_burst: int = 1
     requests: list[tuple[str, str]] = field(default_factory=list, repr=False)
     """``(method, url)`` of every request served, for assertions."""
+    creates: Counter[str] = field(default_factory=Counter, repr=False)
+    """Predictions created per input (the input as canonical JSON)."""
+    rate_limited: int = 0
+    """Creates refused by ``create_rate`` with 429."""
+    _tokens: float | None = field(default=None, repr=False)
+    _refilled: float = field(default=0.0, repr=False)
+
+    @staticmethod
+    def input_key(model_input: Mapping[str, Any]) -> str:
+        """How ``creates`` names an input: canonical JSON."""
+        return json.dumps(model_input, sort_keys=True, separators=(",", ":"))
+
+    def stats(self) -> dict[str, Any]:
+        """Counts for a test or a benchmark (also served at ``GET /sandbox/v1/stats``)."""
+        with self._lock:
+            return self._stats()
+
+    def _stats(self) -> dict[str, Any]:
+        kinds: Counter[str] = Counter()
+        for method, url in self.requests:
+            files = url.startswith(self.files_url)
+            kinds["create" if method == "POST" else "file" if files else "get"] += 1
+        return {
+            "requests": dict(kinds),
+            "predictions": len(self._predictions),
+            "rate_limited": self.rate_limited,
+            "inputs": len(self.creates),
+            "max_creates_per_input": max(self.creates.values(), default=0),
+        }
 
     def inject(self, fault: Fault, *, times: int = 1, on: Target = "any") -> None:
         """Misbehave on the next ``times`` requests of kind ``on``."""
@@ -203,13 +242,35 @@ class Sandbox:
         if headers.get("authorization") != f"Bearer {self.key}":
             return _error(401, "Invalid token", "invalid_api_key")
         if method == "POST" and (match := _CREATE.match(path)):
+            wait = self._throttle()
+            if wait is not None:
+                self.rate_limited += 1
+                return _error(429, "Request was throttled", "", **{"retry-after": f"{wait:.3f}"})
             return self._create(f"{match[1]}/{match[2]}", body)
+        if method == "GET" and path == STATS_PATH:
+            return _json(200, self._stats())
         if method == "GET" and (match := _GET.match(path)):
             prediction = self._predictions.get(match[1])
             if prediction is None:
                 return _error(404, "Prediction not found", "")
             return _json(200, self.view(prediction))
         return _error(404, f"No route for {method} {path}", "")
+
+    def _throttle(self) -> float | None:
+        """``None`` when a create may go ahead (taking a token), else seconds until it may."""
+        if self.create_rate is None:
+            return None
+        now = self.clock()
+        if self._tokens is None:
+            self._tokens, self._refilled = float(self.create_burst), now
+        self._tokens = min(
+            float(self.create_burst), self._tokens + (now - self._refilled) * self.create_rate
+        )
+        self._refilled = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return None
+        return (1.0 - self._tokens) / self.create_rate
 
     def _create(self, model: str, body: bytes) -> Reply:
         try:
@@ -226,6 +287,7 @@ class Sandbox:
             queue = float(given.get("sandbox_queue", self.queue))
             run = float(given.get("sandbox_run", self.run))
             steps = int(given.get("sandbox_steps", self.steps))
+            progress = given.get("sandbox_progress", True) is not False
             outputs = int(given.get("num_outputs", self.outputs))
             if min(queue, run) < 0 or steps < 1 or not 1 <= outputs <= 16:
                 raise ValueError(
@@ -244,8 +306,10 @@ class Sandbox:
             outcome=outcome,
             steps=steps,
             outputs=outputs,
+            progress=progress,
         )
         self._predictions[prediction.id] = prediction
+        self.creates[self.input_key(given)] += 1
         return _json(200, self.view(prediction))
 
     def _files(self, method: str, path: str) -> Reply:
@@ -290,7 +354,7 @@ class Sandbox:
             "model": p.model,
             "version": "hidden",
             "input": p.input,
-            "logs": _tqdm_logs(ran, p.run, p.steps) if status != "aborted" else "",
+            "logs": _tqdm_logs(ran, p.run, p.steps, p.progress) if status != "aborted" else "",
             "output": None,
             "data_removed": removed,
             "error": None,
@@ -337,9 +401,11 @@ class Sandbox:
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
 
 
-def _tqdm_logs(ran: float, run: float, steps: int) -> str:
+def _tqdm_logs(ran: float, run: float, steps: int, progress: bool = True) -> str:
     if ran <= 0:
         return ""
+    if not progress:
+        return "Loading model weights (sandbox)\nworking\n"
     done = steps if ran >= run else min(steps, math.floor(ran / run * steps))
     lines = ["Loading model weights (sandbox)"]
     for current in range(done + 1):

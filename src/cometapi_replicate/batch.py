@@ -1,0 +1,788 @@
+"""Many predictions of one model: every decision of a batch, as pure code (no I/O, no clock).
+
+``BatchScheduler`` holds the items in flight and answers, for a time ``now`` passed in by the
+driver: which items to take next, which requests to send (creates paced under a rate, polls
+from one timeline for all predictions, downloads), and what each answer means for its item.
+It returns *effects*: ``Save`` (a journal record; the driver commits every ``Save`` of a batch
+of effects before it sends that batch's requests, so the intent to create is on disk before
+the create), the requests themselves, ``Finish`` (a result for the caller) and ``Abort``.
+The drivers (``batch_run.py``) only perform them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import json
+import re
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cometapi_replicate_api.models import Prediction
+
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    AuthenticationError,
+    CometAPIError,
+    PermissionDeniedError,
+    RateLimitError,
+)
+from .progress import parse_progress
+from .retry import RetryPolicy, is_transient, never_reached_server, parse_retry_after
+from .schedule import FLOOR, AdaptiveSchedule, bounded_delay
+from .status import PredictionStatus, is_terminal, normalize_status, output_urls
+
+__all__ = [
+    "BatchOptions",
+    "BatchResult",
+    "BatchScheduler",
+    "BatchSummary",
+    "Outcome",
+    "Record",
+    "Stage",
+    "fingerprint",
+    "in_shard",
+    "item_folder",
+    "keyed",
+]
+
+DEFAULT_CONCURRENCY = 50
+DEFAULT_RATE = 500.0
+"""Creates per minute: below Replicate's published limit of 600 per minute."""
+MAX_KEY = 512
+LEARN_AFTER = 8
+"""Finished predictions needed before their durations aim the first poll of the next ones."""
+LEARNED = 256
+"""How many recent durations the schedule keeps (memory stays flat however long the batch)."""
+FIRST_POLL_QUANTILE = 0.1
+MAX_PAUSE = 60.0
+
+
+class Stage(StrEnum):
+    """Where an item is, as the journal records it."""
+
+    PENDING = "pending"
+    """Nothing created: never tried, or a create that provably created nothing."""
+    CREATING = "creating"
+    """A create was (about to be) sent and no answer is recorded: *unknown* on resume."""
+    CREATED = "created"
+    """The prediction exists (id recorded) and was not seen ending."""
+    ENDED = "ended"
+    """The prediction ended (status, output, error recorded); files not saved."""
+    SAVED = "saved"
+    """The prediction succeeded and its files are saved."""
+
+
+class Outcome(StrEnum):
+    """How an item ended, for the summary."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+    TIMED_OUT = "timed_out"
+    UNKNOWN = "unknown"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Record:
+    """One item as the journal stores it."""
+
+    key: str
+    input_hash: str
+    stage: Stage = Stage.PENDING
+    creates: int = 0
+    """Create requests sent for this key, over all runs."""
+    prediction_id: str | None = None
+    status: str | None = None
+    output: Any = None
+    error: str | None = None
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One item's end: ``status`` is the prediction's (``"unknown"`` when a create's answer was
+    lost, ``None`` when nothing was created); ``resumed`` when an earlier run finished it."""
+
+    key: str
+    id: str | None
+    status: str | None
+    outcome: Outcome
+    output: Any = None
+    files: tuple[Path, ...] = ()
+    error: str | None = None
+    resumed: bool = False
+    prediction: Prediction | None = field(default=None, repr=False, compare=False)
+    """The last state seen in this run (``None`` for a resumed item)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.SUCCEEDED
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest line: key, id, status, outcome, files, output, error, resumed."""
+        return {
+            "key": self.key,
+            "id": self.id,
+            "status": self.status,
+            "outcome": str(self.outcome),
+            "files": [str(p) for p in self.files],
+            "output": self.output,
+            "error": self.error,
+            "resumed": self.resumed,
+        }
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    """Counts so far: each outcome, items in flight and waiting, finishes per minute."""
+
+    counts: Mapping[Outcome, int]
+    in_flight: int
+    waiting: int
+    resumed: int
+    elapsed: float
+    per_minute: float
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def succeeded(self) -> int:
+        return self.counts.get(Outcome.SUCCEEDED, 0)
+
+    @property
+    def not_succeeded(self) -> int:
+        return self.done - self.succeeded
+
+    @property
+    def ok(self) -> bool:
+        """Every item finished so far succeeded."""
+        return self.not_succeeded == 0
+
+    def __str__(self) -> str:
+        parts = [f"{self.counts.get(o, 0)} {o.value.replace('_', ' ')}" for o in Outcome]
+        return f"{self.done} items: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    concurrency: int = DEFAULT_CONCURRENCY
+    """Items in flight at most (creating, running or downloading)."""
+    rate: float | None = DEFAULT_RATE
+    """Creates per minute at most; ``None``: unpaced."""
+    timeout: float | None = None
+    """Seconds to wait for each prediction in this run."""
+    download: bool = False
+    recreate_unknown: bool = False
+    max_requests: int = 32
+    """Requests in progress at once (creates, polls and downloads together)."""
+    failure_grace: float = 300.0
+    """How long an item's polls may keep failing transiently before it is given up."""
+    download_attempts: int = 3
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.concurrency, int) or self.concurrency < 1:
+            raise ValueError("concurrency must be a whole number of at least 1")
+        if self.rate is not None and not self.rate > 0:
+            raise ValueError("rate must be a positive number of creates per minute, or None")
+        if self.timeout is not None and self.timeout < 0:
+            raise ValueError("timeout must be 0 or more seconds, or None for no limit")
+        if self.max_requests < 1:
+            raise ValueError("max_requests must be at least 1")
+
+
+# -- effects: what the driver carries out --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Save:
+    """Stage ``record`` in the journal (committed before the requests of the same batch)."""
+
+    record: Record
+
+
+@dataclass(frozen=True)
+class Finish:
+    result: BatchResult
+
+
+@dataclass(frozen=True)
+class Abort:
+    """Stop the batch and raise ``error`` (the key is refused: every item would fail alike)."""
+
+    error: CometAPIError
+
+
+@dataclass(frozen=True)
+class CreateStep:
+    key: str
+    input: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PollStep:
+    key: str
+    prediction_id: str
+
+
+@dataclass(frozen=True)
+class DownloadStep:
+    """Save the prediction's files into the folder ``folder`` of the batch's directory."""
+
+    key: str
+    prediction: Prediction
+    folder: str
+
+
+Request = CreateStep | PollStep | DownloadStep
+Effect = Save | Finish | Abort | CreateStep | PollStep | DownloadStep
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """``(key, input)`` for each item, lazily: a mapping's key is its position (``"0"``, ...),
+    a ``(key, mapping)`` pair names its own."""
+    for index, item in enumerate(inputs):
+        if isinstance(item, Mapping):
+            yield str(index), item
+            continue
+        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], Mapping):
+            key = item[0]
+            if isinstance(key, int) and not isinstance(key, bool):
+                key = str(key)
+            if isinstance(key, str) and 0 < len(key) <= MAX_KEY:
+                yield key, item[1]
+                continue
+            raise ValueError(f"item {index}: a key is a string of 1 to {MAX_KEY} characters")
+        raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
+
+
+def fingerprint(model_input: Mapping[str, Any]) -> str:
+    """A stable digest of an input, to notice a journal resumed with different inputs."""
+
+    def default(value: object) -> object:
+        if isinstance(value, bytes | bytearray | memoryview):
+            return "bytes:" + hashlib.sha256(bytes(value)).hexdigest()
+        if isinstance(value, Path):
+            return f"path:{value}"
+        return f"{type(value).__name__}"
+
+    text = json.dumps(model_input, sort_keys=True, default=default, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def in_shard(key: str, shard: tuple[int, int] | None) -> bool:
+    """Whether ``key`` belongs to shard ``(index, count)`` (0-based), by a stable hash."""
+    if shard is None:
+        return True
+    index, count = shard
+    digest = hashlib.sha256(key.encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count == index
+
+
+def check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
+    if shard is not None:
+        index, count = shard
+        if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
+            raise ValueError(f"a shard is (index, count) with 0 <= index < count, not {shard!r}")
+    return shard
+
+
+_SAFE_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+
+
+def item_folder(key: str) -> str:
+    """The folder name for an item's files: the key when it is a safe name, otherwise a safe
+    prefix of it and a digest (so two keys never share a folder)."""
+    if _SAFE_FOLDER.fullmatch(key) and not key.endswith("."):
+        return key
+    prefix = re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:40].strip("._-")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return f"{prefix}~{digest}" if prefix else f"~{digest}"
+
+
+def outcome_of(status: str | None) -> Outcome:
+    known = normalize_status(status) if status is not None else None
+    if known is PredictionStatus.SUCCEEDED:
+        return Outcome.SUCCEEDED
+    if known is PredictionStatus.FAILED:
+        return Outcome.FAILED
+    if known in (PredictionStatus.CANCELED, PredictionStatus.ABORTED):
+        return Outcome.CANCELED
+    return Outcome.ERROR
+
+
+def create_refused(error: BaseException) -> bool:
+    """Whether a failed create provably created nothing (so it may be sent again)."""
+    if isinstance(error, ValueError | TypeError | OSError):
+        return True  # raised while checking or encoding the input: nothing was sent
+    if isinstance(error, APIConnectionError):
+        return never_reached_server(error)
+    if isinstance(error, APIStatusError):
+        return 400 <= error.status_code < 500 and error.status_code != 408
+    return False
+
+
+def _duration(prediction: Prediction) -> float | None:
+    """Seconds from creation to completion, by the server's own timestamps."""
+    start, end = prediction.created_at, prediction.completed_at
+    if not isinstance(start, str) or not isinstance(end, str):
+        return None
+    try:
+        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except (ValueError, TypeError):
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def _output_json(prediction: Prediction) -> Any:
+    return prediction.to_dict().get("output")
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+# -- the scheduler -------------------------------------------------------------------------
+
+
+class _Phase(StrEnum):
+    QUEUED = "queued"
+    CREATING = "creating"
+    RUNNING = "running"
+    POLLING = "polling"
+    SAVING = "saving"
+
+
+@dataclass(eq=False)
+class _Item:
+    key: str
+    input: Mapping[str, Any]
+    record: Record
+    phase: _Phase = _Phase.QUEUED
+    started: float | None = None
+    """When the prediction was created, or (resumed) admitted: the client's clock."""
+    deadline: float | None = None
+    schedule: AdaptiveSchedule = field(default_factory=AdaptiveSchedule)
+    polls: int = 0
+    token: int = 0
+    failing_since: float | None = None
+    failures: int = 0
+    prediction: Prediction | None = None
+    download_attempts: int = 0
+
+
+class BatchScheduler:
+    """The state of a batch and every decision about it; times are the driver's ``now``.
+
+    The driver loop: ``admit`` items while ``free_slots()``; carry out ``due(now)``; sleep until
+    ``next_wakeup()`` or an answer; hand each answer to ``created``/``polled``/``downloaded``.
+    """
+
+    def __init__(
+        self,
+        options: BatchOptions,
+        *,
+        start: float = 0.0,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.options = options
+        self._wall = wall_clock
+        self._start = start
+        self._items: dict[str, _Item] = {}
+        self._creates: list[tuple[float, int, str]] = []
+        self._polls: list[tuple[float, int, str, int]] = []
+        self._downloads: list[tuple[float, int, str]] = []
+        self._seq = itertools.count()
+        self._outstanding = 0
+        self._next_create = start
+        self._paused_until = start
+        self._throttled = 0
+        self._rate_factor = 1.0
+        self._durations: deque[float] = deque(maxlen=LEARNED)
+        self._learned = 0
+        self._first_poll = FLOOR
+        self._counts: Counter[Outcome] = Counter()
+        self._resumed = 0
+        self._live_done = 0
+        self._last = start
+
+    # -- intake ----------------------------------------------------------------------------
+
+    def free_slots(self) -> int:
+        """How many more items may be admitted now."""
+        return self.options.concurrency - len(self._items)
+
+    @property
+    def idle(self) -> bool:
+        """No item in flight (after the last input: the batch is over)."""
+        return not self._items
+
+    def admit(
+        self, key: str, model_input: Mapping[str, Any], record: Record | None, now: float
+    ) -> list[Effect]:
+        """Take an input with what the journal knows of its key; decide what it needs."""
+        self._last = now
+        if key in self._items:
+            raise ValueError(f"key {key!r} appears twice in the inputs")
+        digest = fingerprint(model_input)
+        if record is not None and record.input_hash != digest:
+            raise ValueError(
+                f"item {key!r}: the input differs from the one the journal recorded for this "
+                "key; restore the input or use another journal"
+            )
+        record = record or Record(key, digest)
+        stage, download = record.stage, self.options.download
+        if stage is Stage.SAVED or (
+            stage is Stage.ENDED
+            and not (download and outcome_of(record.status) is Outcome.SUCCEEDED)
+        ):
+            return [self._finish_resumed(record, outcome_of(record.status))]
+        if stage is Stage.CREATING and not self.options.recreate_unknown:
+            return [self._finish_resumed(record, Outcome.UNKNOWN, status="unknown")]
+        item = _Item(key, model_input, record)
+        self._items[key] = item
+        if stage in (Stage.CREATED, Stage.ENDED):  # wait again, or fetch fresh output URLs
+            item.started, item.deadline = now, self._deadline(now)
+            self._queue_poll(item, now)
+        else:
+            self._queue_create(item, now)
+        return []
+
+    def _finish_resumed(
+        self, record: Record, outcome: Outcome, *, status: str | None = None
+    ) -> Finish:
+        self._resumed += 1
+        self._counts[outcome] += 1
+        return Finish(
+            BatchResult(
+                key=record.key,
+                id=record.prediction_id,
+                status=status or record.status,
+                outcome=outcome,
+                output=record.output,
+                files=tuple(Path(f) for f in record.files),
+                error=record.error,
+                resumed=True,
+            )
+        )
+
+    # -- what to send ----------------------------------------------------------------------
+
+    def due(self, now: float) -> list[Effect]:
+        """The requests to send now (each create preceded by its intent ``Save``)."""
+        self._last = now
+        effects: list[Effect] = []
+        while self._free_requests() and self._downloads and self._downloads[0][0] <= now:
+            _, _, key = heapq.heappop(self._downloads)
+            saving = self._items[key]
+            assert saving.prediction is not None
+            effects.append(self._send(DownloadStep(key, saving.prediction, item_folder(key))))
+        if now < self._paused_until:
+            return effects
+        while self._free_requests() and self._polls and self._polls[0][0] <= now:
+            _, _, key, token = heapq.heappop(self._polls)
+            polling = self._items.get(key)
+            if polling is None or polling.token != token:
+                continue  # superseded
+            polling.phase = _Phase.POLLING
+            assert polling.record.prediction_id is not None
+            effects.append(self._send(PollStep(key, polling.record.prediction_id)))
+        while (
+            self._free_requests()
+            and self._creates
+            and self._creates[0][0] <= now
+            and self._next_create <= now
+        ):
+            _, _, key = heapq.heappop(self._creates)
+            creating = self._items[key]
+            creating.phase = _Phase.CREATING
+            creating.record = replace(
+                creating.record,
+                stage=Stage.CREATING,
+                creates=creating.record.creates + 1,
+                error=None,
+            )
+            effects.append(Save(creating.record))
+            effects.append(self._send(CreateStep(key, creating.input)))
+            interval = self._create_interval()
+            self._next_create = max(self._next_create, now) + interval
+        return effects
+
+    def next_wakeup(self) -> float | None:
+        """When ``due`` may next have something to send (``None``: only an answer can)."""
+        if not self._free_requests():
+            return None
+        times = []
+        if self._downloads:
+            times.append(self._downloads[0][0])
+        if self._polls:
+            times.append(max(self._polls[0][0], self._paused_until))
+        if self._creates:
+            times.append(max(self._creates[0][0], self._next_create, self._paused_until))
+        return min(times, default=None)
+
+    def _free_requests(self) -> bool:
+        return self._outstanding < self.options.max_requests
+
+    def _send(self, request: Request) -> Request:
+        self._outstanding += 1
+        return request
+
+    def _create_interval(self) -> float:
+        if self.options.rate is None:
+            return 0.0
+        return 60.0 / (self.options.rate * self._rate_factor)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def created(self, key: str, outcome: Prediction | BaseException, now: float) -> list[Effect]:
+        """The answer to a create: the new prediction, or the exception the create raised."""
+        item = self._answered(key, now)
+        if isinstance(outcome, Prediction):
+            self._api_ok()
+            self._rate_factor = min(1.0, self._rate_factor * 1.05)
+            item.started, item.deadline = now, self._deadline(now)
+            item.record = replace(
+                item.record,
+                stage=Stage.CREATED,
+                prediction_id=outcome.id,
+                status=outcome.status,
+                error=None,
+            )
+            return [Save(item.record), *self._seen(item, outcome, now)]
+        error = outcome
+        if isinstance(error, AuthenticationError | PermissionDeniedError):
+            return self._abort(item, error)
+        if isinstance(error, RateLimitError):
+            self._throttle(error, now)
+            self._rate_factor = max(self._rate_factor / 2, 1 / 16)
+            return self._requeue(item, now, error)
+        if not create_refused(error):  # it may exist: never send it again on our own
+            item.record = replace(item.record, error=_message(error))
+            return [Save(item.record), self._finish(item, Outcome.UNKNOWN, "unknown", now)]
+        if isinstance(error, APIConnectionError):  # never reached the server: try again later
+            item.failing_since = now if item.failing_since is None else item.failing_since
+            if now - item.failing_since < self.options.failure_grace:
+                item.failures += 1
+                return self._requeue(item, now + self._backoff(item, None), error)
+        item.record = replace(item.record, stage=Stage.PENDING, error=_message(error))
+        return [Save(item.record), self._finish(item, Outcome.ERROR, None, now)]
+
+    def polled(self, key: str, outcome: Prediction | BaseException, now: float) -> list[Effect]:
+        """The answer to a poll: the prediction's state, or the exception the poll raised."""
+        item = self._answered(key, now)
+        if isinstance(outcome, Prediction):
+            self._api_ok()
+            item.failing_since, item.failures = None, 0
+            return self._seen(item, outcome, now)
+        error = outcome
+        if isinstance(error, AuthenticationError | PermissionDeniedError):
+            return self._abort(item, error)
+        retry_after = self._throttle(error, now)
+        if isinstance(error, RateLimitError):
+            return self._next_poll(item, now, 0.0)
+        if not isinstance(error, CometAPIError) or not is_transient(error):
+            return self._give_up(item, error, now)
+        item.failing_since = now if item.failing_since is None else item.failing_since
+        if now - item.failing_since >= self.options.failure_grace:
+            return self._give_up(item, error, now)
+        if item.deadline is not None and now >= item.deadline:
+            return self._timed_out(item, now)
+        item.failures += 1
+        return self._next_poll(item, now, self._backoff(item, retry_after))
+
+    def downloaded(self, key: str, outcome: list[Path] | BaseException, now: float) -> list[Effect]:
+        """The answer to a download: the saved paths in output order, or the exception."""
+        item = self._answered(key, now)
+        if not isinstance(outcome, BaseException):
+            files = tuple(str(p) for p in outcome)
+            item.record = replace(item.record, stage=Stage.SAVED, files=files, error=None)
+            return [Save(item.record), self._finish(item, Outcome.SUCCEEDED, None, now)]
+        item.download_attempts += 1
+        transient = isinstance(outcome, CometAPIError) and is_transient(outcome)
+        if transient and item.download_attempts < self.options.download_attempts:
+            delay = self.options.retry.delay(item.download_attempts - 1, None)
+            heapq.heappush(self._downloads, (now + delay, next(self._seq), key))
+            item.phase = _Phase.SAVING
+            return []
+        item.record = replace(item.record, error=f"download failed: {_message(outcome)}")
+        return [Save(item.record), self._finish(item, Outcome.ERROR, None, now)]
+
+    # -- decisions shared by the answers -----------------------------------------------------
+
+    def _answered(self, key: str, now: float) -> _Item:
+        self._outstanding -= 1
+        self._last = now
+        return self._items[key]
+
+    def _seen(self, item: _Item, prediction: Prediction, now: float) -> list[Effect]:
+        """A state of the prediction arrived (from its create or a poll)."""
+        item.prediction = prediction
+        if is_terminal(prediction):
+            self._learn(item, prediction, now)
+            item.record = replace(
+                item.record,
+                stage=Stage.ENDED,
+                prediction_id=prediction.id,
+                status=prediction.status,
+                output=_output_json(prediction),
+                error=_text(prediction.error),
+            )
+            outcome = outcome_of(prediction.status)
+            has_files = bool(output_urls(prediction)) or prediction.data_removed is True
+            if outcome is Outcome.SUCCEEDED and self.options.download and has_files:
+                heapq.heappush(self._downloads, (now, next(self._seq), item.key))
+                item.phase = _Phase.SAVING
+                return [Save(item.record)]
+            if outcome is Outcome.SUCCEEDED:
+                item.record = replace(item.record, stage=Stage.SAVED, files=())
+            return [Save(item.record), self._finish(item, outcome, None, now)]
+        item.record = replace(item.record, status=prediction.status)
+        if item.deadline is not None and now >= item.deadline:
+            return self._timed_out(item, now)
+        age = now - (item.started if item.started is not None else now)
+        item.schedule.observe(age, prediction.status, parse_progress(_text(prediction.logs)))
+        delay = item.schedule.next_delay(age)
+        if item.polls == 0:  # the create's answer: aim the first poll from the batch so far
+            delay = max(delay, self.first_poll_age() - age)
+        return self._next_poll(item, now, delay)
+
+    def _next_poll(self, item: _Item, now: float, delay: float) -> list[Effect]:
+        remaining = None if item.deadline is None else item.deadline - now
+        self._queue_poll(item, now + bounded_delay(delay, remaining=remaining))
+        return []
+
+    def _queue_poll(self, item: _Item, when: float) -> None:
+        item.phase = _Phase.RUNNING
+        item.token += 1
+        item.polls += 1
+        heapq.heappush(self._polls, (when, next(self._seq), item.key, item.token))
+
+    def _queue_create(self, item: _Item, when: float) -> None:
+        item.phase = _Phase.QUEUED
+        heapq.heappush(self._creates, (when, next(self._seq), item.key))
+
+    def _requeue(self, item: _Item, when: float, error: BaseException) -> list[Effect]:
+        """A create that provably created nothing goes back in line."""
+        item.record = replace(item.record, stage=Stage.PENDING, error=_message(error))
+        self._queue_create(item, when)
+        return [Save(item.record)]
+
+    def _timed_out(self, item: _Item, now: float) -> list[Effect]:
+        timeout = self.options.timeout or 0.0
+        message = f"still {item.record.status} after {timeout:g}s (a new run waits again)"
+        item.record = replace(item.record, error=message)
+        return [Save(item.record), self._finish(item, Outcome.TIMED_OUT, None, now)]
+
+    def _give_up(self, item: _Item, error: BaseException, now: float) -> list[Effect]:
+        item.record = replace(item.record, error=_message(error))
+        return [Save(item.record), self._finish(item, Outcome.ERROR, None, now)]
+
+    def _abort(self, item: _Item, error: CometAPIError) -> list[Effect]:
+        if item.record.stage is Stage.CREATING:  # refused: nothing was created
+            item.record = replace(item.record, stage=Stage.PENDING, error=_message(error))
+        self._items.pop(item.key, None)
+        return [Save(item.record), Abort(error)]
+
+    def _finish(self, item: _Item, outcome: Outcome, status: str | None, now: float) -> Finish:
+        self._items.pop(item.key, None)
+        item.token += 1
+        self._counts[outcome] += 1
+        self._live_done += 1
+        record = item.record
+        return Finish(
+            BatchResult(
+                key=item.key,
+                id=record.prediction_id,
+                status=status or record.status,
+                outcome=outcome,
+                output=record.output,
+                files=tuple(Path(f) for f in record.files),
+                error=record.error,
+                prediction=item.prediction,
+            )
+        )
+
+    def _deadline(self, now: float) -> float | None:
+        return None if self.options.timeout is None else now + self.options.timeout
+
+    def _backoff(self, item: _Item, retry_after: float | None) -> float:
+        return self.options.retry.delay(min(item.failures, 6), retry_after)
+
+    # -- one backoff for the whole batch -----------------------------------------------------
+
+    def _throttle(self, error: BaseException, now: float) -> float | None:
+        """A 429, or any answer with Retry-After, pauses every API request of the batch."""
+        headers = getattr(error, "headers", None)
+        retry_after = parse_retry_after(headers, self._wall()) if headers else None
+        if isinstance(error, RateLimitError) or retry_after is not None:
+            self._throttled += 1
+            pause = retry_after
+            if pause is None:
+                pause = self.options.retry.backoff(min(self._throttled - 1, 6))
+            self._paused_until = max(self._paused_until, now + min(pause, MAX_PAUSE))
+        return retry_after
+
+    def _api_ok(self) -> None:
+        self._throttled = 0
+
+    @property
+    def paused_until(self) -> float:
+        """API requests wait until this time (a 429 or Retry-After seen)."""
+        return self._paused_until
+
+    # -- learning from the batch ---------------------------------------------------------------
+
+    def _learn(self, item: _Item, prediction: Prediction, now: float) -> None:
+        seconds = _duration(prediction)
+        if seconds is None and item.started is not None:
+            seconds = now - item.started
+        if seconds is not None:
+            self._durations.append(seconds)
+            self._learned += 1
+            if self._learned == LEARN_AFTER or self._learned % LEARN_AFTER == 0:
+                ordered = sorted(self._durations)
+                quantile = ordered[int(FIRST_POLL_QUANTILE * (len(ordered) - 1))]
+                self._first_poll = max(FLOOR, quantile)
+
+    def first_poll_age(self) -> float:
+        """The age of a new prediction at its first poll: a low quantile of the durations of
+        the latest predictions of this batch that ended (the floor until enough have)."""
+        return self._first_poll
+
+    # -- reporting ---------------------------------------------------------------------------
+
+    def summary(self) -> BatchSummary:
+        elapsed = max(self._last - self._start, 0.0)
+        waiting = len(self._creates)
+        return BatchSummary(
+            counts=dict(self._counts),
+            in_flight=len(self._items) - waiting,
+            waiting=waiting,
+            resumed=self._resumed,
+            elapsed=elapsed,
+            per_minute=60.0 * self._live_done / elapsed if elapsed > 0 else 0.0,
+        )
+
+    def unfinished(self) -> list[str]:
+        """Keys admitted and not finished (to report on an interrupted batch)."""
+        return list(self._items)
+
+
+def _message(error: BaseException) -> str:
+    return str(error) or type(error).__name__

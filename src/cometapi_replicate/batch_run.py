@@ -1,0 +1,437 @@
+"""``client.batch(...)``: the sync and async drivers of a ``BatchScheduler`` (``batch.py``).
+
+Both only carry out what the scheduler decides, through the client's public calls
+(``predictions.create``, ``get`` and ``download``), and share everything else in ``_Core``:
+reading the inputs lazily, the journal, and moving finished downloads into place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import os
+import queue
+import shutil
+import time
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
+
+from cometapi_replicate_api.models import Prediction
+
+from .batch import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE,
+    Abort,
+    BatchOptions,
+    BatchResult,
+    BatchScheduler,
+    BatchSummary,
+    CreateStep,
+    DownloadStep,
+    Effect,
+    Finish,
+    PollStep,
+    Request,
+    Save,
+    check_shard,
+    in_shard,
+    keyed,
+)
+from .inputs import split_model
+from .journal import Journal, open_journal
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
+
+__all__ = ["AsyncBatch", "Batch", "BatchKwargs"]
+
+PARTIAL = ".batch-partial"
+"""Folder of the download directory where an item's files are assembled before they appear."""
+MAX_RESUMED_PER_STEP = 256
+SYNC_REQUESTS = 32
+ASYNC_REQUESTS = 64
+
+Outcome = Prediction | list[Path] | BaseException
+
+
+class _Core:
+    """What both drivers share: inputs, journal, scheduler and files; no network."""
+
+    def __init__(
+        self,
+        model: str,
+        inputs: Iterable[Any],
+        options: BatchOptions,
+        journal: str | os.PathLike[str] | None,
+        download: str | os.PathLike[str] | None,
+        shard: tuple[int, int] | None,
+    ) -> None:
+        split_model(model)
+        check_shard(shard)
+        self.model = model
+        self.options = options
+        self.clock: Callable[[], float] = time.monotonic
+        self.scheduler = BatchScheduler(options, start=self.clock())
+        self.directory = Path(download) if download is not None else None
+        self._journal_path = journal
+        self._journal: Journal | None = None
+        self._inputs = (kv for kv in keyed(inputs) if in_shard(kv[0], shard))
+        self._exhausted = False
+
+    def open(self) -> None:
+        self._journal = open_journal(self._journal_path, self.model)
+
+    @property
+    def journal(self) -> Journal:
+        assert self._journal is not None, "the batch has not started"
+        return self._journal
+
+    @property
+    def finished(self) -> bool:
+        return self._exhausted and self.scheduler.idle
+
+    def step(self) -> tuple[list[Request], list[BatchResult]]:
+        """Take inputs while there is room, and the requests now due."""
+        now = self.clock()
+        effects: list[Effect] = []
+        resumed = 0
+        while resumed < MAX_RESUMED_PER_STEP and self.scheduler.free_slots() > 0:
+            item = next(self._inputs, None)
+            if item is None:
+                self._exhausted = True
+                break
+            key, model_input = item
+            admitted = self.scheduler.admit(key, model_input, self.journal.lookup(key), now)
+            resumed += len(admitted)
+            effects += admitted
+        effects += self.scheduler.due(now)
+        return self._apply(effects)
+
+    def answer(self, request: Request, outcome: Outcome) -> tuple[list[Request], list[BatchResult]]:
+        now, scheduler = self.clock(), self.scheduler
+        if isinstance(request, CreateStep):
+            assert not isinstance(outcome, list)
+            effects = scheduler.created(request.key, outcome, now)
+        elif isinstance(request, PollStep):
+            assert not isinstance(outcome, list)
+            effects = scheduler.polled(request.key, outcome, now)
+        else:
+            assert not isinstance(outcome, Prediction)
+            effects = scheduler.downloaded(request.key, outcome, now)
+        return self._apply(effects)
+
+    def _apply(self, effects: list[Effect]) -> tuple[list[Request], list[BatchResult]]:
+        """Journal first (committed before any request of this batch leaves), then the rest."""
+        requests: list[Request] = []
+        results: list[BatchResult] = []
+        abort: Abort | None = None
+        for effect in effects:
+            if isinstance(effect, Save):
+                self.journal.save(effect.record)
+            elif isinstance(effect, Finish):
+                results.append(effect.result)
+            elif isinstance(effect, Abort):
+                abort = effect
+            else:
+                requests.append(effect)
+        self.journal.commit()
+        if abort is not None:
+            raise abort.error
+        return requests, results
+
+    def wait_time(self) -> float | None:
+        """Seconds until there may be something to do without an answer (``None``: wait)."""
+        if not self._exhausted and self.scheduler.free_slots() > 0:
+            return 0.0
+        wakeup = self.scheduler.next_wakeup()
+        return None if wakeup is None else max(wakeup - self.clock(), 0.0)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def staging(self, step: DownloadStep) -> Path:
+        """An empty folder to download the item's files into (leftovers of a crash removed)."""
+        assert self.directory is not None
+        folder = self.directory / PARTIAL / step.folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        return folder
+
+    def publish(self, step: DownloadStep, paths: list[Path]) -> list[Path]:
+        """Move the complete folder into place; the item's files appear all at once."""
+        assert self.directory is not None
+        final = self.directory / step.folder
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(self.directory / PARTIAL / step.folder, final)
+        return [final / path.name for path in paths]
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+        if self.directory is not None:
+            with contextlib.suppress(OSError):
+                (self.directory / PARTIAL).rmdir()  # only when empty
+
+
+class BatchKwargs(TypedDict, total=False):
+    """The options of ``client.batch`` (see :meth:`Client.batch` for their meaning)."""
+
+    journal: str | os.PathLike[str] | None
+    concurrency: int
+    download: str | os.PathLike[str] | None
+    timeout: float | None
+    rate: float | None
+    recreate_unknown: bool
+    shard: tuple[int, int] | None
+
+
+def _core(model: str, inputs: Iterable[Any], kwargs: BatchKwargs, max_requests: int) -> _Core:
+    unknown = set(kwargs) - set(BatchKwargs.__annotations__)
+    if unknown:
+        raise TypeError(f"batch() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
+    concurrency = kwargs.get("concurrency", DEFAULT_CONCURRENCY)
+    download = kwargs.get("download")
+    options = BatchOptions(
+        concurrency=concurrency,
+        rate=kwargs.get("rate", DEFAULT_RATE),
+        timeout=kwargs.get("timeout"),
+        download=download is not None,
+        recreate_unknown=kwargs.get("recreate_unknown", False),
+        max_requests=min(max_requests, concurrency) if isinstance(concurrency, int) else 1,
+    )
+    return _Core(model, inputs, options, kwargs.get("journal"), download, kwargs.get("shard"))
+
+
+class Batch:
+    """A running batch (see :meth:`Client.batch`): iterate for each item's result as it ends.
+
+    ``summary`` counts the outcomes so far. Closing (``close()``, leaving a ``with`` block, or
+    breaking out of the loop) waits for the requests already sent and records their answers.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        model: str,
+        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        **options: Unpack[BatchKwargs],
+    ) -> None:
+        self._client = client
+        self._core = _core(model, inputs, options, SYNC_REQUESTS)
+        self._results = self._run()
+
+    @property
+    def summary(self) -> BatchSummary:
+        return self._core.scheduler.summary()
+
+    def __iter__(self) -> Iterator[BatchResult]:
+        return self._results
+
+    def __next__(self) -> BatchResult:
+        return next(self._results)
+
+    def close(self) -> None:
+        self._results.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _execute(self, request: Request) -> Prediction | list[Path]:
+        predictions = self._client.predictions
+        if isinstance(request, CreateStep):
+            return predictions.create(self._core.model, request.input)
+        if isinstance(request, PollStep):
+            return predictions.get(request.prediction_id)
+        paths = predictions.download(request.prediction, self._core.staging(request))
+        return self._core.publish(request, paths)
+
+    def _run(self) -> Generator[BatchResult]:
+        core = self._core
+        core.open()
+        answers: queue.SimpleQueue[Future[Prediction | list[Path]]] = queue.SimpleQueue()
+        sent: dict[Future[Prediction | list[Path]], Request] = {}
+        pool = ThreadPoolExecutor(core.options.max_requests, thread_name_prefix="batch")
+
+        def send(requests: list[Request]) -> None:
+            for request in requests:
+                future = pool.submit(self._execute, request)
+                sent[future] = request
+                future.add_done_callback(answers.put)
+
+        try:
+            requests, results = core.step()
+            while True:
+                send(requests)
+                yield from results
+                if core.finished:
+                    return
+                try:
+                    first = answers.get(timeout=core.wait_time())
+                except queue.Empty:
+                    requests, results = core.step()
+                    continue
+                requests, results = [], []
+                for future in _drain(first, answers):
+                    more, done = core.answer(sent.pop(future), _outcome(future))
+                    requests += more
+                    results += done
+                more, done = core.step()
+                requests += more
+                results += done
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            try:
+                for future, request in list(sent.items()):
+                    if isinstance(request, CreateStep) and not future.cancelled():
+                        _record_only(core, request, _outcome(future))
+            finally:
+                pool.shutdown(wait=True)
+                core.close()
+
+
+class AsyncBatch:
+    """The asynchronous twin of :class:`Batch` (see :meth:`AsyncClient.batch`): ``async for``
+    over it; ``aclose()`` or ``async with`` to stop early."""
+
+    def __init__(
+        self,
+        client: AsyncClient,
+        model: str,
+        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        **options: Unpack[BatchKwargs],
+    ) -> None:
+        self._client = client
+        self._core = _core(model, inputs, options, ASYNC_REQUESTS)
+        self._results = self._run()
+
+    @property
+    def summary(self) -> BatchSummary:
+        return self._core.scheduler.summary()
+
+    def __aiter__(self) -> AsyncIterator[BatchResult]:
+        return self._results
+
+    async def __anext__(self) -> BatchResult:
+        return await anext(self._results)
+
+    async def aclose(self) -> None:
+        await self._results.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _execute(self, request: Request) -> Prediction | list[Path]:
+        predictions = self._client.predictions
+        if isinstance(request, CreateStep):
+            return await predictions.create(self._core.model, request.input)
+        if isinstance(request, PollStep):
+            return await predictions.get(request.prediction_id)
+        staging = await asyncio.to_thread(self._core.staging, request)
+        paths = await predictions.download(request.prediction, staging)
+        return await asyncio.to_thread(self._core.publish, request, paths)
+
+    async def _run(self) -> AsyncGenerator[BatchResult]:
+        core = self._core
+        core.open()
+        answers: asyncio.Queue[asyncio.Task[Prediction | list[Path]]] = asyncio.Queue()
+        sent: dict[asyncio.Task[Prediction | list[Path]], Request] = {}
+
+        def send(requests: list[Request]) -> None:
+            for request in requests:
+                task = asyncio.ensure_future(self._execute(request))
+                sent[task] = request
+                task.add_done_callback(answers.put_nowait)
+
+        try:
+            requests, results = core.step()
+            while True:
+                send(requests)
+                for result in results:
+                    yield result
+                if core.finished:
+                    return
+                try:
+                    first = await _get(answers, core.wait_time())
+                except TimeoutError:
+                    requests, results = core.step()
+                    continue
+                requests, results = [], []
+                for task in _drain(first, answers):
+                    more, done = core.answer(sent.pop(task), _outcome(task))
+                    requests += more
+                    results += done
+                more, done = core.step()
+                requests += more
+                results += done
+        finally:
+            creates = {t: r for t, r in sent.items() if isinstance(r, CreateStep)}
+            for task in sent:
+                if task not in creates:
+                    task.cancel()
+            try:
+                if creates:  # their answers carry the ids: wait for them, then record them
+                    await asyncio.wait(creates)
+                for task, request in creates.items():
+                    _record_only(core, request, _outcome(task))
+            finally:
+                await asyncio.gather(*sent, return_exceptions=True)
+                core.close()
+
+
+def _drain(first: Any, answers: Any) -> Iterator[Any]:
+    """``first`` and every answer already waiting (sync or async queue, never blocking)."""
+    yield first
+    for _ in itertools.count():
+        try:
+            yield answers.get_nowait()
+        except (queue.Empty, asyncio.QueueEmpty):
+            return
+
+
+async def _get(answers: asyncio.Queue[Any], timeout: float | None) -> Any:
+    if timeout is None:
+        return await answers.get()
+    return await asyncio.wait_for(answers.get(), timeout)
+
+
+def _outcome(future: Future[Any] | asyncio.Future[Any]) -> Outcome:
+    """The future's value, or the exception it raised (handed to the scheduler)."""
+    if future.cancelled():
+        return asyncio.CancelledError()
+    error = future.exception()
+    if error is not None:
+        if not isinstance(error, Exception):
+            raise error  # KeyboardInterrupt, SystemExit: not the item's fault
+        return error
+    result: Outcome = future.result()
+    return result
+
+
+def _record_only(core: _Core, request: CreateStep, outcome: Outcome) -> None:
+    """Journal a create's answer while the batch is closing (nothing more is sent)."""
+    assert not isinstance(outcome, list)
+    try:
+        effects = core.scheduler.created(request.key, outcome, core.clock())
+    except KeyError:
+        return
+    for effect in effects:
+        if isinstance(effect, Save):
+            core.journal.save(effect.record)
+    core.journal.commit()

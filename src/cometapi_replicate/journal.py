@@ -1,0 +1,199 @@
+"""The batch journal: one SQLite file (standard library ``sqlite3``, WAL) of item records.
+
+Writes are staged and committed together: the driver commits before it sends the requests
+decided with them, so an intent to create is in the file before the create leaves. SQLite's
+write-ahead log makes each commit all-or-nothing, and a commit survives the process being
+killed at any moment (``kill -9``). The file is locked for the whole run: a second batch on
+the same journal is refused instead of creating the same predictions again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Protocol
+
+from .batch import Record, Stage
+from .errors import CometAPIError
+
+__all__ = ["Journal", "JournalError", "MemoryJournal", "SqliteJournal", "open_journal"]
+
+SCHEMA = 1
+
+
+class JournalError(CometAPIError):
+    """The journal cannot be used: locked by another run, another model, or not a journal."""
+
+
+class Journal(Protocol):
+    def lookup(self, key: str) -> Record | None:
+        """What the journal knows of ``key``."""
+
+    def save(self, record: Record) -> None:
+        """Stage ``record`` (written at the next ``commit``)."""
+
+    def commit(self) -> None:
+        """Make every staged record durable."""
+
+    def close(self) -> None: ...
+
+
+class MemoryJournal:
+    """No journal: nothing is kept, nothing can be resumed."""
+
+    def lookup(self, key: str) -> Record | None:
+        return None
+
+    def save(self, record: Record) -> None:
+        pass
+
+    def commit(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+_SELECT = (
+    "SELECT key, input_hash, stage, creates, prediction_id, status, output, error, files FROM items"
+)
+_UPSERT = (
+    "INSERT OR REPLACE INTO items"
+    " (key, input_hash, stage, creates, prediction_id, status, output, error, files)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+class SqliteJournal:
+    """A journal in the SQLite file ``path`` (created if missing), for batches of ``model``."""
+
+    def __init__(self, path: str | os.PathLike[str], model: str) -> None:
+        self.path = Path(path)
+        self._staged: dict[str, Record] = {}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot open the journal {self.path}: {exc}") from exc
+        try:
+            self._setup(model)
+        except sqlite3.Error as exc:
+            self._db.close()
+            if "locked" in str(exc):
+                raise JournalError(
+                    f"the journal {self.path} is in use by another batch (one run per journal)"
+                ) from exc
+            raise JournalError(f"{self.path} is not a usable journal: {exc}") from exc
+        except JournalError:
+            self._db.close()
+            raise
+
+    def _setup(self, model: str) -> None:
+        db = self._db
+        db.execute("PRAGMA busy_timeout = 0")
+        # Held until close: a second process cannot read or write; a killed one releases it.
+        db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise JournalError(f"{self.path}: SQLite refused WAL mode ({mode})")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, input_hash TEXT NOT NULL,"
+                " stage TEXT NOT NULL, creates INTEGER NOT NULL, prediction_id TEXT, status TEXT,"
+                " output TEXT, error TEXT, files TEXT NOT NULL)"
+            )
+            meta = dict(db.execute("SELECT name, value FROM meta").fetchall())
+            if not meta:
+                db.executemany(
+                    "INSERT INTO meta VALUES (?, ?)", [("schema", str(SCHEMA)), ("model", model)]
+                )
+            elif meta.get("schema") != str(SCHEMA):
+                raise JournalError(f"{self.path}: journal schema {meta.get('schema')} unknown")
+            elif meta.get("model") != model:
+                raise JournalError(
+                    f"{self.path} is the journal of a batch of {meta.get('model')}, not {model}"
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def lookup(self, key: str) -> Record | None:
+        staged = self._staged.get(key)
+        if staged is not None:
+            return staged
+        row = self._db.execute(_SELECT + " WHERE key = ?", (key,)).fetchone()
+        return None if row is None else _record(row)
+
+    def save(self, record: Record) -> None:
+        self._staged[record.key] = record
+
+    def commit(self) -> None:
+        if not self._staged:
+            return
+        rows = [_row(r) for r in self._staged.values()]
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany(_UPSERT, rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._staged.clear()
+
+    def records(self) -> list[Record]:
+        """Every record, in key order (for inspection and tests)."""
+        rows = self._db.execute(_SELECT + " ORDER BY key").fetchall()
+        return [_record(row) for row in rows]
+
+    def close(self) -> None:
+        try:
+            self.commit()
+        finally:
+            self._db.close()
+
+    def __enter__(self) -> SqliteJournal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _row(record: Record) -> tuple[Any, ...]:
+    return (
+        record.key,
+        record.input_hash,
+        record.stage.value,
+        record.creates,
+        record.prediction_id,
+        record.status,
+        json.dumps(record.output),
+        record.error,
+        json.dumps(list(record.files)),
+    )
+
+
+def _record(row: tuple[Any, ...]) -> Record:
+    key, input_hash, stage, creates, prediction_id, status, output, error, files = row
+    return Record(
+        key=key,
+        input_hash=input_hash,
+        stage=Stage(stage),
+        creates=int(creates),
+        prediction_id=prediction_id,
+        status=status,
+        output=json.loads(output) if output else None,
+        error=error,
+        files=tuple(json.loads(files)),
+    )
+
+
+def open_journal(journal: str | os.PathLike[str] | None, model: str) -> Journal:
+    """A SQLite journal at ``journal``, or none."""
+    return MemoryJournal() if journal is None else SqliteJournal(journal, model)
