@@ -287,6 +287,9 @@ def parser() -> argparse.ArgumentParser:
     download.add_argument("directory", help="where to save the files (created if missing)")
     download.add_argument("--overwrite", action="store_true", help="replace existing files")
     sub["sandbox"].add_argument("--port", type=int, default=0, help="0 picks a free port")
+    from .cli_batch import add_parser as add_batch
+
+    add_batch(commands, common)
     return top
 
 
@@ -317,6 +320,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if not os.environ.get("COMETAPI_KEY"):
         print(NO_KEY, file=sys.stderr)
         return EXIT_USAGE
+    if args.command == "batch":
+        from .cli_batch import run_batch
+
+        return run_batch(args)
     display = Display(sys.stderr, quiet=args.quiet)
     seen: dict[str, str] = {"id": args.id} if args.command == "wait" else {}
 

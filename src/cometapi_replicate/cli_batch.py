@@ -1,0 +1,272 @@
+"""``cometapi-replicate batch``: many predictions of one model from a JSONL file, resumably."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from .batch import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_KEY, BatchSummary, Outcome, in_shard
+from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from .client import Client
+from .errors import CometAPIError
+from .journal import JournalError
+
+JOURNAL = ".batch-journal"
+PLAIN_EVERY = 2.0
+"""Seconds between progress lines when stderr is not a terminal."""
+
+
+def parse_rate(text: str) -> float | None:
+    """``600/min``, ``10/s`` or ``600`` (per minute) -> creates per minute; ``unlimited``."""
+    value = text.strip().lower()
+    if value in ("unlimited", "none"):
+        return None
+    number, _, unit = value.partition("/")
+    scale = {"": 1.0, "min": 1.0, "m": 1.0, "s": 60.0, "sec": 60.0, "h": 1 / 60}.get(unit)
+    try:
+        rate = float(number) * scale if scale is not None else -1.0
+    except ValueError:
+        rate = -1.0
+    if not rate > 0:
+        raise argparse.ArgumentTypeError(f"a rate is N/min, N/s or unlimited, not {text!r}")
+    return rate
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``I/N`` with 0 <= I < N."""
+    index, sep, count = text.partition("/")
+    try:
+        shard = (int(index), int(count))
+    except ValueError:
+        shard = (-1, 0)
+    if not sep or not 0 <= shard[0] < shard[1]:
+        raise argparse.ArgumentTypeError(f"a shard is I/N with 0 <= I < N, not {text!r}")
+    return shard
+
+
+def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
+    batch = commands.add_parser(
+        "batch",
+        parents=[common],
+        help="run many predictions of one model; resumable",
+        description="Create, wait for and download one prediction per line of a JSONL file. "
+        "The journal records every create: run the same command again to resume; nothing "
+        "is created twice.",
+    )
+    batch.add_argument("model", help="owner/name")
+    batch.add_argument(
+        "--inputs",
+        required=True,
+        metavar="FILE.jsonl",
+        help='one JSON object per line: the input (key: its line number), or {"key": "...", '
+        '"input": {...}}',
+    )
+    batch.add_argument("--out", required=True, metavar="DIR", help="each item's files: DIR/KEY/")
+    batch.add_argument(
+        "--journal",
+        metavar="FILE",
+        help=f"SQLite journal (default: DIR/{JOURNAL}[-shard-I-of-N].sqlite)",
+    )
+    batch.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"predictions in flight at most (default {DEFAULT_CONCURRENCY})",
+    )
+    batch.add_argument(
+        "--rate",
+        type=parse_rate,
+        default=DEFAULT_RATE,
+        metavar="N/min",
+        help=f"creates per minute at most, or unlimited (default {DEFAULT_RATE:g}/min)",
+    )
+    batch.add_argument("--timeout", type=float, metavar="S", help="seconds per prediction")
+    batch.add_argument(
+        "--shard", type=parse_shard, metavar="I/N", help="only the items whose key hashes to I"
+    )
+    batch.add_argument(
+        "--recreate-unknown",
+        action="store_true",
+        help="create again the items whose create was sent but never answered (may pay twice)",
+    )
+
+
+def read_inputs(path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(key, input)`` per non-blank line, read lazily."""
+    with open(path, encoding="utf-8") as lines:
+        for number, line in enumerate(lines, 1):
+            if line.strip():
+                yield _parse_line(line, f"{path}:{number}", str(number))
+
+
+def _parse_line(line: str, where: str, number: str) -> tuple[str, dict[str, Any]]:
+    try:
+        value = json.loads(line)
+    except ValueError as exc:
+        raise UsageError(f"{where}: not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{where}: each line must be a JSON object")
+    if set(value) == {"key", "input"}:
+        key, model_input = value["key"], value["input"]
+        if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY:
+            raise UsageError(f"{where}: key must be a string of 1 to {MAX_KEY} characters")
+        if not isinstance(model_input, dict):
+            raise UsageError(f"{where}: input must be a JSON object")
+        return key, model_input
+    return number, value
+
+
+def journal_path(args: argparse.Namespace) -> str:
+    if args.journal:
+        return str(args.journal)
+    suffix = f"-shard-{args.shard[0]}-of-{args.shard[1]}" if args.shard else ""
+    return str(Path(args.out) / f"{JOURNAL}{suffix}.sqlite")
+
+
+def resume_command(args: argparse.Namespace, journal: str) -> str:
+    words = ["cometapi-replicate", "batch", args.model, "--inputs", args.inputs]
+    words += ["--out", args.out, "--journal", journal, "--concurrency", str(args.concurrency)]
+    words += ["--rate", "unlimited" if args.rate is None else f"{args.rate:g}/min"]
+    if args.timeout is not None:
+        words += ["--timeout", f"{args.timeout:g}"]
+    if args.shard:
+        words += ["--shard", f"{args.shard[0]}/{args.shard[1]}"]
+    if args.base_url:
+        words += ["--base-url", args.base_url]
+    if args.json:
+        words.append("--json")
+    return shlex.join(words)
+
+
+class BatchDisplay:
+    """One live bar on a terminal (done, failed, in flight, rate, ETA); lines otherwise."""
+
+    def __init__(self, stream: TextIO, total: int) -> None:
+        self.stream, self.total = stream, total
+        self.last = 0.0
+        self.bar: Any = None
+        if stream.isatty():
+            try:
+                from rich.console import Console
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                )
+            except ImportError:  # the ``cli`` extra is not installed: plain lines
+                return
+            console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")))
+            self.bar = Progress(
+                TextColumn("batch"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed, {task.fields[flight]} in flight"),
+                TextColumn("{task.fields[rate]:.0f}/min"),
+                TimeRemainingColumn(),
+                console=console,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("batch", total=total, failed=0, flight=0, rate=0.0)
+
+    def update(self, summary: BatchSummary, final: bool = False) -> None:
+        if self.bar is not None:
+            self.bar.update(
+                self.task,
+                completed=summary.done,
+                failed=summary.not_succeeded,
+                flight=summary.in_flight,
+                rate=summary.per_minute,
+            )
+            return
+        now = time.monotonic()
+        if not final and now - self.last < PLAIN_EVERY:
+            return
+        self.last = now
+        left = max(self.total - summary.done, 0)
+        eta = f", ETA {_duration(60 * left / summary.per_minute)}" if summary.per_minute else ""
+        print(
+            f"{summary.done}/{self.total} done, {summary.not_succeeded} failed, "
+            f"{summary.in_flight} in flight, {summary.per_minute:.0f}/min{eta}",
+            file=self.stream,
+            flush=True,
+        )
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """The ``batch`` command; returns the exit code."""
+    journal = journal_path(args)
+    resume = resume_command(args, journal)
+    try:
+        total = sum(1 for key, _ in read_inputs(args.inputs) if in_shard(key, args.shard))
+        client = Client(base_url=args.base_url, max_retries=0)  # the batch does the retrying
+    except (UsageError, OSError, ValueError, CometAPIError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, UsageError | ValueError) else EXIT_ERROR
+    print(f"journal: {journal}; resume with: {resume}", file=sys.stderr, flush=True)
+    display = BatchDisplay(sys.stderr, total)
+    batch = client.batch(
+        args.model,
+        read_inputs(args.inputs),
+        journal=journal,
+        concurrency=args.concurrency,
+        download=args.out,
+        timeout=args.timeout,
+        rate=args.rate,
+        recreate_unknown=args.recreate_unknown,
+        shard=args.shard,
+    )
+    try:
+        with client, batch:
+            for result in batch:
+                if args.json:
+                    print(json.dumps(result.to_json()), flush=True)
+                elif not result.ok:
+                    print(f"{result.key}: {result.status or 'not created'}: {result.error}")
+                display.update(batch.summary)
+    except KeyboardInterrupt:
+        display.close()
+        print(f"interrupted; resume with: {resume}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UsageError, ValueError, TypeError) as exc:
+        display.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # API, journal, files, or a bug: the journal has what was done
+        display.close()
+        hint = "" if isinstance(exc, JournalError) else f"; resume with: {resume}"
+        print(f"error: {exc or type(exc).__name__}{hint}", file=sys.stderr)
+        return EXIT_ERROR
+    summary = batch.summary
+    display.update(summary, final=True)
+    display.close()
+    print(str(summary), file=sys.stderr if args.json else sys.stdout)
+    unknown = summary.counts.get(Outcome.UNKNOWN, 0)
+    if unknown:
+        print(
+            f"{unknown} items unknown: their create was sent and never answered, so they may "
+            "exist and be billed; --recreate-unknown creates them again",
+            file=sys.stderr,
+        )
+    return EXIT_OK if summary.ok else EXIT_FAILED
