@@ -12,6 +12,8 @@ from cometapi_replicate_api.spec_info import SPECS
 
 from ._logs import setup_logging
 from ._version import __version__
+from .batch import BatchOutcome, BatchResult, BatchSummary
+from .batch_run import AsyncBatch, Batch
 from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
 from .clock import Clock
 from .errors import (
@@ -32,6 +34,7 @@ from .errors import (
     ResponseValidationError,
     WaitTimeoutError,
 )
+from .journal import JournalError
 from .progress import Progress, parse_progress
 from .status import (
     TERMINAL_STATUSES,
@@ -59,13 +62,19 @@ __all__ = [
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
+    "AsyncBatch",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
+    "Batch",
+    "BatchOutcome",
+    "BatchResult",
+    "BatchSummary",
     "Client",
     "Clock",
     "CometAPIError",
     "InternalServerError",
+    "JournalError",
     "NotFoundError",
     "OutputUnavailableError",
     "PermissionDeniedError",

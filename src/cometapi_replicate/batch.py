@@ -42,10 +42,10 @@ from .status import PredictionStatus, is_terminal, normalize_status, output_urls
 
 __all__ = [
     "BatchOptions",
+    "BatchOutcome",
     "BatchResult",
     "BatchScheduler",
     "BatchSummary",
-    "Outcome",
     "Record",
     "Stage",
     "fingerprint",
@@ -64,6 +64,11 @@ LEARNED = 256
 """How many recent durations the schedule keeps (memory stays flat however long the batch)."""
 FIRST_POLL_QUANTILE = 0.1
 MAX_PAUSE = 60.0
+MIN_GAP = 0.05
+"""Seconds between creates after a 429 on an unpaced batch (then it adapts)."""
+MAX_GAP = 60.0
+GAP_RECOVERY = 0.98
+"""Each create that is accepted shortens the gap between creates by this factor."""
 
 
 class Stage(StrEnum):
@@ -81,7 +86,7 @@ class Stage(StrEnum):
     """The prediction succeeded and its files are saved."""
 
 
-class Outcome(StrEnum):
+class BatchOutcome(StrEnum):
     """How an item ended, for the summary."""
 
     SUCCEEDED = "succeeded"
@@ -116,7 +121,7 @@ class BatchResult:
     key: str
     id: str | None
     status: str | None
-    outcome: Outcome
+    outcome: BatchOutcome
     output: Any = None
     files: tuple[Path, ...] = ()
     error: str | None = None
@@ -126,7 +131,7 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.SUCCEEDED
+        return self.outcome is BatchOutcome.SUCCEEDED
 
     def to_json(self) -> dict[str, Any]:
         """The manifest line: key, id, status, outcome, files, output, error, resumed."""
@@ -146,7 +151,7 @@ class BatchResult:
 class BatchSummary:
     """Counts so far: each outcome, items in flight and waiting, finishes per minute."""
 
-    counts: Mapping[Outcome, int]
+    counts: Mapping[BatchOutcome, int]
     in_flight: int
     waiting: int
     resumed: int
@@ -159,7 +164,7 @@ class BatchSummary:
 
     @property
     def succeeded(self) -> int:
-        return self.counts.get(Outcome.SUCCEEDED, 0)
+        return self.counts.get(BatchOutcome.SUCCEEDED, 0)
 
     @property
     def not_succeeded(self) -> int:
@@ -171,7 +176,7 @@ class BatchSummary:
         return self.not_succeeded == 0
 
     def __str__(self) -> str:
-        parts = [f"{self.counts.get(o, 0)} {o.value.replace('_', ' ')}" for o in Outcome]
+        parts = [f"{self.counts.get(o, 0)} {o.value.replace('_', ' ')}" for o in BatchOutcome]
         return f"{self.done} items: " + ", ".join(parts)
 
 
@@ -315,15 +320,15 @@ def item_folder(key: str) -> str:
     return f"{prefix}~{digest}" if prefix else f"~{digest}"
 
 
-def outcome_of(status: str | None) -> Outcome:
+def outcome_of(status: str | None) -> BatchOutcome:
     known = normalize_status(status) if status is not None else None
     if known is PredictionStatus.SUCCEEDED:
-        return Outcome.SUCCEEDED
+        return BatchOutcome.SUCCEEDED
     if known is PredictionStatus.FAILED:
-        return Outcome.FAILED
+        return BatchOutcome.FAILED
     if known in (PredictionStatus.CANCELED, PredictionStatus.ABORTED):
-        return Outcome.CANCELED
-    return Outcome.ERROR
+        return BatchOutcome.CANCELED
+    return BatchOutcome.ERROR
 
 
 def create_refused(error: BaseException) -> bool:
@@ -379,6 +384,8 @@ class _Item:
     deadline: float | None = None
     schedule: AdaptiveSchedule = field(default_factory=AdaptiveSchedule)
     polls: int = 0
+    sent: float = 0.0
+    """When its last create was sent."""
     token: int = 0
     failing_since: float | None = None
     failures: int = 0
@@ -412,11 +419,13 @@ class BatchScheduler:
         self._next_create = start
         self._paused_until = start
         self._throttled = 0
-        self._rate_factor = 1.0
+        self._base_gap = 0.0 if options.rate is None else 60.0 / options.rate
+        self._gap = self._base_gap
+        self._gap_raised = start - 1.0
         self._durations: deque[float] = deque(maxlen=LEARNED)
         self._learned = 0
         self._first_poll = FLOOR
-        self._counts: Counter[Outcome] = Counter()
+        self._counts: Counter[BatchOutcome] = Counter()
         self._resumed = 0
         self._live_done = 0
         self._last = start
@@ -449,11 +458,11 @@ class BatchScheduler:
         stage, download = record.stage, self.options.download
         if stage is Stage.SAVED or (
             stage is Stage.ENDED
-            and not (download and outcome_of(record.status) is Outcome.SUCCEEDED)
+            and not (download and outcome_of(record.status) is BatchOutcome.SUCCEEDED)
         ):
             return [self._finish_resumed(record, outcome_of(record.status))]
         if stage is Stage.CREATING and not self.options.recreate_unknown:
-            return [self._finish_resumed(record, Outcome.UNKNOWN, status="unknown")]
+            return [self._finish_resumed(record, BatchOutcome.UNKNOWN, status="unknown")]
         item = _Item(key, model_input, record)
         self._items[key] = item
         if stage in (Stage.CREATED, Stage.ENDED):  # wait again, or fetch fresh output URLs
@@ -464,7 +473,7 @@ class BatchScheduler:
         return []
 
     def _finish_resumed(
-        self, record: Record, outcome: Outcome, *, status: str | None = None
+        self, record: Record, outcome: BatchOutcome, *, status: str | None = None
     ) -> Finish:
         self._resumed += 1
         self._counts[outcome] += 1
@@ -519,8 +528,8 @@ class BatchScheduler:
             )
             effects.append(Save(creating.record))
             effects.append(self._send(CreateStep(key, creating.input)))
-            interval = self._create_interval()
-            self._next_create = max(self._next_create, now) + interval
+            creating.sent = now
+            self._next_create = max(self._next_create, now) + self._gap
         return effects
 
     def next_wakeup(self) -> float | None:
@@ -543,10 +552,10 @@ class BatchScheduler:
         self._outstanding += 1
         return request
 
-    def _create_interval(self) -> float:
-        if self.options.rate is None:
-            return 0.0
-        return 60.0 / (self.options.rate * self._rate_factor)
+    @property
+    def create_gap(self) -> float:
+        """Seconds between creates now: the rate's, or longer after 429s."""
+        return self._gap
 
     # -- answers ---------------------------------------------------------------------------
 
@@ -555,7 +564,9 @@ class BatchScheduler:
         item = self._answered(key, now)
         if isinstance(outcome, Prediction):
             self._api_ok()
-            self._rate_factor = min(1.0, self._rate_factor * 1.05)
+            self._gap = max(self._base_gap, self._gap * GAP_RECOVERY)
+            if self._gap < MIN_GAP / 50:
+                self._gap = self._base_gap
             item.started, item.deadline = now, self._deadline(now)
             item.record = replace(
                 item.record,
@@ -570,18 +581,27 @@ class BatchScheduler:
             return self._abort(item, error)
         if isinstance(error, RateLimitError):
             self._throttle(error, now)
-            self._rate_factor = max(self._rate_factor / 2, 1 / 16)
+            if item.sent >= self._gap_raised:  # once per wave: later sends see the new gap
+                self._gap = min(max(2 * self._gap, MIN_GAP), MAX_GAP)
+                self._gap_raised = now
             return self._requeue(item, now, error)
         if not create_refused(error):  # it may exist: never send it again on our own
             item.record = replace(item.record, error=_message(error))
-            return [Save(item.record), self._finish(item, Outcome.UNKNOWN, "unknown", now)]
+            return [Save(item.record), self._finish(item, BatchOutcome.UNKNOWN, "unknown", now)]
         if isinstance(error, APIConnectionError):  # never reached the server: try again later
             item.failing_since = now if item.failing_since is None else item.failing_since
             if now - item.failing_since < self.options.failure_grace:
                 item.failures += 1
                 return self._requeue(item, now + self._backoff(item, None), error)
         item.record = replace(item.record, stage=Stage.PENDING, error=_message(error))
-        return [Save(item.record), self._finish(item, Outcome.ERROR, None, now)]
+        return [Save(item.record), self._finish(item, BatchOutcome.ERROR, None, now)]
+
+    def withdrawn(self, key: str) -> list[Effect]:
+        """A create decided but never sent (the batch stopped first): nothing to be unsure of."""
+        item = self._items.pop(key)
+        self._outstanding -= 1
+        item.record = replace(item.record, stage=Stage.PENDING, creates=item.record.creates - 1)
+        return [Save(item.record)]
 
     def polled(self, key: str, outcome: Prediction | BaseException, now: float) -> list[Effect]:
         """The answer to a poll: the prediction's state, or the exception the poll raised."""
@@ -612,7 +632,7 @@ class BatchScheduler:
         if not isinstance(outcome, BaseException):
             files = tuple(str(p) for p in outcome)
             item.record = replace(item.record, stage=Stage.SAVED, files=files, error=None)
-            return [Save(item.record), self._finish(item, Outcome.SUCCEEDED, None, now)]
+            return [Save(item.record), self._finish(item, BatchOutcome.SUCCEEDED, None, now)]
         item.download_attempts += 1
         transient = isinstance(outcome, CometAPIError) and is_transient(outcome)
         if transient and item.download_attempts < self.options.download_attempts:
@@ -621,7 +641,7 @@ class BatchScheduler:
             item.phase = _Phase.SAVING
             return []
         item.record = replace(item.record, error=f"download failed: {_message(outcome)}")
-        return [Save(item.record), self._finish(item, Outcome.ERROR, None, now)]
+        return [Save(item.record), self._finish(item, BatchOutcome.ERROR, None, now)]
 
     # -- decisions shared by the answers -----------------------------------------------------
 
@@ -645,11 +665,11 @@ class BatchScheduler:
             )
             outcome = outcome_of(prediction.status)
             has_files = bool(output_urls(prediction)) or prediction.data_removed is True
-            if outcome is Outcome.SUCCEEDED and self.options.download and has_files:
+            if outcome is BatchOutcome.SUCCEEDED and self.options.download and has_files:
                 heapq.heappush(self._downloads, (now, next(self._seq), item.key))
                 item.phase = _Phase.SAVING
                 return [Save(item.record)]
-            if outcome is Outcome.SUCCEEDED:
+            if outcome is BatchOutcome.SUCCEEDED:
                 item.record = replace(item.record, stage=Stage.SAVED, files=())
             return [Save(item.record), self._finish(item, outcome, None, now)]
         item.record = replace(item.record, status=prediction.status)
@@ -687,11 +707,11 @@ class BatchScheduler:
         timeout = self.options.timeout or 0.0
         message = f"still {item.record.status} after {timeout:g}s (a new run waits again)"
         item.record = replace(item.record, error=message)
-        return [Save(item.record), self._finish(item, Outcome.TIMED_OUT, None, now)]
+        return [Save(item.record), self._finish(item, BatchOutcome.TIMED_OUT, None, now)]
 
     def _give_up(self, item: _Item, error: BaseException, now: float) -> list[Effect]:
         item.record = replace(item.record, error=_message(error))
-        return [Save(item.record), self._finish(item, Outcome.ERROR, None, now)]
+        return [Save(item.record), self._finish(item, BatchOutcome.ERROR, None, now)]
 
     def _abort(self, item: _Item, error: CometAPIError) -> list[Effect]:
         if item.record.stage is Stage.CREATING:  # refused: nothing was created
@@ -699,7 +719,7 @@ class BatchScheduler:
         self._items.pop(item.key, None)
         return [Save(item.record), Abort(error)]
 
-    def _finish(self, item: _Item, outcome: Outcome, status: str | None, now: float) -> Finish:
+    def _finish(self, item: _Item, outcome: BatchOutcome, status: str | None, now: float) -> Finish:
         self._items.pop(item.key, None)
         item.token += 1
         self._counts[outcome] += 1

@@ -296,8 +296,8 @@ class Batch:
             pool.shutdown(wait=False, cancel_futures=True)
             try:
                 for future, request in list(sent.items()):
-                    if isinstance(request, CreateStep) and not future.cancelled():
-                        _record_only(core, request, _outcome(future))
+                    if isinstance(request, CreateStep):
+                        _record_only(core, request, None if future.cancelled() else future)
             finally:
                 pool.shutdown(wait=True)
                 core.close()
@@ -389,7 +389,7 @@ class AsyncBatch:
                 if creates:  # their answers carry the ids: wait for them, then record them
                     await asyncio.wait(creates)
                 for task, request in creates.items():
-                    _record_only(core, request, _outcome(task))
+                    _record_only(core, request, task)
             finally:
                 await asyncio.gather(*sent, return_exceptions=True)
                 core.close()
@@ -424,12 +424,19 @@ def _outcome(future: Future[Any] | asyncio.Future[Any]) -> Outcome:
     return result
 
 
-def _record_only(core: _Core, request: CreateStep, outcome: Outcome) -> None:
-    """Journal a create's answer while the batch is closing (nothing more is sent)."""
+def _record_only(
+    core: _Core, request: CreateStep, sent: Future[Any] | asyncio.Future[Any] | None
+) -> None:
+    """Journal a create's answer (``None``: it was never sent) while the batch is closing."""
+    scheduler = core.scheduler
+    outcome = None if sent is None else _outcome(sent)
     assert not isinstance(outcome, list)
     try:
-        effects = core.scheduler.created(request.key, outcome, core.clock())
-    except KeyError:
+        if outcome is None:
+            effects = scheduler.withdrawn(request.key)
+        else:
+            effects = scheduler.created(request.key, outcome, core.clock())
+    except KeyError:  # already settled (the item that aborted the batch)
         return
     for effect in effects:
         if isinstance(effect, Save):

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .batch import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_KEY, BatchSummary, Outcome, in_shard
+from .batch import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_KEY, BatchOutcome, BatchSummary, in_shard
 from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .client import Client
 from .errors import CometAPIError
@@ -262,7 +262,7 @@ def run_batch(args: argparse.Namespace) -> int:
     display.update(summary, final=True)
     display.close()
     print(str(summary), file=sys.stderr if args.json else sys.stdout)
-    unknown = summary.counts.get(Outcome.UNKNOWN, 0)
+    unknown = summary.counts.get(BatchOutcome.UNKNOWN, 0)
     if unknown:
         print(
             f"{unknown} items unknown: their create was sent and never answered, so they may "

@@ -1,0 +1,84 @@
+"""The batch journal: durable commits, one run at a time, one model per file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cometapi_replicate.batch import Record, Stage
+from cometapi_replicate.journal import JournalError, SqliteJournal
+
+MODEL = "owner/model"
+
+
+def test_records_survive_closing_and_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    saved = Record(
+        "k1",
+        "h",
+        Stage.SAVED,
+        creates=1,
+        prediction_id="p1",
+        status="succeeded",
+        output={"text": "é", "files": ["u"]},
+        files=("out/k1/a.png",),
+    )
+    with SqliteJournal(path, MODEL) as journal:
+        journal.save(Record("k0", "h", Stage.CREATING, creates=1))
+        journal.save(saved)
+        journal.commit()
+    with SqliteJournal(path, MODEL) as journal:
+        assert journal.lookup("k1") == saved
+        assert journal.lookup("k0") == Record("k0", "h", Stage.CREATING, creates=1)
+        assert journal.lookup("missing") is None
+        assert [r.key for r in journal.records()] == ["k0", "k1"]
+
+
+def test_a_commit_survives_kill_9_and_an_uncommitted_write_is_not_half_there(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite"
+    child = f"""
+import os, signal
+from cometapi_replicate.batch import Record, Stage
+from cometapi_replicate.journal import SqliteJournal
+journal = SqliteJournal({str(path)!r}, {MODEL!r})
+for n in range(200):
+    journal.save(Record(f"k{{n}}", "h", Stage.CREATED, creates=1, prediction_id=f"p{{n}}"))
+journal.commit()
+journal.save(Record("late", "h", Stage.CREATING, creates=1))
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    process = subprocess.run([sys.executable, "-c", child], check=False, timeout=120)
+    assert process.returncode == -9
+    with SqliteJournal(path, MODEL) as journal:
+        records = journal.records()
+    assert len(records) == 200 and {r.prediction_id for r in records} == {
+        f"p{n}" for n in range(200)
+    }
+
+
+def test_one_run_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    first = SqliteJournal(path, MODEL)
+    with pytest.raises(JournalError, match="in use by another batch"):
+        SqliteJournal(path, MODEL)
+    first.close()
+    SqliteJournal(path, MODEL).close()
+
+
+def test_a_journal_belongs_to_one_model(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    SqliteJournal(path, MODEL).close()
+    with pytest.raises(JournalError, match="owner/model"):
+        SqliteJournal(path, "owner/other")
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database at all, just text " * 100)
+    with pytest.raises(JournalError, match="not a usable journal"):
+        SqliteJournal(path, MODEL)
