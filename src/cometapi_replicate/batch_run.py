@@ -14,6 +14,7 @@ import os
 import queue
 import shutil
 import time
+from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -88,6 +89,10 @@ class _Core:
         self._journal: Journal | None = None
         self._inputs = (kv for kv in keyed(inputs) if in_shard(kv[0], shard))
         self._exhausted = False
+        self.outbox: deque[Request] = deque()
+        """Requests decided (their journal records committed), not yet handed to the network."""
+        self.done: deque[BatchResult] = deque()
+        """Results not yet handed to the caller."""
 
     def open(self) -> None:
         self._journal = open_journal(self._journal_path, self.model)
@@ -101,7 +106,7 @@ class _Core:
     def finished(self) -> bool:
         return self._exhausted and self.scheduler.idle
 
-    def step(self) -> tuple[list[Request], list[BatchResult]]:
+    def step(self) -> None:
         """Take inputs while there is room, and the requests now due."""
         now = self.clock()
         effects: list[Effect] = []
@@ -116,9 +121,9 @@ class _Core:
             resumed += len(admitted)
             effects += admitted
         effects += self.scheduler.due(now)
-        return self._apply(effects)
+        self._apply(effects)
 
-    def answer(self, request: Request, outcome: Outcome) -> tuple[list[Request], list[BatchResult]]:
+    def answer(self, request: Request, outcome: Outcome) -> None:
         now, scheduler = self.clock(), self.scheduler
         if isinstance(request, CreateStep):
             assert not isinstance(outcome, list)
@@ -129,26 +134,31 @@ class _Core:
         else:
             assert not isinstance(outcome, Prediction)
             effects = scheduler.downloaded(request.key, outcome, now)
-        return self._apply(effects)
+        self._apply(effects)
 
-    def _apply(self, effects: list[Effect]) -> tuple[list[Request], list[BatchResult]]:
-        """Journal first (committed before any request of this batch leaves), then the rest."""
-        requests: list[Request] = []
-        results: list[BatchResult] = []
+    def _apply(self, effects: list[Effect]) -> None:
+        """Journal first: committed before any request decided with it reaches the outbox."""
         abort: Abort | None = None
         for effect in effects:
             if isinstance(effect, Save):
                 self.journal.save(effect.record)
-            elif isinstance(effect, Finish):
-                results.append(effect.result)
             elif isinstance(effect, Abort):
                 abort = effect
-            else:
-                requests.append(effect)
         self.journal.commit()
+        for effect in effects:
+            if isinstance(effect, Finish):
+                self.done.append(effect.result)
+            elif isinstance(effect, CreateStep | PollStep | DownloadStep):
+                self.outbox.append(effect)
         if abort is not None:
             raise abort.error
-        return requests, results
+
+    def unsent(self) -> None:
+        """Creates decided and never sent (the batch stopped first) are pending again."""
+        while self.outbox:
+            request = self.outbox.popleft()
+            if isinstance(request, CreateStep):
+                self._apply(self.scheduler.withdrawn(request.key))
 
     def wait_time(self) -> float | None:
         """Seconds until there may be something to do without an answer (``None``: wait)."""
@@ -266,35 +276,34 @@ class Batch:
         sent: dict[Future[Prediction | list[Path]], Request] = {}
         pool = ThreadPoolExecutor(core.options.max_requests, thread_name_prefix="batch")
 
-        def send(requests: list[Request]) -> None:
-            for request in requests:
+        def send() -> None:
+            while core.outbox:
+                request = core.outbox.popleft()  # popped first: an interrupt can lose, not repeat
                 future = pool.submit(self._execute, request)
                 sent[future] = request
                 future.add_done_callback(answers.put)
 
         try:
-            requests, results = core.step()
+            core.step()
             while True:
-                send(requests)
-                yield from results
+                send()
+                while core.done:
+                    yield core.done.popleft()
                 if core.finished:
                     return
                 try:
                     first = answers.get(timeout=core.wait_time())
                 except queue.Empty:
-                    requests, results = core.step()
+                    core.step()
                     continue
-                requests, results = [], []
                 for future in _drain(first, answers):
-                    more, done = core.answer(sent.pop(future), _outcome(future))
-                    requests += more
-                    results += done
-                more, done = core.step()
-                requests += more
-                results += done
+                    core.answer(sent[future], _outcome(future))
+                    del sent[future]  # after: an interrupt in between records it again
+                core.step()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
             try:
+                core.unsent()
                 for future, request in list(sent.items()):
                     if isinstance(request, CreateStep):
                         _record_only(core, request, None if future.cancelled() else future)
@@ -353,39 +362,37 @@ class AsyncBatch:
         answers: asyncio.Queue[asyncio.Task[Prediction | list[Path]]] = asyncio.Queue()
         sent: dict[asyncio.Task[Prediction | list[Path]], Request] = {}
 
-        def send(requests: list[Request]) -> None:
-            for request in requests:
+        def send() -> None:
+            while core.outbox:
+                request = core.outbox.popleft()
                 task = asyncio.ensure_future(self._execute(request))
                 sent[task] = request
                 task.add_done_callback(answers.put_nowait)
 
         try:
-            requests, results = core.step()
+            core.step()
             while True:
-                send(requests)
-                for result in results:
-                    yield result
+                send()
+                while core.done:
+                    yield core.done.popleft()
                 if core.finished:
                     return
                 try:
                     first = await _get(answers, core.wait_time())
                 except TimeoutError:
-                    requests, results = core.step()
+                    core.step()
                     continue
-                requests, results = [], []
                 for task in _drain(first, answers):
-                    more, done = core.answer(sent.pop(task), _outcome(task))
-                    requests += more
-                    results += done
-                more, done = core.step()
-                requests += more
-                results += done
+                    core.answer(sent[task], _outcome(task))
+                    del sent[task]
+                core.step()
         finally:
             creates = {t: r for t, r in sent.items() if isinstance(r, CreateStep)}
             for task in sent:
                 if task not in creates:
                     task.cancel()
             try:
+                core.unsent()
                 if creates:  # their answers carry the ids: wait for them, then record them
                     await asyncio.wait(creates)
                 for task, request in creates.items():

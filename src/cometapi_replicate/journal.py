@@ -119,8 +119,9 @@ class SqliteJournal:
                     f"{self.path} is the journal of a batch of {meta.get('model')}, not {model}"
                 )
             db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException:  # Ctrl-C included: the transaction is all or nothing
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
 
     def lookup(self, key: str) -> Record | None:
@@ -142,8 +143,9 @@ class SqliteJournal:
         try:
             db.executemany(_UPSERT, rows)
             db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
+        except BaseException:  # Ctrl-C included: the transaction is all or nothing
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         self._staged.clear()
 

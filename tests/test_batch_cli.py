@@ -1,0 +1,269 @@
+"""``cometapi-replicate batch`` as a user runs it: a subprocess against the sandbox on loopback.
+
+The sandbox's predictions last tens of milliseconds; the waits below are for conditions
+(counts on the sandbox), never for an amount of time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+
+MODEL = "black-forest-labs/flux-schnell"
+# SIGINT back to Python's handler: a suite started in the background passes it on ignored.
+ENTRY = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from cometapi_replicate.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+PATIENCE = 120.0
+"""Seconds a condition may take on a very slow machine before the test gives up."""
+
+
+@pytest.fixture
+def server() -> Iterator[SandboxServer]:
+    with SandboxServer(Sandbox(queue=0.02, run=0.05, steps=3)) as running:
+        yield running
+
+
+def env_for(server: SandboxServer) -> dict[str, str]:
+    return {**os.environ, "COMETAPI_KEY": SANDBOX_KEY, "COMETAPI_BASE_URL": server.base_url}
+
+
+def write_inputs(path: Path, count: int, **special: dict[str, Any]) -> list[dict[str, Any]]:
+    lines = [
+        {"key": f"k{n:03d}", "input": {"prompt": f"item {n}", "num_outputs": 1 + n % 2}}
+        for n in range(count)
+    ]
+    for line in lines:
+        line["input"].update(special.get(line["key"], {}))
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return lines
+
+
+def command(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "batch",
+        MODEL,
+        "--inputs",
+        str(tmp_path / "in.jsonl"),
+        "--out",
+        str(tmp_path / "out"),
+        "--journal",
+        str(tmp_path / "journal.sqlite"),
+        "--concurrency",
+        "40",
+        "--rate",
+        "unlimited",
+        "--json",
+        *extra,
+    ]
+
+
+def run_cli(server: SandboxServer, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", ENTRY, *args],
+        env=env_for(server),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+
+def start_cli(server: SandboxServer, args: list[str], log: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", ENTRY, *args],
+        env=env_for(server),
+        stdout=log.open("w"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + PATIENCE
+    while not condition():
+        assert process.poll() is None, "the batch ended before the moment to interrupt it"
+        assert time.monotonic() < deadline, "the condition never came"
+        time.sleep(0.002)
+
+
+def manifest(text: str) -> list[dict[str, Any]]:
+    """The complete lines (a killed run may have left half of its last one)."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            continue
+    return lines
+
+
+def creates(sandbox: Sandbox) -> int:
+    return sum(sandbox.creates.copy().values())
+
+
+def folders(out: Path) -> int:
+    return sum(1 for p in out.iterdir() if not p.name.startswith(".")) if out.exists() else 0
+
+
+def test_kill_9_at_three_moments_then_resume_pays_once_and_saves_every_file_once(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    sandbox, out = server.sandbox, tmp_path / "out"
+    lines = write_inputs(tmp_path / "in.jsonl", 500)
+    moments: list[Callable[[], bool]] = [
+        lambda: creates(sandbox) >= 50,  # creating
+        lambda: creates(sandbox) >= 250,  # in the middle
+        lambda: folders(out) >= 400,  # saving files
+    ]
+    for number, moment in enumerate(moments):
+        process = start_cli(server, command(tmp_path), tmp_path / f"run{number}.jsonl")
+        wait_for(moment, process)
+        process.send_signal(signal.SIGKILL)
+        assert process.wait(timeout=60) == -signal.SIGKILL
+        assert process.stderr is not None and "resume with: cometapi-replicate batch" in (
+            process.stderr.read()
+        )
+    finished = run_cli(server, command(tmp_path))
+    results = manifest(finished.stdout)
+    unknown = {r["key"] for r in results if r["status"] == "unknown"}
+    assert finished.returncode == (1 if unknown else 0), finished.stderr
+    if unknown:  # killed between a create's intent and its answer: may exist, may be paid
+        lost = [r for r in results if r["key"] in unknown]
+        assert all(r["id"] is None and r["outcome"] == "unknown" for r in lost)
+        finished = run_cli(server, command(tmp_path, "--recreate-unknown"))
+        assert finished.returncode == 0, finished.stderr
+        results = manifest(finished.stdout)
+
+    assert sorted(r["key"] for r in results) == [line["key"] for line in lines]
+    assert all(r["status"] == "succeeded" and r["error"] is None for r in results)
+    per_input = {line["key"]: sandbox.creates[Sandbox.input_key(line["input"])] for line in lines}
+    assert all(count == 1 for key, count in per_input.items() if key not in unknown)
+    assert all(count in (1, 2) for key, count in per_input.items() if key in unknown)
+    by_key = {r["key"]: r for r in results}
+    everything = sorted(p.relative_to(out).as_posix() for p in out.rglob("*"))
+    expected = []
+    for line in lines:
+        key, count = line["key"], line["input"]["num_outputs"]
+        names = [f"{key}/out-{i}.png" for i in range(count)]
+        assert [Path(f).relative_to(out).as_posix() for f in by_key[key]["files"]] == names
+        expected += [key, *names]
+    assert everything == sorted(expected)  # each file once; no partial file, no leftover
+    files = [out / name for name in expected if "/" in name]
+    assert all(path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for path in files)
+
+
+def test_a_429_storm_slows_the_batch_and_loses_nothing(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    sandbox = server.sandbox
+    sandbox.create_rate, sandbox.create_burst = 100.0, 5
+    lines = write_inputs(tmp_path / "in.jsonl", 150)
+    finished = run_cli(server, command(tmp_path))
+    assert finished.returncode == 0, finished.stderr
+    results = manifest(finished.stdout)
+    assert sorted(r["key"] for r in results) == [line["key"] for line in lines]
+    assert all(r["status"] == "succeeded" for r in results)
+    assert all(sandbox.creates[Sandbox.input_key(line["input"])] == 1 for line in lines)
+    assert 0 < sandbox.rate_limited < len(lines)
+
+
+def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: SandboxServer) -> None:
+    write_inputs(
+        tmp_path / "in.jsonl",
+        30,
+        k004={"sandbox_outcome": "failed"},
+        k011={"sandbox_outcome": "canceled"},
+    )
+    finished = run_cli(server, command(tmp_path))
+    assert finished.returncode == 1
+    results = {r["key"]: r for r in manifest(finished.stdout)}
+    assert len(results) == 30
+    assert results["k004"]["status"] == "failed" and "CUDA" in results["k004"]["error"]
+    assert results["k011"]["status"] == "canceled"
+    ok = [r for key, r in results.items() if key not in ("k004", "k011")]
+    assert all(r["status"] == "succeeded" and len(r["files"]) >= 1 for r in ok)
+    assert "28 succeeded, 1 failed, 1 canceled" in finished.stderr
+
+    again = run_cli(server, command(tmp_path))  # a resume reports every item, none sent again
+    assert again.returncode == 1
+    assert {r["key"]: r["status"] for r in manifest(again.stdout)} == {
+        key: r["status"] for key, r in results.items()
+    }
+    assert all(r["resumed"] for r in manifest(again.stdout))
+
+
+def test_shards_are_disjoint_and_their_union_is_the_batch(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    lines = write_inputs(tmp_path / "in.jsonl", 90)
+    parts = []
+    for index in range(3):
+        args = command(tmp_path, "--shard", f"{index}/3")
+        journal = args.index("--journal")
+        del args[journal : journal + 2]  # the default: one journal per shard
+        finished = run_cli(server, args)
+        assert finished.returncode == 0, finished.stderr
+        parts.append({r["key"] for r in manifest(finished.stdout)})
+    assert all(parts) and sum(len(p) for p in parts) == 90
+    assert set().union(*parts) == {line["key"] for line in lines}
+    journals = sorted(p.name for p in (tmp_path / "out").glob(".batch-journal*"))
+    assert journals == [f".batch-journal-shard-{i}-of-3.sqlite" for i in range(3)]
+    assert set(server.sandbox.creates.values()) == {1}
+
+
+def test_ctrl_c_prints_the_command_that_resumes(tmp_path: Path, server: SandboxServer) -> None:
+    lines = write_inputs(tmp_path / "in.jsonl", 300)
+    process = start_cli(server, command(tmp_path), tmp_path / "run.jsonl")
+    wait_for(lambda: creates(server.sandbox) >= 30, process)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=PATIENCE) == 130
+    assert process.stderr is not None
+    last = process.stderr.read().strip().splitlines()[-1]
+    assert last.startswith("interrupted; resume with: cometapi-replicate batch ")
+    resume = shlex.split(last.split("resume with: ", 1)[1])
+    finished = run_cli(server, resume[1:])
+    assert finished.returncode == 0, finished.stderr
+    assert len(manifest(finished.stdout)) == len(lines)
+    assert set(server.sandbox.creates.values()) == {1}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"prompt": "ok"}\nnot json\n', "in.jsonl:2: not JSON"),
+        ('{"prompt": "ok"}\n[1, 2]\n', "in.jsonl:2: each line must be a JSON object"),
+        ('{"key": 7, "input": {}}\n', "in.jsonl:1: key must be a string"),
+    ],
+)
+def test_a_malformed_line_is_reported_before_anything_is_created(
+    tmp_path: Path, server: SandboxServer, text: str, message: str
+) -> None:
+    (tmp_path / "in.jsonl").write_text(text)
+    finished = run_cli(server, command(tmp_path))
+    assert finished.returncode == 2 and message in finished.stderr
+    assert server.sandbox.requests == []
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"), [("--rate", "fast"), ("--shard", "3/3"), ("--shard", "1")]
+)
+def test_bad_flags_are_usage_errors(
+    tmp_path: Path, server: SandboxServer, flag: str, value: str
+) -> None:
+    write_inputs(tmp_path / "in.jsonl", 1)
+    finished = run_cli(server, [*command(tmp_path), flag, value])
+    assert finished.returncode == 2 and flag in finished.stderr
