@@ -42,12 +42,11 @@ def env_for(server: SandboxServer) -> dict[str, str]:
 
 
 def write_inputs(path: Path, count: int, **special: dict[str, Any]) -> list[dict[str, Any]]:
-    lines = [
-        {"key": f"k{n:03d}", "input": {"prompt": f"item {n}", "num_outputs": 1 + n % 2}}
-        for n in range(count)
-    ]
-    for line in lines:
-        line["input"].update(special.get(line["key"], {}))
+    lines: list[dict[str, Any]] = []
+    for n in range(count):
+        key = f"k{n:03d}"
+        model_input = {"prompt": f"item {n}", "num_outputs": 1 + n % 2, **special.get(key, {})}
+        lines.append({"key": key, "input": model_input})
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     return lines
 

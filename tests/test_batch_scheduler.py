@@ -19,7 +19,6 @@ from cometapi_replicate import (
     RateLimitError,
 )
 from cometapi_replicate.batch import (
-    FLOOR,
     Abort,
     BatchOptions,
     BatchOutcome,
@@ -37,15 +36,16 @@ from cometapi_replicate.batch import (
     item_folder,
     keyed,
 )
-from cometapi_replicate.retry import RetryPolicy
+from cometapi_replicate.schedule import FLOOR
+from cometapi_replicate.timing import Timing
 
 INPUT = {"prompt": "a boat"}
 DIGEST = fingerprint(INPUT)
-NO_JITTER = RetryPolicy(random=lambda: 1.0)
+NO_JITTER = Timing(random=lambda: 1.0)
 
 
 def options(**overrides: Any) -> BatchOptions:
-    values: dict[str, Any] = {"rate": None, "retry": NO_JITTER, **overrides}
+    values: dict[str, Any] = {"rate": None, "timing": NO_JITTER, **overrides}
     return BatchOptions(**values)
 
 
@@ -272,7 +272,7 @@ def test_a_refused_key_aborts_the_batch() -> None:
 
 
 def test_a_create_that_cannot_connect_gives_up_after_the_grace_period() -> None:
-    sched = BatchScheduler(options(failure_grace=10.0))
+    sched = BatchScheduler(options(timing=Timing(failure_grace=10.0, random=lambda: 1.0)))
     start(sched)
     now = 0.0
     while True:
@@ -297,7 +297,7 @@ def test_polls_of_many_predictions_come_from_one_timeline_in_time_order() -> Non
     sched.created("a", pred(id="pa"), 0.0)
     sched.created("b", pred(id="pb"), 0.1)
     sched.created("c", pred(id="pc"), 0.2)
-    order = []
+    order: list[str] = []
     now = 0.0
     while len(order) < 3:
         now = sched.next_wakeup() or now
@@ -340,7 +340,7 @@ def test_a_failed_prediction_is_recorded_and_the_others_go_on() -> None:
 
 
 def test_transient_poll_failures_are_ridden_out_then_given_up() -> None:
-    sched = BatchScheduler(options(failure_grace=20.0))
+    sched = BatchScheduler(options(timing=Timing(failure_grace=20.0, random=lambda: 1.0)))
     start(sched)
     sched.created("a", pred(id="pa"), 0.0)
     now, polls = 0.0, 0
@@ -408,7 +408,7 @@ def test_a_succeeded_prediction_is_downloaded_then_saved() -> None:
 
 
 def test_a_download_is_retried_then_reported_per_item() -> None:
-    sched = BatchScheduler(options(download=True, download_attempts=3))
+    sched = BatchScheduler(options(download=True))  # max_retries 2: three attempts
     start(sched)
     sched.created("a", pred("succeeded", id="pa", output=["http://x/o.png"]), 0.0)
     now, attempts = 0.0, 0
@@ -475,7 +475,7 @@ def test_429s_of_one_wave_of_creates_widen_the_gap_once() -> None:
     for step in creates:
         sched.created(step.key, status_error(RateLimitError, 429, **{"retry-after": "1"}), 0.1)
     assert sched.create_gap == 0.05  # not 0.05 * 2**9
-    sent = []
+    sent: list[float] = []
     now = 1.1
     while len(sent) < 10:
         sent += [now for _ in of(sched.due(now), CreateStep)]

@@ -36,9 +36,9 @@ from .errors import (
     RateLimitError,
 )
 from .progress import parse_progress
-from .retry import RetryPolicy, is_transient, never_reached_server, parse_retry_after
-from .schedule import FLOOR, AdaptiveSchedule, bounded_delay
+from .schedule import FLOOR, AdaptiveSchedule
 from .status import PredictionStatus, is_terminal, normalize_status, output_urls
+from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
 __all__ = [
     "BatchOptions",
@@ -63,7 +63,6 @@ LEARN_AFTER = 8
 LEARNED = 256
 """How many recent durations the schedule keeps (memory stays flat however long the batch)."""
 FIRST_POLL_QUANTILE = 0.1
-MAX_PAUSE = 60.0
 MIN_GAP = 0.05
 """Seconds between creates after a 429 on an unpaced batch (then it adapts)."""
 MAX_GAP = 60.0
@@ -192,10 +191,9 @@ class BatchOptions:
     recreate_unknown: bool = False
     max_requests: int = 32
     """Requests in progress at once (creates, polls and downloads together)."""
-    failure_grace: float = 300.0
-    """How long an item's polls may keep failing transiently before it is given up."""
-    download_attempts: int = 3
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timing: Timing = field(default_factory=Timing)
+    """Every pause after a failure: ``failure_grace`` bounds an item's failing polls,
+    ``max_retries`` its downloads, ``max_retry_after`` a pause of the whole batch."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.concurrency, int) or self.concurrency < 1:
@@ -211,38 +209,38 @@ class BatchOptions:
 # -- effects: what the driver carries out --------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Save:
     """Stage ``record`` in the journal (committed before the requests of the same batch)."""
 
     record: Record
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finish:
     result: BatchResult
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Abort:
     """Stop the batch and raise ``error`` (the key is refused: every item would fail alike)."""
 
     error: CometAPIError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreateStep:
     key: str
     input: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PollStep:
     key: str
     prediction_id: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DownloadStep:
     """Save the prediction's files into the folder ``folder`` of the batch's directory."""
 
@@ -568,6 +566,7 @@ class BatchScheduler:
             if self._gap < MIN_GAP / 50:
                 self._gap = self._base_gap
             item.started, item.deadline = now, self._deadline(now)
+            item.failing_since, item.failures = None, 0
             item.record = replace(
                 item.record,
                 stage=Stage.CREATED,
@@ -589,10 +588,9 @@ class BatchScheduler:
             item.record = replace(item.record, error=_message(error))
             return [Save(item.record), self._finish(item, BatchOutcome.UNKNOWN, "unknown", now)]
         if isinstance(error, APIConnectionError):  # never reached the server: try again later
-            item.failing_since = now if item.failing_since is None else item.failing_since
-            if now - item.failing_since < self.options.failure_grace:
-                item.failures += 1
-                return self._requeue(item, now + self._backoff(item, None), error)
+            delay = self._retry_delay(item, error, None, now)
+            if delay is not None:
+                return self._requeue(item, now + delay, error)
         item.record = replace(item.record, stage=Stage.PENDING, error=_message(error))
         return [Save(item.record), self._finish(item, BatchOutcome.ERROR, None, now)]
 
@@ -616,15 +614,12 @@ class BatchScheduler:
         retry_after = self._throttle(error, now)
         if isinstance(error, RateLimitError):
             return self._next_poll(item, now, 0.0)
-        if not isinstance(error, CometAPIError) or not is_transient(error):
-            return self._give_up(item, error, now)
-        item.failing_since = now if item.failing_since is None else item.failing_since
-        if now - item.failing_since >= self.options.failure_grace:
+        delay = self._retry_delay(item, error, retry_after, now)
+        if delay is None:
             return self._give_up(item, error, now)
         if item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
-        item.failures += 1
-        return self._next_poll(item, now, self._backoff(item, retry_after))
+        return self._next_poll(item, now, delay)
 
     def downloaded(self, key: str, outcome: list[Path] | BaseException, now: float) -> list[Effect]:
         """The answer to a download: the saved paths in output order, or the exception."""
@@ -633,10 +628,12 @@ class BatchScheduler:
             files = tuple(str(p) for p in outcome)
             item.record = replace(item.record, stage=Stage.SAVED, files=files, error=None)
             return [Save(item.record), self._finish(item, BatchOutcome.SUCCEEDED, None, now)]
-        item.download_attempts += 1
         transient = isinstance(outcome, CometAPIError) and is_transient(outcome)
-        if transient and item.download_attempts < self.options.download_attempts:
-            delay = self.options.retry.delay(item.download_attempts - 1, None)
+        delay = self.options.timing.retry_delay(
+            item.download_attempts, retryable=transient, retry_after=None
+        )
+        item.download_attempts += 1
+        if delay is not None:
             heapq.heappush(self._downloads, (now + delay, next(self._seq), key))
             item.phase = _Phase.SAVING
             return []
@@ -741,8 +738,18 @@ class BatchScheduler:
     def _deadline(self, now: float) -> float | None:
         return None if self.options.timeout is None else now + self.options.timeout
 
-    def _backoff(self, item: _Item, retry_after: float | None) -> float:
-        return self.options.retry.delay(min(item.failures, 6), retry_after)
+    def _retry_delay(
+        self, item: _Item, error: BaseException, retry_after: float | None, now: float
+    ) -> float | None:
+        """The pause before trying the item's failed request again; ``None``: give it up."""
+        item.failing_since = now if item.failing_since is None else item.failing_since
+        item.failures += 1
+        return self.options.timing.retry_delay(
+            item.failures - 1,
+            retryable=isinstance(error, CometAPIError) and is_transient(error),
+            retry_after=retry_after,
+            failing_for=now - item.failing_since,
+        )
 
     # -- one backoff for the whole batch -----------------------------------------------------
 
@@ -752,10 +759,10 @@ class BatchScheduler:
         retry_after = parse_retry_after(headers, self._wall()) if headers else None
         if isinstance(error, RateLimitError) or retry_after is not None:
             self._throttled += 1
-            pause = retry_after
-            if pause is None:
-                pause = self.options.retry.backoff(min(self._throttled - 1, 6))
-            self._paused_until = max(self._paused_until, now + min(pause, MAX_PAUSE))
+            timing = self.options.timing  # the server's word when it gives one, capped
+            pause = timing.backoff(self._throttled - 1) if retry_after is None else retry_after
+            pause = min(pause, timing.max_retry_after)
+            self._paused_until = max(self._paused_until, now + pause)
         return retry_after
 
     def _api_ok(self) -> None:

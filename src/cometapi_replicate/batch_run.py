@@ -1,8 +1,10 @@
 """``client.batch(...)``: the sync and async drivers of a ``BatchScheduler`` (``batch.py``).
 
-Both only carry out what the scheduler decides, through the client's public calls
-(``predictions.create``, ``get`` and ``download``), and share everything else in ``_Core``:
-reading the inputs lazily, the journal, and moving finished downloads into place.
+Both only carry out what the scheduler decides: a create or a poll is the client's own plan
+(``plans.create``, ``plans.get``) driven once, without retries of its own (the scheduler decides
+every retry, for the whole batch, with the client's ``Timing``); a download is
+``predictions.download``. They share everything else in ``_Core``: reading the inputs lazily,
+the journal, the client's clock, and moving finished downloads into place.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import itertools
 import os
 import queue
 import shutil
-import time
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -25,11 +26,13 @@ from collections.abc import (
     Mapping,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack, assert_never
 
 from cometapi_replicate_api.models import Prediction
 
+from . import plans
 from .batch import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RATE,
@@ -74,6 +77,7 @@ class _Core:
         model: str,
         inputs: Iterable[Any],
         options: BatchOptions,
+        context: plans.Context,
         journal: str | os.PathLike[str] | None,
         download: str | os.PathLike[str] | None,
         shard: tuple[int, int] | None,
@@ -82,8 +86,10 @@ class _Core:
         check_shard(shard)
         self.model = model
         self.options = options
-        self.clock: Callable[[], float] = time.monotonic
-        self.scheduler = BatchScheduler(options, start=self.clock())
+        self.once = replace(context, timing=replace(context.timing, max_retries=0))
+        """The client's context, with no retries: the scheduler retries, for the whole batch."""
+        self.clock: Callable[[], float] = context.clock.monotonic
+        self.scheduler = BatchScheduler(options, start=self.clock(), wall_clock=context.clock.time)
         self.directory = Path(download) if download is not None else None
         self._journal_path = journal
         self._journal: Journal | None = None
@@ -125,31 +131,36 @@ class _Core:
 
     def answer(self, request: Request, outcome: Outcome) -> None:
         now, scheduler = self.clock(), self.scheduler
-        if isinstance(request, CreateStep):
-            assert not isinstance(outcome, list)
-            effects = scheduler.created(request.key, outcome, now)
-        elif isinstance(request, PollStep):
-            assert not isinstance(outcome, list)
-            effects = scheduler.polled(request.key, outcome, now)
-        else:
-            assert not isinstance(outcome, Prediction)
-            effects = scheduler.downloaded(request.key, outcome, now)
+        match request, outcome:
+            case CreateStep(key), Prediction() | BaseException():
+                effects = scheduler.created(key, outcome, now)
+            case PollStep(key), Prediction() | BaseException():
+                effects = scheduler.polled(key, outcome, now)
+            case DownloadStep(key), list() | BaseException():
+                effects = scheduler.downloaded(key, outcome, now)
+            case _:
+                raise AssertionError(f"{type(outcome).__name__} does not answer {request!r}")
         self._apply(effects)
 
     def _apply(self, effects: list[Effect]) -> None:
         """Journal first: committed before any request decided with it reaches the outbox."""
-        abort: Abort | None = None
         for effect in effects:
             if isinstance(effect, Save):
                 self.journal.save(effect.record)
-            elif isinstance(effect, Abort):
-                abort = effect
         self.journal.commit()
+        abort: Abort | None = None
         for effect in effects:
-            if isinstance(effect, Finish):
-                self.done.append(effect.result)
-            elif isinstance(effect, CreateStep | PollStep | DownloadStep):
-                self.outbox.append(effect)
+            match effect:
+                case Save():
+                    pass
+                case Finish(result):
+                    self.done.append(result)
+                case CreateStep() | PollStep() | DownloadStep():
+                    self.outbox.append(effect)
+                case Abort():
+                    abort = effect
+                case _:
+                    assert_never(effect)
         if abort is not None:
             raise abort.error
 
@@ -206,7 +217,13 @@ class BatchKwargs(TypedDict, total=False):
     shard: tuple[int, int] | None
 
 
-def _core(model: str, inputs: Iterable[Any], kwargs: BatchKwargs, max_requests: int) -> _Core:
+def _core(
+    model: str,
+    inputs: Iterable[Any],
+    kwargs: BatchKwargs,
+    context: plans.Context,
+    max_requests: int,
+) -> _Core:
     unknown = set(kwargs) - set(BatchKwargs.__annotations__)
     if unknown:
         raise TypeError(f"batch() got unexpected keyword arguments: {', '.join(sorted(unknown))}")
@@ -219,8 +236,10 @@ def _core(model: str, inputs: Iterable[Any], kwargs: BatchKwargs, max_requests: 
         download=download is not None,
         recreate_unknown=kwargs.get("recreate_unknown", False),
         max_requests=min(max_requests, concurrency) if isinstance(concurrency, int) else 1,
+        timing=context.timing,
     )
-    return _Core(model, inputs, options, kwargs.get("journal"), download, kwargs.get("shard"))
+    journal, shard = kwargs.get("journal"), kwargs.get("shard")
+    return _Core(model, inputs, options, context, journal, download, shard)
 
 
 class Batch:
@@ -238,7 +257,7 @@ class Batch:
         **options: Unpack[BatchKwargs],
     ) -> None:
         self._client = client
-        self._core = _core(model, inputs, options, SYNC_REQUESTS)
+        self._core = _core(model, inputs, options, client._settings.context, SYNC_REQUESTS)
         self._results = self._run()
 
     @property
@@ -261,13 +280,17 @@ class Batch:
         self.close()
 
     def _execute(self, request: Request) -> Prediction | list[Path]:
-        predictions = self._client.predictions
-        if isinstance(request, CreateStep):
-            return predictions.create(self._core.model, request.input)
-        if isinstance(request, PollStep):
-            return predictions.get(request.prediction_id)
-        paths = predictions.download(request.prediction, self._core.staging(request))
-        return self._core.publish(request, paths)
+        core, drive = self._core, self._client._drive
+        match request:
+            case CreateStep(_, model_input):
+                return drive(plans.create(core.model, model_input, core.once))
+            case PollStep(_, prediction_id):
+                return drive(plans.get(prediction_id, core.once))
+            case DownloadStep(_, prediction):
+                paths = self._client.predictions.download(prediction, core.staging(request))
+                return core.publish(request, paths)
+            case _:
+                assert_never(request)
 
     def _run(self) -> Generator[BatchResult]:
         core = self._core
@@ -324,7 +347,7 @@ class AsyncBatch:
         **options: Unpack[BatchKwargs],
     ) -> None:
         self._client = client
-        self._core = _core(model, inputs, options, ASYNC_REQUESTS)
+        self._core = _core(model, inputs, options, client._settings.context, ASYNC_REQUESTS)
         self._results = self._run()
 
     @property
@@ -347,14 +370,18 @@ class AsyncBatch:
         await self.aclose()
 
     async def _execute(self, request: Request) -> Prediction | list[Path]:
-        predictions = self._client.predictions
-        if isinstance(request, CreateStep):
-            return await predictions.create(self._core.model, request.input)
-        if isinstance(request, PollStep):
-            return await predictions.get(request.prediction_id)
-        staging = await asyncio.to_thread(self._core.staging, request)
-        paths = await predictions.download(request.prediction, staging)
-        return await asyncio.to_thread(self._core.publish, request, paths)
+        core, drive = self._core, self._client._drive
+        match request:
+            case CreateStep(_, model_input):
+                return await drive(plans.create(core.model, model_input, core.once))
+            case PollStep(_, prediction_id):
+                return await drive(plans.get(prediction_id, core.once))
+            case DownloadStep(_, prediction):
+                staging = await asyncio.to_thread(core.staging, request)
+                paths = await self._client.predictions.download(prediction, staging)
+                return await asyncio.to_thread(core.publish, request, paths)
+            case _:
+                assert_never(request)
 
     async def _run(self) -> AsyncGenerator[BatchResult]:
         core = self._core
