@@ -196,6 +196,7 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
     ok = [r for key, r in results.items() if key not in ("k004", "k011")]
     assert all(r["status"] == "succeeded" and len(r["files"]) >= 1 for r in ok)
     assert "28 succeeded, 1 failed, 1 canceled" in finished.stderr
+    assert "30/30 done, 2 failed, 0 in flight" in finished.stderr  # the progress, not a tty
 
     again = run_cli(server, command(tmp_path))  # a resume reports every item, none sent again
     assert again.returncode == 1
@@ -238,6 +239,25 @@ def test_ctrl_c_prints_the_command_that_resumes(tmp_path: Path, server: SandboxS
     assert finished.returncode == 0, finished.stderr
     assert len(manifest(finished.stdout)) == len(lines)
     assert set(server.sandbox.creates.values()) == {1}
+
+
+def test_a_refused_key_exits_4_with_the_command_that_resumes_and_never_the_key(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    write_inputs(tmp_path / "in.jsonl", 5)
+    wrong = "r8_wrong_key_0123456789"
+    finished = subprocess.run(
+        [sys.executable, "-c", ENTRY, *command(tmp_path)],
+        env={**env_for(server), "COMETAPI_KEY": wrong},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert finished.returncode == 4
+    assert "resume with: cometapi-replicate batch" in finished.stderr.splitlines()[-1]
+    assert wrong not in finished.stderr + finished.stdout
+    assert not server.sandbox.creates  # refused: nothing created, nothing unknown
 
 
 @pytest.mark.parametrize(

@@ -16,11 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from cometapi_replicate import AsyncClient, BatchOutcome, BatchResult, Client
 from cometapi_replicate.batch_run import PARTIAL
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+from cometapi_replicate.testing.sandbox import STATS_PATH
 
 MODEL = "black-forest-labs/flux-schnell"
 PATIENCE = 120.0
@@ -78,6 +80,12 @@ def test_a_rate_limited_server_slows_the_batch_and_every_item_is_created_once(
     assert {sandbox.creates[Sandbox.input_key(value)] for _, value in work} == {1}
     for result in results:
         assert len(result.files) == len(result.output) and all(p.is_file() for p in result.files)
+    stats = httpx.get(
+        server.base_url + STATS_PATH, headers={"Authorization": f"Bearer {SANDBOX_KEY}"}
+    )
+    assert stats.json()["rate_limited"] == sandbox.rate_limited  # what a benchmark reads
+    assert stats.json()["max_creates_per_input"] == 1 and stats.json()["inputs"] == 60
+    assert httpx.get(server.base_url + STATS_PATH).status_code == 401
 
 
 def test_kill_9_in_the_middle_then_resume_loses_nothing_and_creates_nothing_twice(

@@ -220,7 +220,7 @@ def run_batch(args: argparse.Namespace) -> int:
     resume = resume_command(args, journal)
     try:
         total = sum(1 for key, _ in read_inputs(args.inputs) if in_shard(key, args.shard))
-        client = Client(base_url=args.base_url, max_retries=0)  # the batch does the retrying
+        client = Client(base_url=args.base_url)
     except (UsageError, OSError, ValueError, CometAPIError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError | ValueError) else EXIT_ERROR
