@@ -242,7 +242,25 @@ def _core(
     return _Core(model, inputs, options, context, journal, download, shard)
 
 
-class Batch:
+class _BatchBase:
+    """What both batches share: their core, and the counts so far."""
+
+    def __init__(
+        self,
+        context: plans.Context,
+        model: str,
+        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        options: BatchKwargs,
+        max_requests: int,
+    ) -> None:
+        self._core = _core(model, inputs, options, context, max_requests)
+
+    @property
+    def summary(self) -> BatchSummary:
+        return self._core.scheduler.summary()
+
+
+class Batch(_BatchBase):
     """A running batch (see :meth:`Client.batch`): iterate for each item's result as it ends.
 
     ``summary`` counts the outcomes so far. Closing (``close()``, leaving a ``with`` block, or
@@ -256,13 +274,9 @@ class Batch:
         inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
         **options: Unpack[BatchKwargs],
     ) -> None:
+        super().__init__(client._settings.context, model, inputs, options, SYNC_REQUESTS)
         self._client = client
-        self._core = _core(model, inputs, options, client._settings.context, SYNC_REQUESTS)
         self._results = self._run()
-
-    @property
-    def summary(self) -> BatchSummary:
-        return self._core.scheduler.summary()
 
     def __iter__(self) -> Iterator[BatchResult]:
         return self._results
@@ -335,7 +349,7 @@ class Batch:
                 core.close()
 
 
-class AsyncBatch:
+class AsyncBatch(_BatchBase):
     """The asynchronous twin of :class:`Batch` (see :meth:`AsyncClient.batch`): ``async for``
     over it; ``aclose()`` or ``async with`` to stop early."""
 
@@ -346,13 +360,9 @@ class AsyncBatch:
         inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
         **options: Unpack[BatchKwargs],
     ) -> None:
+        super().__init__(client._settings.context, model, inputs, options, ASYNC_REQUESTS)
         self._client = client
-        self._core = _core(model, inputs, options, client._settings.context, ASYNC_REQUESTS)
         self._results = self._run()
-
-    @property
-    def summary(self) -> BatchSummary:
-        return self._core.scheduler.summary()
 
     def __aiter__(self) -> AsyncIterator[BatchResult]:
         return self._results
