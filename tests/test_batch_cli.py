@@ -225,15 +225,21 @@ def test_shards_are_disjoint_and_their_union_is_the_batch(
     assert set(server.sandbox.creates.values()) == {1}
 
 
-def test_ctrl_c_prints_the_command_that_resumes(tmp_path: Path, server: SandboxServer) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+)
+def test_ctrl_c_or_sigterm_prints_the_command_that_resumes(
+    tmp_path: Path, server: SandboxServer, signum: int, code: int, word: str
+) -> None:
     lines = write_inputs(tmp_path / "in.jsonl", 300)
     process = start_cli(server, command(tmp_path), tmp_path / "run.jsonl")
     wait_for(lambda: creates(server.sandbox) >= 30, process)
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=PATIENCE) == 130
+    process.send_signal(signum)
+    assert process.wait(timeout=PATIENCE) == code
     assert process.stderr is not None
     last = process.stderr.read().strip().splitlines()[-1]
-    assert last.startswith("interrupted; resume with: cometapi-replicate batch ")
+    assert last.startswith(f"{word}; resume with: cometapi-replicate batch ")
     resume = shlex.split(last.split("resume with: ", 1)[1])
     finished = run_cli(server, resume[1:])
     assert finished.returncode == 0, finished.stderr

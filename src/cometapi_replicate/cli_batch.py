@@ -13,7 +13,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .batch import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_KEY, BatchOutcome, BatchSummary, in_shard
-from .cli import EXIT_ERROR, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
+from .cli import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    Terminated,
+    UsageError,
+    sigterm_as_interrupt,
+)
 from .client import Client
 from .errors import CometAPIError
 from .journal import JournalError
@@ -149,11 +159,11 @@ def resume_command(args: argparse.Namespace, journal: str) -> str:
 class BatchDisplay:
     """One live bar on a terminal (done, failed, in flight, rate, ETA); lines otherwise."""
 
-    def __init__(self, stream: TextIO, total: int) -> None:
-        self.stream, self.total = stream, total
+    def __init__(self, stream: TextIO, total: int, *, quiet: bool = False) -> None:
+        self.stream, self.total, self.quiet = stream, total, quiet
         self.last = 0.0
         self.bar: Any = None
-        if stream.isatty():
+        if not quiet and stream.isatty():
             try:
                 from rich.console import Console
                 from rich.progress import (
@@ -189,7 +199,7 @@ class BatchDisplay:
             )
             return
         now = time.monotonic()
-        if not final and now - self.last < PLAIN_EVERY:
+        if self.quiet or (not final and now - self.last < PLAIN_EVERY):
             return
         self.last = now
         left = max(self.total - summary.done, 0)
@@ -225,7 +235,7 @@ def run_batch(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError | ValueError) else EXIT_ERROR
     print(f"journal: {journal}; resume with: {resume}", file=sys.stderr, flush=True)
-    display = BatchDisplay(sys.stderr, total)
+    display = BatchDisplay(sys.stderr, total, quiet=args.quiet)
     batch = client.batch(
         args.model,
         read_inputs(args.inputs),
@@ -238,17 +248,20 @@ def run_batch(args: argparse.Namespace) -> int:
         shard=args.shard,
     )
     try:
-        with client, batch:
+        with sigterm_as_interrupt(), client, batch:
             for result in batch:
                 if args.json:
                     print(json.dumps(result.to_json()), flush=True)
                 elif not result.ok:
                     print(f"{result.key}: {result.status or 'not created'}: {result.error}")
                 display.update(batch.summary)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (a job runner stopping the shard)
         display.close()
-        print(f"interrupted; resume with: {resume}", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        stopped = isinstance(exc, Terminated)
+        print(
+            f"{'terminated' if stopped else 'interrupted'}; resume with: {resume}", file=sys.stderr
+        )
+        return EXIT_TERMINATED if stopped else EXIT_INTERRUPTED
     except (UsageError, ValueError, TypeError) as exc:
         display.close()
         print(f"error: {exc}", file=sys.stderr)
