@@ -200,6 +200,7 @@ def test_a_timeout_still_prints_the_last_state(env: dict[str, str]) -> None:
         ("run", "owner/name"),
         ("download", "where to save the files"),
         ("sandbox", "0 picks a free port"),
+        ("batch", "only the items whose key hashes to I"),
     ],
 )
 def test_each_command_has_help_with_examples(

@@ -66,9 +66,14 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "batch",
         parents=[common],
         help="run many predictions of one model; resumable",
-        description="Create, wait for and download one prediction per line of a JSONL file. "
-        "The journal records every create: run the same command again to resume; nothing "
+        description="Create, wait for and download one prediction per line of a JSONL file.\n"
+        "The journal records every create: run the same command again to resume; nothing\n"
         "is created twice.",
+        epilog="examples:\n"
+        "  cometapi-replicate batch black-forest-labs/flux-schnell --inputs in.jsonl --out out/\n"
+        "  cometapi-replicate batch owner/model --inputs in.jsonl --out out/ --json > done.jsonl\n"
+        '  cometapi-replicate batch owner/model --inputs in.jsonl --out out/ --shard "$I/8"',
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     batch.add_argument("model", help="owner/name")
     batch.add_argument(
