@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import ipaddress
 import os
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
@@ -39,7 +40,7 @@ from .errors import CometAPIError, without_foreign_causes
 from .responses import MAX_RESPONSE_BYTES
 from .timing import Timing
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "AsyncClient", "Client"]
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MAX_CONNECTIONS", "AsyncClient", "Client"]
 
 T = TypeVar("T")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
@@ -54,6 +55,10 @@ AsyncOnUpdate = Callable[[Prediction], Awaitable[None] | None]
 """A plain function or an ``async def``; the async client awaits what it returns."""
 
 MAX_PARALLEL_DOWNLOADS = 4
+MAX_CONNECTIONS = 100
+"""Requests in flight at once on one client (and the size of the pool it opens). Calls beyond
+that wait their turn in the SDK, holding no connection, instead of in httpx's pool queue, whose
+cost grows with its length and which ends in ``PoolTimeout``. A pause between polls holds none."""
 
 
 class _Settings:
@@ -120,6 +125,9 @@ class _Settings:
             "timeout": self.timeout,
             "headers": {"User-Agent": USER_AGENT},
             "follow_redirects": downloads,
+            "limits": httpx.Limits(
+                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+            ),
         }
 
 
@@ -187,6 +195,7 @@ class Client(_ClientBase[httpx.Client]):
         mine = ForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
         self.predictions = Predictions(self)
 
     def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
@@ -219,9 +228,12 @@ class Client(_ClientBase[httpx.Client]):
             case plans.GetPrediction() | plans.CreatePrediction():
                 request = self._settings.request(self._http, step)
                 limit = self._settings.context.max_response_bytes
-                return plans.Reply(send(self._http, request, step.budget, limit))
+                with self._slots:
+                    return plans.Reply(send(self._http, request, step.budget, limit))
             case plans.FetchOutput(url, destination, overwrite):
-                return download.fetch(self._files, url, destination, overwrite, self._settings.key)
+                key = self._settings.key
+                with self._slots:
+                    return download.fetch(self._files, url, destination, overwrite, key)
             case _:
                 assert_never(step)
         return None
@@ -382,6 +394,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         self._http = httpx.AsyncClient(transport=mine, **self._settings.httpx_kwargs())
         files = self._settings.httpx_kwargs(downloads=True)
         self._files = httpx.AsyncClient(transport=mine, **files)
+        self._loop_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
         self.predictions = AsyncPredictions(self)
 
     async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
@@ -403,6 +416,14 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                 clean = without_foreign_causes(error)
                 raise clean from clean.__cause__
 
+    def _slots(self) -> asyncio.Semaphore:
+        """The bound on requests in flight (see ``MAX_CONNECTIONS``); an asyncio semaphore
+        belongs to one event loop, so a client used from another loop gets a new one."""
+        loop = asyncio.get_running_loop()
+        if self._loop_slots is None or self._loop_slots[0] is not loop:
+            self._loop_slots = (loop, asyncio.Semaphore(MAX_CONNECTIONS))
+        return self._loop_slots[1]
+
     async def _perform(self, step: plans.Step, on_update: AsyncOnUpdate | None) -> object:
         match step:
             case plans.Emit(prediction) if on_update is not None:
@@ -415,10 +436,12 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             case plans.GetPrediction() | plans.CreatePrediction():
                 request = self._settings.request(self._http, step)
                 limit = self._settings.context.max_response_bytes
-                return plans.Reply(await asend(self._http, request, step.budget, limit))
+                async with self._slots():
+                    return plans.Reply(await asend(self._http, request, step.budget, limit))
             case plans.FetchOutput(url, destination, overwrite):
                 key = self._settings.key
-                return await download.afetch(self._files, url, destination, overwrite, key)
+                async with self._slots():
+                    return await download.afetch(self._files, url, destination, overwrite, key)
             case _:
                 assert_never(step)
         return None
