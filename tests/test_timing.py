@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
-from cometapi_replicate.timing import Timing
+from cometapi_replicate.errors import APIConnectionError, APITimeoutError, CometAPIError
+from cometapi_replicate.timing import Timing, is_congestion
 
 TIMING = Timing(max_retries=2, random=lambda: 0.0)
 GRACE = TIMING.failure_grace
@@ -76,3 +78,35 @@ def test_poll_delay(
 def test_jitter_stays_within_half_and_full_backoff() -> None:
     high = Timing(random=lambda: 1.0)
     assert [high.backoff(a) for a in (0, 1, 4, 100)] == [0.5, 1.0, 8.0, 8.0]
+
+
+@pytest.mark.parametrize(
+    ("attempt", "failing_for", "congested", "expected"),
+    [
+        # the client's own congestion (PoolTimeout) has a call's budget, even in a poll
+        (0, None, True, 0.25),
+        (1, 10.0, True, 0.5),
+        (2, 10.0, True, None),  # a poll gives up after max_retries, not after failure_grace
+        (2, 10.0, False, 1.0),  # ... where a server's failure is ridden out
+        (5, 10.0, True, None),  # failures in a row of any kind count
+    ],
+)
+def test_congestion_is_not_ridden_out_for_the_grace(
+    attempt: int, failing_for: float | None, congested: bool, expected: float | None
+) -> None:
+    decision = TIMING.retry_delay(
+        attempt, retryable=True, retry_after=None, failing_for=failing_for, congested=congested
+    )
+    assert decision == expected
+
+
+def test_only_a_pool_timeout_is_congestion() -> None:
+    def caused(error: CometAPIError, cause: Exception) -> CometAPIError:
+        error.__cause__ = cause
+        return error
+
+    pool = httpx.PoolTimeout("no connection available")
+    assert is_congestion(caused(APITimeoutError("timed out"), pool))
+    assert not is_congestion(caused(APITimeoutError("timed out"), httpx.ReadTimeout("slow")))
+    assert not is_congestion(caused(APIConnectionError("refused"), httpx.ConnectError("no")))
+    assert not is_congestion(APITimeoutError("timed out"))

@@ -209,7 +209,7 @@ class Client(_ClientBase[httpx.Client]):
                     except Exception as exc:  # the plan maps, retries or raises it
                         step = plan.throw(exc)
                     else:
-                        step = plan.send(answer)
+                        step, answer = plan.send(answer), None  # a pause holds no response
             except StopIteration as stop:
                 result: T = stop.value
                 return result
@@ -408,7 +408,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                     except Exception as exc:  # the plan maps, retries or raises it
                         step = plan.throw(exc)
                     else:
-                        step = plan.send(answer)
+                        step, answer = plan.send(answer), None  # a pause holds no response
             except StopIteration as stop:
                 result: T = stop.value
                 return result

@@ -49,7 +49,7 @@ from .responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_bo
 from .responses import Reply as Reply  # what drivers answer API calls with
 from .schedule import polling_schedule
 from .status import is_terminal, normalize_status, raise_for_failure
-from .timing import Timing, is_transient, safe_to_repeat_create
+from .timing import Timing, is_congestion, is_transient, safe_to_repeat_create
 
 logger = logging.getLogger("cometapi_replicate")
 
@@ -133,6 +133,8 @@ def translate(exc: Exception, ctx: Context) -> CometAPIError | None:
 
 def _translate(exc: Exception, ctx: Context) -> CometAPIError | None:
     text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, ctx.secret)
+    if isinstance(exc, httpx.PoolTimeout):
+        return APITimeoutError(f"no free connection in the client's pool in time ({text})")
     if isinstance(exc, httpx.TimeoutException):
         return APITimeoutError(f"request timed out ({text})")
     if isinstance(exc, httpx.HTTPError):
@@ -176,6 +178,7 @@ def call_with_retries(
                 retryable=retryable(error),
                 retry_after=parse_retry_after(headers, ctx.clock.time()),
                 failing_for=now - failing_since if polling else None,
+                congested=is_congestion(error),
             )
             if delay is not None and ctx.timing.out_of_time(delay, deadline, now):
                 raise DeadlinePassed from error
@@ -337,6 +340,7 @@ def watch(
                 f"prediction {prediction_id} still {latest.status} after {timeout:g}s", latest
             )
         logger.debug("prediction %s is %s; next poll in %.2fs", prediction_id, latest.status, delay)
+        del latest  # thousands of waits may pause at once: a pause holds no prediction
         yield Sleep(delay)
 
 

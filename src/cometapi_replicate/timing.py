@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .errors import APIConnectionError, APIStatusError, CometAPIError
+from .errors import APIConnectionError, APIStatusError, APITimeoutError, CometAPIError
 from .responses import parse_retry_after
 
 __all__ = [
     "RETRYABLE_STATUSES",
     "Timing",
     "bounded_delay",
+    "is_congestion",
     "is_transient",
     "parse_retry_after",
     "safe_to_repeat_create",
@@ -50,6 +51,12 @@ def never_reached_server(error: CometAPIError) -> bool:
     return isinstance(error, APIConnectionError) and isinstance(error.__cause__, _NOT_SENT)
 
 
+def is_congestion(error: CometAPIError) -> bool:
+    """Whether the client's own pool had no free connection in time (``PoolTimeout``): the
+    client's congestion, not a failure of the server; the request never left."""
+    return isinstance(error, APITimeoutError) and isinstance(error.__cause__, httpx.PoolTimeout)
+
+
 def safe_to_repeat_create(error: CometAPIError) -> bool:
     """A create is not idempotent: repeat it only when it cannot have created anything."""
     return never_reached_server(error) or (
@@ -73,7 +80,9 @@ class Timing:
     """Exponential backoff with jitter, raised to a server's ``Retry-After`` up to a cap.
 
     A call (get, create, one output file) is retried ``max_retries`` times; a poll inside a wait
-    is retried for ``failure_grace`` seconds of failures in a row instead. Nothing waits past a
+    is retried for ``failure_grace`` seconds of failures in a row instead, except for the
+    client's own congestion (:func:`is_congestion`): riding that out for minutes only queues
+    more requests behind it, so it has a call's budget, polls included. Nothing waits past a
     deadline: a pause that would end at or after it is a decision to give up.
     """
 
@@ -109,6 +118,7 @@ class Timing:
         retry_after: float | None,
         failing_for: float | None = None,
         remaining: float | None = None,
+        congested: bool = False,
     ) -> float | None:
         """The pause before trying again after failure ``attempt + 1`` in a row, or ``None``
         to give up (the caller raises the error).
@@ -116,10 +126,12 @@ class Timing:
         ``failing_for``: for a poll, seconds since its failures began (the budget is
         ``failure_grace``); ``None`` for a call (the budget is ``max_retries``).
         ``remaining``: seconds left before the deadline, ``None`` without one.
+        ``congested``: the failure is the client's own congestion; the budget is
+        ``max_retries`` (failures in a row, of any kind), even for a poll.
         """
         if not retryable:
             return None
-        if failing_for is None and attempt >= self.max_retries:
+        if (failing_for is None or congested) and attempt >= self.max_retries:
             return None
         if failing_for is not None and failing_for >= self.failure_grace:
             return None
