@@ -7,8 +7,10 @@ across a pause, so the pool never queues and a crowd of waits does not turn into
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import threading
+import tracemalloc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cometapi_replicate import APITimeoutError, AsyncClient, Client
+from cometapi_replicate import APITimeoutError, AsyncClient, Client, Clock
 from cometapi_replicate.client import MAX_CONNECTIONS
 from cometapi_replicate.testing import Sandbox, SandboxServer
 
@@ -161,3 +163,42 @@ def test_a_congested_pool_is_given_up_on_like_a_call_not_ridden_out(make: Any, c
         getattr(facade, call)("pred1")
     assert len(api.requests) == 3  # max_retries=2, not five minutes of retries
     assert KEY not in repr(api.requests)
+
+
+class Parked(Clock):
+    """Real time, but every pause parks until the test lets it go."""
+
+    def __init__(self, waits: int) -> None:
+        self.waits, self.sleeping = waits, 0
+        self.all_parked, self.go = asyncio.Event(), asyncio.Event()
+
+    async def async_sleep(self, seconds: float) -> None:
+        self.sleeping += 1
+        if self.sleeping == self.waits:
+            self.all_parked.set()
+        await self.go.wait()
+
+
+def test_a_sleeping_wait_holds_a_few_kilobytes() -> None:
+    sandbox = Sandbox(queue=0.0, run=3600.0)
+    ids = created(sandbox, 200)
+    clock = Parked(len(ids))
+
+    async def crowd() -> float:
+        mine = httpx.AsyncClient(transport=sandbox.transport())
+        async with AsyncClient(**sandbox.client_kwargs(), http_client=mine, clock=clock) as client:
+            await client.predictions.get(ids[0])  # warm up: imports and caches are not the waits'
+            gc.collect()
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            tasks = [asyncio.ensure_future(client.predictions.wait(i)) for i in ids]
+            await clock.all_parked.wait()
+            gc.collect()
+            held = tracemalloc.get_traced_memory()[0] - before
+            tracemalloc.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return held / len(ids)
+
+    assert asyncio.run(crowd()) < 8_192  # bytes per sleeping wait

@@ -340,7 +340,6 @@ def watch(
                 f"prediction {prediction_id} still {latest.status} after {timeout:g}s", latest
             )
         logger.debug("prediction %s is %s; next poll in %.2fs", prediction_id, latest.status, delay)
-        del latest  # thousands of waits may pause at once: a pause holds no prediction
         yield Sleep(delay)
 
 
