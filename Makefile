@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch
+.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -41,13 +41,16 @@ test: $(STAMP) ## Run the test suite, with the branch-coverage gate of pyproject
 
 ci: check-generated lint test ## What CI runs
 
-bench: bench-polling bench-batch ## All benchmarks
+bench: bench-polling bench-batch bench-downloads ## All benchmarks
 
 bench-polling: $(STAMP) ## Poll schedules on workload W1 (simulated clock)
 	$(BIN)/python -m tools.bench_polling
 
 bench-batch: $(STAMP) ## client.batch vs one-by-one waits over loopback, 10,000 predictions (QUICK=1: 1,000)
 	$(BIN)/python -m tools.bench_batch
+
+bench-downloads: $(STAMP) ## Event-loop stalls and MB/s of a 200 MB async download, before and after
+	$(BIN)/python -m tools.bench_downloads
 
 build: $(STAMP) ## Build the sdist and wheel into dist/ and check them with twine
 	rm -rf dist

@@ -22,6 +22,7 @@ from cometapi_replicate import (
     AuthenticationError,
     Client,
     CometAPIError,
+    OutputUnavailableError,
     PredictionFailedError,
     ResponseValidationError,
     WaitTimeoutError,
@@ -297,7 +298,7 @@ def test_server_fields_that_echo_the_key_are_redacted_everywhere(
     output = escaped_json(prediction_body("succeeded", output=["@KEY@:x"]), form)
     client, _ = client_on(httpx.Response(200, content=output))
     prediction = client.predictions.get("pred1")
-    with pytest.raises(ResponseValidationError) as refused:
+    with pytest.raises(OutputUnavailableError) as refused:  # not a URL: text, no files
         client.predictions.download(prediction, tmp_path)
     assert_hidden(shown(refused.value))
     assert any("unknown status" in r.getMessage() for r in caplog.records)

@@ -18,7 +18,6 @@ from cometapi_replicate import (
     OutputUnavailableError,
     Prediction,
     PredictionFailedError,
-    ResponseValidationError,
 )
 from cometapi_replicate.inputs import encode_input
 
@@ -182,10 +181,10 @@ def test_download_saves_outputs_in_order_without_sending_the_key(make: Any, tmp_
     paths = download(
         client, succeeded(f"{CDN}/a.png", f"{CDN}/b.png", f"{CDN}/c.webp"), tmp_path / "out"
     )
-    assert [p.name for p in paths] == ["a.png", "b.png", "c.webp"]
+    assert [p.name for p in paths] == ["pred1-0.png", "pred1-1.png", "pred1-2.webp"]
     assert [p.read_bytes() for p in paths] == [PNG, b"second", b"third"]
     assert all("authorization" not in r.headers for r in api.requests)
-    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["a.png", "b.png", "c.webp"]
+    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == [p.name for p in paths]
 
 
 def test_download_by_id_fetches_the_prediction_first(make: Any, tmp_path: Path) -> None:
@@ -229,21 +228,21 @@ def test_data_urls_are_saved(make: Any, tmp_path: Path) -> None:
     client, api = make([files_api({})])
     url = "data:image/png;base64," + base64.b64encode(PNG).decode()
     (path,) = download(client, succeeded(url), tmp_path)
-    assert path.name == "output-0.png" and path.read_bytes() == PNG
+    assert path.name == "pred1-0.png" and path.read_bytes() == PNG
     assert api.requests == []
 
 
 @pytest.mark.parametrize(
     "url", ["file:///etc/passwd", "ftp://host/x.png", "javascript:alert(1)", "/relative/x.png"]
 )
-def test_other_schemes_are_refused_before_anything_is_written(
-    make: Any, tmp_path: Path, url: str
-) -> None:
+def test_other_schemes_are_text_never_fetched(make: Any, tmp_path: Path, url: str) -> None:
     client, api = make([files_api({f"{CDN}/ok.png": PNG})])
-    with pytest.raises(ResponseValidationError, match="refusing"):
-        download(client, succeeded(f"{CDN}/ok.png", url), tmp_path)
-    assert api.requests == []
-    assert list(tmp_path.iterdir()) == []
+    (path,) = download(client, succeeded(f"{CDN}/ok.png", url), tmp_path)
+    assert path.read_bytes() == PNG
+    assert [str(r.url) for r in api.requests] == [f"{CDN}/ok.png"]
+    with pytest.raises(OutputUnavailableError, match="no files"):
+        download(client, succeeded(url), tmp_path / "other")
+    assert len(api.requests) == 1 and not (tmp_path / "other").exists()
 
 
 def test_hostile_names_are_made_safe_unique_and_inside_the_directory(
@@ -261,12 +260,13 @@ def test_hostile_names_are_made_safe_unique_and_inside_the_directory(
     ]
     client, _ = make([lambda request: httpx.Response(200, content=b"data")])
     out = tmp_path / "out"
-    paths = download(client, succeeded(*urls), out)
+    paths = download(client, succeeded(*urls), out, name="{stem}{ext}")
     names = [p.name for p in paths]
     assert len(set(n.lower() for n in names)) == len(names)
     for path in paths:
         assert path.parent == out.resolve()
-        assert not path.name.startswith(".") and "/" not in path.name and len(path.name) <= 100
+        assert not path.name.startswith(".") and "/" not in path.name
+        assert len(path.name.encode()) <= 255
     assert names[3:5] == ["x.png", "x-1.png"]
     assert names[5].endswith(".png")
     assert sorted(p.name for p in out.iterdir()) == sorted(names), (
@@ -308,15 +308,15 @@ def test_a_transient_failure_then_success(make: Any, tmp_path: Path) -> None:
 
 
 def test_existing_files_are_kept_unless_overwrite(make: Any, tmp_path: Path) -> None:
-    (tmp_path / "x.png").write_bytes(b"mine")
+    (tmp_path / "pred1-0.png").write_bytes(b"mine")
     client, api = make([lambda request: httpx.Response(200, content=PNG)])
-    with pytest.raises(FileExistsError):
+    with pytest.raises(FileExistsError, match="overwrite=True"):
         download(client, succeeded(f"{CDN}/x.png"), tmp_path)
-    assert (tmp_path / "x.png").read_bytes() == b"mine"
+    assert (tmp_path / "pred1-0.png").read_bytes() == b"mine"
     assert api.requests == []
     (path,) = download(client, succeeded(f"{CDN}/x.png"), tmp_path, overwrite=True)
     assert path.read_bytes() == PNG
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pred1-0.png"]
 
 
 @pytest.mark.parametrize(
@@ -351,7 +351,7 @@ def test_download_errors_from_the_file_host_are_typed(make: Any, tmp_path: Path)
 def test_when_one_file_fails_no_further_file_starts(
     make: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cometapi_replicate.client.MAX_PARALLEL_DOWNLOADS", 1)
+    monkeypatch.setattr("cometapi_replicate.download.MAX_PARALLEL", 1)
     client, api = make([files_api({f"{CDN}/b.png": PNG, f"{CDN}/c.png": PNG})])
     with pytest.raises(NotFoundError):
         download(client, succeeded(f"{CDN}/a.png", f"{CDN}/b.png", f"{CDN}/c.png"), tmp_path)

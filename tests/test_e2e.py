@@ -47,7 +47,8 @@ def test_run_downloads_real_pngs_and_prints_json(env: dict[str, str], tmp_path: 
     assert payload["prediction"]["status"] == "succeeded"
     assert payload["prediction"]["input"] == {"prompt": "a boat", "num_outputs": 2}
     files = [Path(p) for p in payload["files"]]
-    assert [f.name for f in files] == ["out-0.png", "out-1.png"]
+    pid = payload["prediction"]["id"]
+    assert [f.name for f in files] == [f"{pid}-0.png", f"{pid}-1.png"]
     assert all(f.read_bytes().startswith(b"\x89PNG") for f in files)
     assert SANDBOX_KEY not in result.stdout + result.stderr
 
@@ -91,9 +92,9 @@ def test_get_wait_and_download_by_id(env: dict[str, str], tmp_path: Path) -> Non
     waited = cli(env, "wait", pid)
     assert waited.returncode == 0 and f"id:      {pid}" in waited.stdout
     saved = cli(env, "download", pid, str(tmp_path), "--json")
-    assert json.loads(saved.stdout) == [str(tmp_path / "out-0.png")]
+    assert json.loads(saved.stdout) == [str(tmp_path / f"{pid}-0.png")]
     again = cli(env, "download", pid, str(tmp_path))
-    assert again.returncode == 4 and "exists" in again.stderr
+    assert again.returncode == 5 and "exists" in again.stderr and "--overwrite" in again.stderr
 
 
 def test_wait_across_injected_429s_and_5xx_bursts(

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any, cast
 
 import httpx
@@ -25,7 +24,6 @@ from cometapi_replicate import (
     InternalServerError,
     NotFoundError,
     PredictionFailedError,
-    RateLimitError,
     ResponseValidationError,
     WaitTimeoutError,
     plans,
@@ -34,7 +32,6 @@ from cometapi_replicate._secret import Secret
 from cometapi_replicate.plans import (
     CreatePrediction,
     Emit,
-    FetchOutput,
     GetPrediction,
     Plan,
     Reply,
@@ -331,20 +328,6 @@ def test_run_reports_the_created_prediction_once_then_the_changes() -> None:
     emitted = [s.prediction.status for s in walked.steps if isinstance(s, Emit)]
     assert emitted == ["starting", "failed"]
     assert isinstance(walked.error, PredictionFailedError)
-
-
-def test_fetch_output_retries_transient_failures_and_passes_file_errors_through() -> None:
-    clock = FakeClock()
-    ctx = context(clock)
-    step = FetchOutput("https://cdn.example/x.png", Path("out/x.png"), False)
-    plan = plans.fetch_output(step.url, step.destination, False, ctx)
-    busy = RateLimitError("busy", status_code=429, headers={"retry-after-ms": "1500"})
-    walked = walk(plan, [busy, Path("out/x.png")], clock)
-    assert walked.steps == [step, Sleep(1.5), step]
-    assert walked.result == Path("out/x.png")
-    exists = FileExistsError("out/x.png exists")
-    walked = walk(plans.fetch_output(step.url, step.destination, False, ctx), [exists], clock)
-    assert walked.error is exists
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_first_example_runs_and_saves_the_images(
         compile(code, "README.md", "exec"),
         {"mock": httpx.Client(transport=httpx.MockTransport(handler))},
     )
-    assert (tmp_path / "images" / "out-0.webp").read_bytes() == PNG
+    assert (tmp_path / "images" / "pred1-0.webp").read_bytes() == PNG
     assert "saved" in capsys.readouterr().out
 
 
@@ -62,3 +62,64 @@ def test_the_sandbox_pytest_example_passes(tmp_path: Path) -> None:
     assert callable(test)
     test(tmp_path)
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def readme_block(marker: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
+    (block,) = [b for b in blocks if marker in b]
+    return str(block)
+
+
+def delivery(output: object) -> httpx.MockTransport:
+    """The API (one succeeded prediction with ``output``) and a delivery host serving PNG."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "replicate.delivery":
+            assert "authorization" not in request.headers
+            return httpx.Response(200, content=PNG)
+        body = prediction_body("succeeded", output=output)
+        return json_response({**body, "id": "q4chw5rey9rmt0cww76t4h3ma4"})
+
+    return httpx.MockTransport(handler)
+
+
+@pytest.mark.parametrize("output", [[CDN], "A fox, in words."])
+def test_the_outputs_example_downloads_files_or_prints_the_output(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    output: object,
+) -> None:
+    code = readme_block("if output_urls(p):").replace("Client()", "Client(http_client=mock)")
+    monkeypatch.setenv("COMETAPI_KEY", KEY)
+    monkeypatch.setenv("COMETAPI_BASE_URL", BASE)
+    monkeypatch.chdir(tmp_path)
+    mock = httpx.Client(transport=delivery(output))
+    exec(compile(code, "README.md", "exec"), {"mock": mock})
+    saved = list((tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
+    if isinstance(output, list):
+        assert [p.read_bytes() for p in saved] == [PNG]
+    else:
+        assert saved == [] and capsys.readouterr().out == "A fox, in words.\n"
+
+
+def test_the_streaming_example_saves_and_hashes_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import hashlib
+
+    code = readme_block("stream_output").replace("AsyncClient()", "AsyncClient(http_client=amock)")
+    code = code.replace("with Client()", "with Client(http_client=mock)")
+    monkeypatch.setenv("COMETAPI_KEY", KEY)
+    monkeypatch.setenv("COMETAPI_BASE_URL", BASE)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {
+        "mock": httpx.Client(transport=delivery([CDN])),
+        "amock": httpx.AsyncClient(transport=delivery([CDN])),
+    }
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert (tmp_path / "first.webp").read_bytes() == PNG
+    checksum = namespace["checksum"]
+    digest = asyncio.run(checksum("q4chw5rey9rmt0cww76t4h3ma4"))  # type: ignore[operator]
+    assert digest == hashlib.sha256(PNG).hexdigest()

@@ -185,16 +185,18 @@ def test_a_wait_rides_out_a_burst_of_faults() -> None:
 def test_async_client_in_process() -> None:
     sandbox = Sandbox(queue=0.05, run=0.2)
 
-    async def main() -> list[str]:
+    async def main() -> tuple[str, list[str]]:
         http = httpx.AsyncClient(transport=sandbox.transport())
         async with AsyncClient(**sandbox.client_kwargs(), http_client=http) as client:
             prediction = await client.run("o/m", {"num_outputs": 2})
-            return [p.name for p in await client.predictions.download(prediction, directory)]
+            paths = await client.predictions.download(prediction, directory)
+            return prediction.id, [p.name for p in paths]
 
     import tempfile
 
     with tempfile.TemporaryDirectory() as directory:
-        assert asyncio.run(main()) == ["out-0.png", "out-1.png"]
+        pid, names = asyncio.run(main())
+        assert names == [f"{pid}-0.png", f"{pid}-1.png"]
 
 
 def test_unknown_ids_and_bad_keys() -> None:

@@ -24,15 +24,18 @@ from ._estimate import ProgressEstimate, Shown, format_eta
 from ._version import __version__
 from .client import Client
 from .errors import CometAPIError, PredictionError, WaitTimeoutError
+from .names import DEFAULT_NAME, check_name_template
 from .progress import parse_progress
-from .status import PredictionStatus, normalize_status, output_urls, to_json
+from .status import PredictionStatus, normalize_status, output_urls
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_ERROR = 0, 1, 2, 3, 4
+EXIT_DOWNLOAD = 5
 # 128 + the signal number, as a shell reports a command that a signal stopped.
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 EXIT_CODES = """exit codes:
   0  succeeded          1  failed, canceled or aborted     2  usage (arguments, input, key)
   3  timed out          4  API, network or file error
+  5  the prediction succeeded but saving its files failed (it is still printed)
   130, 143  interrupted (Ctrl-C, SIGTERM): prints the id to resume with
   141  stdout closed early (e.g. piped into head)"""
 NO_KEY = (
@@ -64,6 +67,14 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class DownloadFailed(Exception):
+    """The download step failed after the prediction succeeded."""
+
+    def __init__(self, prediction: Prediction, error: Exception) -> None:
+        super().__init__(str(error))
+        self.prediction, self.error = prediction, error
 
 
 def parse_value(text: str) -> Any:
@@ -170,10 +181,21 @@ def describe(prediction: Prediction) -> str:
         lines.append(f"progress: {progress.percentage:.0%}")
     if isinstance(prediction.error, str):
         lines.append(f"error:   {prediction.error}")
-    lines.extend(f"output:  {url}" for url in output_urls(prediction))
+    lines.extend(output_lines(prediction.to_dict().get("output")))
     if prediction.data_removed is True:
         lines.append("output:  removed (data is kept about an hour after completion)")
     return "\n".join(lines)
+
+
+def output_lines(output: object) -> list[str]:
+    """File URLs one a line, text as text, anything else (numbers, objects, lists) as JSON."""
+    if output is None:
+        return []
+    if isinstance(output, str):
+        return [f"output:  {output}"]
+    if isinstance(output, list) and output and len(output_urls(output)) == len(output):
+        return [f"output:  {url}" for url in output]
+    return ["output:  " + json.dumps(output, indent=2, ensure_ascii=False, default=str)]
 
 
 def exit_code_for(prediction: Prediction) -> int:
@@ -225,9 +247,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "download": (
         "save a prediction's outputs",
-        "Save the outputs of a succeeded prediction into DIRECTORY, in output order.\n"
-        "Each file appears only when complete; existing files are kept unless --overwrite.",
-        "cometapi-replicate download ID out/\ncometapi-replicate download ID out/ --overwrite",
+        "Save the output files of a succeeded prediction into DIRECTORY, in output order,\n"
+        "named by --name. All files appear once all are complete, or none does; existing\n"
+        "files are kept unless --overwrite.",
+        "cometapi-replicate download ID out/\n"
+        'cometapi-replicate download ID out/ --name "{index}-{stem}{ext}" --overwrite',
     ),
     "sandbox": (
         "serve a local sandbox API on 127.0.0.1",
@@ -237,6 +261,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "cometapi-replicate sandbox --json   # base_url, files_url and key as JSON",
     ),
 }
+
+NAME_HELP = "file names: {id}, {index}, {stem}, {ext} (default: %(default)s)"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -249,6 +275,7 @@ def parser() -> argparse.ArgumentParser:
     )
     waiting.add_argument("--download", metavar="DIR", help="save the outputs into DIR")
     waiting.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")
+    waiting.add_argument("--name", default=DEFAULT_NAME, help=NAME_HELP)
     ident = argparse.ArgumentParser(add_help=False)
     ident.add_argument("id", help="the prediction's id, as create or run printed it")
 
@@ -286,6 +313,7 @@ def parser() -> argparse.ArgumentParser:
     download = sub["download"]
     download.add_argument("directory", help="where to save the files (created if missing)")
     download.add_argument("--overwrite", action="store_true", help="replace existing files")
+    download.add_argument("--name", default=DEFAULT_NAME, help=NAME_HELP)
     sub["sandbox"].add_argument("--port", type=int, default=0, help="0 picks a free port")
     from .cli_batch import add_parser as add_batch
 
@@ -334,6 +362,11 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         with sigterm_as_interrupt(), Client(base_url=args.base_url) as client:
             prediction, files = execute(client, args, on_update, display)
+    except DownloadFailed as exc:
+        message = failure(exc.error, None)[1]
+        print(message, file=sys.stderr)
+        report(sys.stdout, args.json, exc.prediction, None, error=message.removeprefix("error: "))
+        return EXIT_DOWNLOAD
     except (KeyboardInterrupt, CometAPIError, OSError, UsageError, ValueError, TypeError) as exc:
         display.close()
         code, message = failure(exc, seen.get("id"))
@@ -354,8 +387,9 @@ def execute(
     """Carry out ``get``, ``download``, ``wait`` or ``run``."""
     if args.command == "get":
         return client.predictions.get(args.id), None
+    check_name_template(args.name)  # before anything is created or fetched
     if args.command == "download":
-        return None, client.predictions.download(args.id, args.directory, overwrite=args.overwrite)
+        return None, save(client, client.predictions.get(args.id), args.directory, args)
     if args.command == "wait":
         start: Prediction | str = args.id
     else:
@@ -367,8 +401,24 @@ def execute(
     display.close()
     files = None
     if args.download and exit_code_for(prediction) == EXIT_OK:
-        files = client.predictions.download(prediction, args.download, overwrite=args.overwrite)
+        files = save(client, prediction, args.download, args)
     return prediction, files
+
+
+def save(client: Client, prediction: Prediction, directory: str, args: Any) -> list[Path]:
+    """The download step. Once the prediction has succeeded, its failures are
+    :class:`DownloadFailed`; an output with no files (text, JSON) saves nothing."""
+    if normalize_status(prediction.status) is not PredictionStatus.SUCCEEDED:
+        return client.predictions.download(prediction, directory)  # raises: not succeeded
+    if prediction.data_removed is not True and not output_urls(prediction):
+        print(f"{prediction.id}: the output has no files to save", file=sys.stderr)
+        return []
+    try:
+        return client.predictions.download(
+            prediction, directory, overwrite=args.overwrite, name=args.name
+        )
+    except (CometAPIError, OSError) as exc:
+        raise DownloadFailed(prediction, exc) from exc
 
 
 def failure(exc: BaseException, prediction_id: str | None) -> tuple[int, str]:
@@ -380,6 +430,8 @@ def failure(exc: BaseException, prediction_id: str | None) -> tuple[int, str]:
         return code, f"{'terminated' if stopped else 'interrupted'}{resume}"
     if isinstance(exc, WaitTimeoutError):
         return EXIT_TIMEOUT, f"timed out: {exc}"
+    if isinstance(exc, FileExistsError):
+        return EXIT_ERROR, f"error: {exc.filename} exists; pass --overwrite to replace it"
     if isinstance(exc, UsageError | ValueError | TypeError):
         return EXIT_USAGE, f"error: {exc}"
     if isinstance(exc, PredictionError):
@@ -388,15 +440,22 @@ def failure(exc: BaseException, prediction_id: str | None) -> tuple[int, str]:
 
 
 def report(
-    out: TextIO, as_json: bool, prediction: Prediction | None, files: list[Path] | None
+    out: TextIO,
+    as_json: bool,
+    prediction: Prediction | None,
+    files: list[Path] | None,
+    *,
+    error: str | None = None,
 ) -> None:
     paths = [str(p) for p in files] if files is not None else None
     if as_json:
-        if prediction is not None and paths is None:
-            print(to_json(prediction, indent=2), file=out)
-            return
-        payload: Any = paths
-        if prediction is not None:
+        if prediction is None:
+            payload: Any = paths
+        elif error is not None:
+            payload = {"prediction": prediction.to_dict(), "files": None, "error": error}
+        elif paths is None:
+            payload = prediction.to_dict()
+        else:
             payload = {"prediction": prediction.to_dict(), "files": paths}
         print(json.dumps(payload, indent=2), file=out)
         return

@@ -12,8 +12,7 @@ import ipaddress
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, Unpack, assert_never
@@ -37,6 +36,7 @@ from ._secret import install_log_filter, normalize_key
 from .batch_run import AsyncBatch, Batch, BatchKwargs
 from .clock import Clock
 from .errors import CometAPIError, without_foreign_causes
+from .names import DEFAULT_NAME
 from .responses import MAX_RESPONSE_BYTES
 from .timing import Timing
 
@@ -54,7 +54,6 @@ OnUpdate = Callable[[Prediction], None]
 AsyncOnUpdate = Callable[[Prediction], Awaitable[None] | None]
 """A plain function or an ``async def``; the async client awaits what it returns."""
 
-MAX_PARALLEL_DOWNLOADS = 4
 MAX_CONNECTIONS = 100
 """Requests in flight at once on one client (and the size of the pool it opens). Calls beyond
 that wait their turn in the SDK, holding no connection, instead of in httpx's pool queue, whose
@@ -196,6 +195,7 @@ class Client(_ClientBase[httpx.Client]):
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
+        self._downloads = download.Files(self._files, self._settings.context)
         self.predictions = Predictions(self)
 
     def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
@@ -230,10 +230,6 @@ class Client(_ClientBase[httpx.Client]):
                 limit = self._settings.context.max_response_bytes
                 with self._slots:
                     return plans.Reply(send(self._http, request, step.budget, limit))
-            case plans.FetchOutput(url, destination, overwrite):
-                key = self._settings.key
-                with self._slots:
-                    return download.fetch(self._files, url, destination, overwrite, key)
             case _:
                 assert_never(step)
         return None
@@ -299,16 +295,6 @@ class _PredictionsBase:
             stream=stream,
         )
 
-    def _outputs(
-        self, prediction: Prediction, directory: str | os.PathLike[str], overwrite: bool
-    ) -> list[plans.Plan[Path | None]]:
-        """One plan a file; once one fails, the others not yet started are called off."""
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        files = download.plan_files(prediction, folder, overwrite=overwrite)
-        fetches = [plans.fetch_output(url, dest, overwrite, self._context) for url, dest in files]
-        return plans.called_off_after_a_failure(fetches)
-
 
 class Predictions(_PredictionsBase):
     """``client.predictions``: get, wait for and watch predictions."""
@@ -337,20 +323,38 @@ class Predictions(_PredictionsBase):
         directory: str | os.PathLike[str],
         *,
         overwrite: bool = False,
+        name: str = DEFAULT_NAME,
     ) -> list[Path]:
-        """Save the outputs of a succeeded prediction into ``directory``, in output order.
+        """Save the output files of a succeeded prediction into ``directory``, in output order.
 
-        Each file appears only when complete; an existing file raises ``FileExistsError``
-        unless ``overwrite``. Raises :class:`OutputUnavailableError` when there is no output.
-        Up to four files download at once; when one fails, no further file starts and its
-        error is raised once the others have stopped.
+        ``name`` is a template (``{id}``, ``{index}``, ``{stem}``, ``{ext}``) made safe for any
+        filesystem. All files appear once all are complete, or none does. An existing file
+        raises ``FileExistsError`` unless ``overwrite``. :class:`OutputUnavailableError`: not
+        succeeded, output removed, or an output with no files. Up to four files download at
+        once; when one fails, the others stop and its error is raised.
         """
-        if not isinstance(prediction_or_id, Prediction):
-            prediction_or_id = self.get(prediction_or_id)
-        fetches = self._outputs(prediction_or_id, directory, overwrite)
-        with ThreadPoolExecutor(min(len(fetches), MAX_PARALLEL_DOWNLOADS)) as pool:
-            saved = list(pool.map(self._client._drive, fetches))  # the first failure, in order
-        return [path for path in saved if path is not None]
+        return download.save(
+            self._client._downloads,
+            prediction_or_id,
+            directory,
+            overwrite=overwrite,
+            name=name,
+            get=self.get,
+        )
+
+    def read_output(
+        self, prediction_or_id: Prediction | str, index: int = 0, *, max_bytes: int | None = None
+    ) -> bytes:
+        """Output file ``index`` in memory. A file larger than ``max_bytes`` raises
+        :class:`OutputTooLargeError` and no more of it is read."""
+        files = self._client._downloads
+        return download.read(files, prediction_or_id, index, max_bytes=max_bytes, get=self.get)
+
+    def stream_output(
+        self, prediction_or_id: Prediction | str, index: int = 0
+    ) -> AbstractContextManager[Iterator[bytes]]:
+        """``with ... as chunks:`` output file ``index`` as an iterator of byte chunks."""
+        return download.stream(self._client._downloads, prediction_or_id, index, get=self.get)
 
     def wait(
         self,
@@ -395,6 +399,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         files = self._settings.httpx_kwargs(downloads=True)
         self._files = httpx.AsyncClient(transport=mine, **files)
         self._loop_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
+        self._downloads = download.AsyncFiles(self._files, self._settings.context)
         self.predictions = AsyncPredictions(self)
 
     async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
@@ -438,10 +443,6 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
                 limit = self._settings.context.max_response_bytes
                 async with self._slots():
                     return plans.Reply(await asend(self._http, request, step.budget, limit))
-            case plans.FetchOutput(url, destination, overwrite):
-                key = self._settings.key
-                async with self._slots():
-                    return await download.afetch(self._files, url, destination, overwrite, key)
             case _:
                 assert_never(step)
         return None
@@ -505,25 +506,32 @@ class AsyncPredictions(_PredictionsBase):
         directory: str | os.PathLike[str],
         *,
         overwrite: bool = False,
+        name: str = DEFAULT_NAME,
     ) -> list[Path]:
-        """See :meth:`Predictions.download`."""
-        if not isinstance(prediction_or_id, Prediction):
-            prediction_or_id = await self.get(prediction_or_id)
-        limit = asyncio.Semaphore(MAX_PARALLEL_DOWNLOADS)
+        """See :meth:`Predictions.download`; files are written off the event loop."""
+        return await download.asave(
+            self._client._downloads,
+            prediction_or_id,
+            directory,
+            overwrite=overwrite,
+            name=name,
+            get=self.get,
+        )
 
-        async def one(plan: plans.Plan[Path | None]) -> Path | None:
-            async with limit:
-                return await self._client._drive(plan)
+    async def read_output(
+        self, prediction_or_id: Prediction | str, index: int = 0, *, max_bytes: int | None = None
+    ) -> bytes:
+        """See :meth:`Predictions.read_output`."""
+        files = self._client._downloads
+        return await download.aread(
+            files, prediction_or_id, index, max_bytes=max_bytes, get=self.get
+        )
 
-        fetches = self._outputs(prediction_or_id, directory, overwrite)
-        tasks = [asyncio.ensure_future(one(plan)) for plan in fetches]
-        try:  # the first failure is raised as it is; the downloads under way are cancelled
-            saved = await asyncio.gather(*tasks)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        return [path for path in saved if path is not None]
+    def stream_output(
+        self, prediction_or_id: Prediction | str, index: int = 0
+    ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """``async with ... as chunks:`` output file ``index`` as an async iterator of chunks."""
+        return download.astream(self._client._downloads, prediction_or_id, index, get=self.get)
 
     async def wait(
         self,

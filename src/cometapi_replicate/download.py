@@ -1,20 +1,42 @@
-"""Saving a prediction's outputs: safe names, atomic files, no key to foreign hosts.
+"""A prediction's output files, end to end: which files, their names, and getting the bytes.
 
-``plan_files`` decides everything (sources, names, refusals) before any byte moves;
-``fetch``/``afetch`` stream one source into place and raise on any failure, leaving nothing
-behind.
+Decisions come first and touch nothing (``downloadable_urls``, ``plan_download``, names), then
+the sync and async twins move the bytes: ``save``/``asave`` into a folder, ``read``/``aread``
+into memory, ``stream``/``astream`` as chunks. Every download goes through a file-host client
+that sends the API key to the API's own origin only; ``data:`` URLs are decoded here and never
+sent anywhere.
+
+``save`` is all or nothing: each file streams into a temporary file beside its destination and
+all of them are put in place only once every one is complete, so a failure (or Ctrl-C, or a
+cancelled task) leaves the folder as it was.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
-import mimetypes
+import concurrent.futures
+import contextlib
+import errno
+import itertools
 import os
 import re
-import tempfile
+import secrets
+import threading
 import urllib.parse
-from pathlib import Path, PurePosixPath
-from typing import IO
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterable,
+    Iterator,
+    Sequence,
+)
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TypeVar
 
 import httpx
 from cometapi_replicate_api.models import Prediction
@@ -22,116 +44,266 @@ from cometapi_replicate_api.models import Prediction
 from ._secret import Secret
 from .errors import (
     APIConnectionError,
+    APITimeoutError,
+    CometAPIError,
+    OutputTooLargeError,
     OutputUnavailableError,
     ResponseValidationError,
+    redact,
 )
-from .responses import error_for
+from .names import check_name_template, file_names
+from .plans import Context
+from .responses import error_for, parse_retry_after
 from .status import PredictionStatus, normalize_status, output_urls
+from .timing import is_transient
 
-__all__ = ["afetch", "fetch", "plan_files"]
+__all__ = [
+    "AsyncFiles",
+    "Files",
+    "aread",
+    "asave",
+    "astream",
+    "downloadable_urls",
+    "plan_download",
+    "read",
+    "save",
+    "stream",
+]
 
-MAX_NAME = 100
-CHUNK = 64 * 1024
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+T = TypeVar("T")
+
+MAX_PARALLEL = 4
+"""Files of one prediction downloaded at once."""
+WRITE_BATCH = 1 << 20
+"""Async downloads hand the disk this many bytes at a time, off the event loop."""
+
+# -- which files ---------------------------------------------------------------------------
 
 
-def plan_files(
-    prediction: Prediction, directory: Path, *, overwrite: bool
-) -> list[tuple[str, Path]]:
-    """``(source, destination)`` for each output, in output order; raises before any I/O."""
-    if normalize_status(prediction.status) is not PredictionStatus.SUCCEEDED:
+def downloadable_urls(prediction: Prediction) -> list[str]:
+    """The prediction's file URLs; :class:`OutputUnavailableError` if it has none to fetch."""
+    status = prediction.status
+    if normalize_status(status if isinstance(status, str) else "") is not (
+        PredictionStatus.SUCCEEDED
+    ):
         raise OutputUnavailableError(
-            f"prediction {prediction.id} is {prediction.status}, not succeeded", prediction
+            f"prediction {prediction.id} is {status}, not succeeded", prediction
         )
-    urls = output_urls(prediction)
-    if prediction.data_removed is True or not urls:
+    if prediction.data_removed is True:
         raise OutputUnavailableError(
-            f"prediction {prediction.id} has no output (removed about an hour after it ended)",
+            f"prediction {prediction.id}'s output was removed by the API "
+            "(it keeps outputs about an hour after a prediction ends)",
             prediction,
         )
+    urls = output_urls(prediction)
+    if not urls:
+        output = prediction.output
+        kind = "text" if isinstance(output, str) else "empty" if output is None else "JSON"
+        raise OutputUnavailableError(
+            f"prediction {prediction.id}'s output has no files (it is {kind}: "
+            "read it from prediction.output)",
+            prediction,
+        )
+    return urls
+
+
+def output_source(prediction: Prediction, index: int) -> str:
+    """File ``index`` of the prediction's output (negative counts from the end)."""
+    urls = downloadable_urls(prediction)
+    try:
+        return urls[index]
+    except IndexError:
+        raise OutputUnavailableError(
+            f"prediction {prediction.id} has {len(urls)} output file(s), no index {index}",
+            prediction,
+        ) from None
+
+
+def _check_index(index: object) -> int:
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise ValueError(f"index must be an int, not {type(index).__name__}")
+    return index
+
+
+@dataclass(frozen=True)
+class Target:
+    source: str
+    destination: Path
+
+
+def plan_download(prediction: Prediction, directory: Path, *, name: str) -> list[Target]:
+    """Where each output file goes, in output order; raises before anything is touched."""
+    urls = downloadable_urls(prediction)
     root = directory.resolve()
-    used: set[str] = set()
-    plan = []
-    for index, url in enumerate(urls):
-        scheme = urllib.parse.urlsplit(url).scheme.lower()
-        if scheme not in ("http", "https", "data"):
-            raise ResponseValidationError(f"refusing to download a {scheme or 'relative'}: URL")
-        name = _unique(_safe_name(url, index), used)
-        destination = root / name
-        if not destination.resolve().is_relative_to(root):  # pragma: no cover - names are safe
-            raise ResponseValidationError(f"output name {name!r} leaves the directory")
-        if destination.exists() and not overwrite:
-            raise FileExistsError(f"{destination} exists (pass overwrite=True to replace it)")
-        plan.append((url, destination))
-    return plan
+    targets = [
+        Target(url, root / file_name)
+        for url, file_name in zip(urls, file_names(name, prediction.id, urls), strict=True)
+    ]
+    if any(t.destination.parent != root for t in targets):  # pragma: no cover - safe names
+        raise ResponseValidationError("an output name leaves the folder")
+    return targets
 
 
-def _safe_name(url: str, index: int) -> str:
-    if url.startswith("data:"):
-        mime = url[5:].split(";", 1)[0].split(",", 1)[0]
-        return f"output-{index}{mimetypes.guess_extension(mime) or ''}"
-    raw = urllib.parse.unquote(PurePosixPath(urllib.parse.urlsplit(url).path).name)
-    name = _UNSAFE.sub("_", raw).lstrip(".")
-    if not name.strip("._-"):
-        return f"output-{index}"
-    stem, dot, ext = name.rpartition(".")
-    if not dot or len(ext) > 16:
-        stem, ext = name, ""
-    ext = f".{ext}" if ext else ""
-    return stem[: MAX_NAME - len(ext)] + ext
+def _exists_error(path: Path) -> FileExistsError:
+    return FileExistsError(errno.EEXIST, "exists (pass overwrite=True to replace it)", str(path))
 
 
-def _unique(name: str, used: set[str]) -> str:
-    stem, dot, ext = name.rpartition(".")
-    stem, ext = (stem, dot + ext) if dot and stem else (name, "")
-    candidate, n = name, 1
-    while candidate.lower() in used:
-        candidate, n = f"{stem}-{n}{ext}", n + 1
-    used.add(candidate.lower())
-    return candidate
+def _prepare(targets: Sequence[Target], overwrite: bool) -> None:
+    """Create the folder, and refuse before any byte moves if a file is in the way."""
+    folder = targets[0].destination.parent
+    if folder.exists() and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
+    folder.mkdir(parents=True, exist_ok=True)
+    for target in targets:
+        if not overwrite and os.path.lexists(target.destination):
+            raise _exists_error(target.destination)
+
+
+# -- data: URLs ----------------------------------------------------------------------------
+
+
+def is_data_url(url: str) -> bool:
+    return url[:5].lower() == "data:"
 
 
 def decode_data_url(url: str) -> bytes:
+    """The bytes of a ``data:`` URL (``;base64`` in any case, padding optional)."""
     header, sep, payload = url[5:].partition(",")
     if not sep:
-        raise ResponseValidationError("malformed data: URL")
-    if header.endswith(";base64"):
-        try:
-            return base64.b64decode(payload, validate=True)
-        except ValueError as exc:
-            raise ResponseValidationError("malformed base64 in a data: URL") from exc
-    return urllib.parse.unquote_to_bytes(payload)
+        raise ResponseValidationError("malformed data: URL (no comma)")
+    raw = urllib.parse.unquote_to_bytes(payload)
+    if not header.lower().endswith(";base64"):
+        return raw
+    compact = re.sub(rb"\s+", b"", raw)
+    try:
+        return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
+    except ValueError as exc:
+        raise ResponseValidationError("malformed base64 in a data: URL") from exc
 
 
-class _Partial:
-    """A temporary file beside the destination, renamed into place only when complete."""
+# -- the temporary file --------------------------------------------------------------------
 
-    def __init__(self, destination: Path, overwrite: bool) -> None:
-        self.destination, self.overwrite, self.size = destination, overwrite, 0
-        fd, name = tempfile.mkstemp(
-            dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-        )
-        self.path = Path(name)
+
+class _Staged:
+    """A temporary file beside ``destination``, created with the process umask."""
+
+    def __init__(self, destination: Path) -> None:
+        self.destination, self.size = destination, 0
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        prefix = f".{destination.name[:40]}."
+        while True:
+            path = destination.with_name(f"{prefix}{secrets.token_hex(4)}.part")
+            try:
+                fd = os.open(path, flags, 0o666)
+                break
+            except FileExistsError:  # pragma: no cover - 32 random bits
+                continue
+        self.path = path
         self.file: IO[bytes] = os.fdopen(fd, "wb")
 
-    def write(self, chunk: bytes) -> None:
-        self.file.write(chunk)
-        self.size += len(chunk)
+    def restart(self) -> None:
+        self.file.seek(0)
+        self.file.truncate()
+        self.size = 0
 
-    def commit(self, expected: int | None) -> Path:
+    def write(self, chunks: Iterable[bytes]) -> None:
+        for chunk in chunks:
+            self.file.write(chunk)
+            self.size += len(chunk)
+
+    def commit(self, overwrite: bool) -> Path:
+        """Put the file in place: replacing, or never over an existing file."""
         self.file.close()
-        if expected is not None and self.size != expected:
-            raise APIConnectionError(f"incomplete download: {self.size} of {expected} bytes")
-        if self.overwrite:
+        if overwrite:
             os.replace(self.path, self.destination)
-        else:
-            os.link(self.path, self.destination)  # fails if something appeared there meanwhile
-            self.path.unlink()
+            return self.destination
+        try:
+            _place_new(self.path, self.destination)
+        except FileExistsError:
+            raise _exists_error(self.destination) from None
         return self.destination
 
     def discard(self) -> None:
         self.file.close()
         self.path.unlink(missing_ok=True)
+
+
+def _place_new(temporary: Path, destination: Path) -> None:
+    """Rename without replacing: a hard link where the filesystem has them; elsewhere (FAT,
+    exFAT, some network and FUSE filesystems) claim the name with an exclusive create, then
+    rename over that empty claim."""
+    link = getattr(os, "link", None)
+    if link is not None:
+        try:
+            link(temporary, destination)
+        except FileExistsError:
+            raise
+        except OSError:
+            pass  # no hard links here: fall back below
+        else:
+            temporary.unlink()
+            return
+    os.close(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    os.replace(temporary, destination)
+
+
+def _commit_all(staged: Sequence[_Staged], overwrite: bool) -> list[Path]:
+    """Put every file in place, or (one is in the way) none: undo those placed, drop the rest."""
+    placed: list[Path] = []
+    try:
+        for item in staged:
+            placed.append(item.commit(overwrite))
+    except BaseException:
+        for path in placed:
+            path.unlink(missing_ok=True)
+        for item in staged:
+            item.discard()
+        raise
+    return placed
+
+
+Outcome = _Staged | BaseException | None
+"""What one file's worker ended with: its staged file, its failure, or nothing (cancelled)."""
+
+
+def _settle(outcomes: Sequence[Outcome]) -> list[_Staged]:
+    """All staged files, or raise the failure of the lowest index (dropping every file)."""
+    failures = [o for o in outcomes if isinstance(o, BaseException) and not _stopped(o)]
+    staged = [o for o in outcomes if isinstance(o, _Staged)]
+    if failures or len(staged) != len(outcomes):
+        _drop(outcomes)
+        raise failures[0] if failures else _Stopped()
+    return staged
+
+
+def _drop(outcomes: Iterable[Outcome]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, _Staged):
+            outcome.discard()
+
+
+# -- errors and retries --------------------------------------------------------------------
+
+
+class _Stopped(Exception):
+    """Another file of the same download failed: this one stops too."""
+
+
+def _stopped(exc: BaseException) -> bool:
+    return isinstance(exc, _Stopped | asyncio.CancelledError)
+
+
+@contextlib.contextmanager
+def _translated(secret: Secret | None) -> Iterator[None]:
+    """httpx's exceptions as the SDK's, with the key removed from their text and no foreign
+    exception in their chain (it may quote server bytes or the request's headers)."""
+    try:
+        yield
+    except httpx.HTTPError as exc:
+        text = redact(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, secret)
+        if isinstance(exc, httpx.TimeoutException):
+            raise APITimeoutError(f"request timed out ({text})") from None
+        raise APIConnectionError(f"connection error ({text})") from None
 
 
 def _expected_size(response: httpx.Response) -> int | None:
@@ -141,41 +313,401 @@ def _expected_size(response: httpx.Response) -> int | None:
     return int(value) if value.isdigit() else None
 
 
-def fetch(
-    http: httpx.Client, url: str, destination: Path, overwrite: bool, secret: Secret | None
-) -> Path:
-    """Download ``url`` to ``destination`` atomically (sync)."""
-    partial = _Partial(destination, overwrite)
-    try:
-        if url.startswith("data:"):
-            partial.write(decode_data_url(url))
-            return partial.commit(None)
-        with http.stream("GET", url) as response:
-            if not response.is_success:  # the body is no local: it may echo the key
-                raise error_for(response.status_code, response.headers, response.read(), secret)
-            for chunk in response.iter_bytes(CHUNK):
-                partial.write(chunk)
-            return partial.commit(_expected_size(response))
-    finally:
-        partial.discard()
+def _check_size(received: int, response: httpx.Response) -> None:
+    expected = _expected_size(response)
+    if expected is not None and received != expected:
+        raise APIConnectionError(f"incomplete download: {received} of {expected} bytes")
 
 
-async def afetch(
-    http: httpx.AsyncClient, url: str, destination: Path, overwrite: bool, secret: Secret | None
-) -> Path:
-    """Download ``url`` to ``destination`` atomically (async)."""
-    partial = _Partial(destination, overwrite)
-    try:
-        if url.startswith("data:"):
-            partial.write(decode_data_url(url))
-            return partial.commit(None)
-        async with http.stream("GET", url) as response:
-            if not response.is_success:
+def _check_limit(max_bytes: int | None, size: int | None) -> None:
+    if max_bytes is not None and size is not None and size > max_bytes:
+        raise OutputTooLargeError(max_bytes, size)
+
+
+def _check_read_args(index: object, max_bytes: object) -> None:
+    _check_index(index)
+    if max_bytes is not None and (
+        not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 0
+    ):
+        raise ValueError("max_bytes must be None or an int of 0 or more")
+
+
+# -- moving bytes: the sync and async twins ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Files:
+    """What a download needs from a :class:`Client`: its file-host client and its context
+    (timing, clock, and the key to keep out of errors)."""
+
+    http: httpx.Client
+    context: Context
+
+    @property
+    def secret(self) -> Secret | None:
+        return self.context.secret
+
+
+@dataclass(frozen=True)
+class AsyncFiles:
+    """The same for :class:`AsyncClient`."""
+
+    http: httpx.AsyncClient
+    context: Context
+
+    @property
+    def secret(self) -> Secret | None:
+        return self.context.secret
+
+
+def _retry_delay(context: Context, attempt: int, error: CometAPIError) -> float | None:
+    """The pause before trying a file again after failed attempt ``attempt``, or ``None``."""
+    headers = getattr(error, "headers", None) or {}
+    return context.timing.retry_delay(
+        attempt,
+        retryable=is_transient(error),
+        retry_after=parse_retry_after(headers, context.clock.time()),
+    )
+
+
+def _retrying(files: Files, once: Callable[[], T]) -> T:
+    for attempt in itertools.count():
+        try:
+            return once()
+        except CometAPIError as error:
+            if (delay := _retry_delay(files.context, attempt, error)) is None:
+                raise
+            files.context.clock.sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _aretrying(files: AsyncFiles, once: Callable[[], Awaitable[T]]) -> T:
+    for attempt in itertools.count():
+        try:
+            return await once()
+        except CometAPIError as error:
+            if (delay := _retry_delay(files.context, attempt, error)) is None:
+                raise
+            await files.context.clock.async_sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _open(files: Files, url: str) -> httpx.Response:
+    """The response to ``GET url``, its body not yet read; an error status raises."""
+    with _translated(files.secret):
+        response = files.http.send(files.http.build_request("GET", url), stream=True)
+        if not response.is_success:  # the body is no local: it may echo the key
+            with contextlib.closing(response):
                 raise error_for(
-                    response.status_code, response.headers, await response.aread(), secret
+                    response.status_code, response.headers, response.read(), files.secret
                 )
-            async for chunk in response.aiter_bytes(CHUNK):
-                partial.write(chunk)
-            return partial.commit(_expected_size(response))
+    return response
+
+
+async def _aopen(files: AsyncFiles, url: str) -> httpx.Response:
+    with _translated(files.secret):
+        response = await files.http.send(files.http.build_request("GET", url), stream=True)
+        if not response.is_success:
+            async with contextlib.aclosing(response):
+                raise error_for(
+                    response.status_code, response.headers, await response.aread(), files.secret
+                )
+    return response
+
+
+def _chunks(response: httpx.Response, secret: Secret | None) -> Generator[bytes]:
+    """The body as it arrives (decoded), then a check that all of it came."""
+    received = 0
+    with _translated(secret):
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+            yield chunk
+    _check_size(received, response)
+
+
+async def _achunks(response: httpx.Response, secret: Secret | None) -> AsyncGenerator[bytes]:
+    received = 0
+    with _translated(secret):
+        async for chunk in response.aiter_bytes():
+            received += len(chunk)
+            yield chunk
+    _check_size(received, response)
+
+
+def _fetch(files: Files, url: str, staged: _Staged, stop: threading.Event) -> None:
+    """One attempt at ``url`` into ``staged``."""
+    if stop.is_set():
+        raise _Stopped
+    staged.restart()
+    if is_data_url(url):
+        staged.write([decode_data_url(url)])
+        return
+    response = _open(files, url)
+    try:
+        for chunk in _chunks(response, files.secret):
+            if stop.is_set():
+                raise _Stopped
+            staged.write([chunk])
     finally:
-        partial.discard()
+        response.close()
+
+
+async def _afetch(files: AsyncFiles, url: str, staged: _Staged) -> None:
+    """One attempt at ``url`` into ``staged``, writing on a worker thread."""
+    staged.restart()
+    if is_data_url(url):
+        await _off_loop(lambda: staged.write([decode_data_url(url)]))
+        return
+    response = await _aopen(files, url)
+    try:
+        await _write_off_loop(_achunks(response, files.secret), staged)
+    finally:
+        await response.aclose()
+
+
+async def _write_off_loop(chunks: AsyncIterator[bytes], staged: _Staged) -> None:
+    """Write ``chunks`` in batches on a worker thread while the next batch arrives."""
+    batch: list[bytes] = []
+    size = 0
+    writing: asyncio.Future[None] | None = None
+    try:
+        async for chunk in chunks:
+            batch.append(chunk)
+            size += len(chunk)
+            if size >= WRITE_BATCH:
+                if writing is not None:
+                    await asyncio.shield(writing)
+                writing = asyncio.ensure_future(asyncio.to_thread(staged.write, batch))
+                batch, size = [], 0
+        if writing is not None:
+            await asyncio.shield(writing)
+        await _off_loop(lambda: staged.write(batch))
+    finally:  # never leave a write running on a file that is about to be discarded
+        if writing is not None and not writing.done():
+            await asyncio.wait([writing])
+
+
+async def _off_loop(work: Callable[[], T]) -> T:
+    """``work()`` on a worker thread; cancelled meanwhile, it still finishes before we go on."""
+    running = asyncio.ensure_future(asyncio.to_thread(work))
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait([running])
+        raise
+
+
+def save(
+    files: Files,
+    prediction_or_id: Prediction | str,
+    directory: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    name: str,
+    get: Callable[[str], Prediction],
+) -> list[Path]:
+    """Save every output file into ``directory``, or none of them (see the module's doc)."""
+    check_name_template(name)
+    prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    targets = plan_download(prediction, Path(directory), name=name)
+    _prepare(targets, overwrite)
+    stop = threading.Event()
+
+    def one(target: Target) -> _Staged:
+        if stop.is_set():
+            raise _Stopped
+        staged = _Staged(target.destination)
+        try:
+            _retrying(files, lambda: _fetch(files, target.source, staged, stop))
+        except BaseException:
+            stop.set()  # no further file starts
+            staged.discard()
+            raise
+        return staged
+
+    pool = concurrent.futures.ThreadPoolExecutor(min(len(targets), MAX_PARALLEL))
+    futures = [pool.submit(one, target) for target in targets]
+    try:
+        try:
+            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        finally:  # the first failure (or Ctrl-C) stops the others
+            stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+    except BaseException:
+        _drop(_outcome(future) for future in futures)
+        raise
+    return _commit_all(_settle([_outcome(future) for future in futures]), overwrite)
+
+
+async def asave(
+    files: AsyncFiles,
+    prediction_or_id: Prediction | str,
+    directory: str | os.PathLike[str],
+    *,
+    overwrite: bool,
+    name: str,
+    get: Callable[[str], Awaitable[Prediction]],
+) -> list[Path]:
+    check_name_template(name)
+    prediction = (
+        await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    )
+    targets = plan_download(prediction, Path(directory), name=name)
+    await _off_loop(lambda: _prepare(targets, overwrite))
+    limit = asyncio.Semaphore(MAX_PARALLEL)
+    stop = threading.Event()
+
+    async def one(target: Target) -> _Staged:
+        async with limit:
+            if stop.is_set():
+                raise _Stopped
+            staged = _Staged(target.destination)
+            try:
+                await _aretrying(files, lambda: _afetch(files, target.source, staged))
+            except BaseException:
+                stop.set()  # no further file starts
+                staged.discard()
+                raise
+            return staged
+
+    tasks = [asyncio.ensure_future(one(target)) for target in targets]
+    try:
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:  # the first failure (or a cancellation) stops the others
+            for task in tasks:
+                task.cancel()
+            await asyncio.wait(tasks)
+    except BaseException:
+        _drop(_outcome(task) for task in tasks)
+        raise
+    outcomes = [_outcome(task) for task in tasks]
+    return await _off_loop(lambda: _commit_all(_settle(outcomes), overwrite))
+
+
+def _outcome(future: concurrent.futures.Future[_Staged] | asyncio.Future[_Staged]) -> Outcome:
+    if future.cancelled():
+        return None
+    return future.exception() or future.result()
+
+
+def read(
+    files: Files,
+    prediction_or_id: Prediction | str,
+    index: int,
+    *,
+    max_bytes: int | None,
+    get: Callable[[str], Prediction],
+) -> bytes:
+    """Output file ``index`` in memory; more than ``max_bytes``: an error, nothing more read."""
+    _check_read_args(index, max_bytes)
+    prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    url = output_source(prediction, index)
+    if is_data_url(url):
+        return _limited([decode_data_url(url)], max_bytes)
+
+    def once() -> bytes:
+        response = _open(files, url)
+        try:
+            _check_limit(max_bytes, _expected_size(response))
+            return _limited(_chunks(response, files.secret), max_bytes)
+        finally:
+            response.close()
+
+    return _retrying(files, once)
+
+
+async def aread(
+    files: AsyncFiles,
+    prediction_or_id: Prediction | str,
+    index: int,
+    *,
+    max_bytes: int | None,
+    get: Callable[[str], Awaitable[Prediction]],
+) -> bytes:
+    _check_read_args(index, max_bytes)
+    prediction = (
+        await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    )
+    url = output_source(prediction, index)
+    if is_data_url(url):
+        return _limited([decode_data_url(url)], max_bytes)
+
+    async def once() -> bytes:
+        response = await _aopen(files, url)
+        try:
+            _check_limit(max_bytes, _expected_size(response))
+            return await _alimited(_achunks(response, files.secret), max_bytes)
+        finally:
+            await response.aclose()
+
+    return await _aretrying(files, once)
+
+
+def _limited(chunks: Iterable[bytes], max_bytes: int | None) -> bytes:
+    body = bytearray()
+    for chunk in chunks:
+        body += chunk
+        _check_limit(max_bytes, len(body))
+    return bytes(body)
+
+
+async def _alimited(chunks: AsyncIterator[bytes], max_bytes: int | None) -> bytes:
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        _check_limit(max_bytes, len(body))
+    return bytes(body)
+
+
+@contextlib.contextmanager
+def stream(
+    files: Files,
+    prediction_or_id: Prediction | str,
+    index: int,
+    *,
+    get: Callable[[str], Prediction],
+) -> Iterator[Iterator[bytes]]:
+    """Output file ``index`` as an iterator of byte chunks, open while the context lasts."""
+    _check_index(index)
+    prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    url = output_source(prediction, index)
+    response = None if is_data_url(url) else _retrying(files, lambda: _open(files, url))
+    chunks = _once(decode_data_url(url)) if response is None else _chunks(response, files.secret)
+    try:
+        yield chunks
+    finally:
+        chunks.close()
+        if response is not None:
+            response.close()
+
+
+@contextlib.asynccontextmanager
+async def astream(
+    files: AsyncFiles,
+    prediction_or_id: Prediction | str,
+    index: int,
+    *,
+    get: Callable[[str], Awaitable[Prediction]],
+) -> AsyncIterator[AsyncIterator[bytes]]:
+    _check_index(index)
+    prediction = (
+        await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    )
+    url = output_source(prediction, index)
+    response = None if is_data_url(url) else await _aretrying(files, lambda: _aopen(files, url))
+    chunks = _aonce(decode_data_url(url)) if response is None else _achunks(response, files.secret)
+    try:
+        yield chunks
+    finally:
+        await chunks.aclose()
+        if response is not None:
+            await response.aclose()
+
+
+async def _aonce(data: bytes) -> AsyncGenerator[bytes]:
+    yield data
+
+
+def _once(data: bytes) -> Generator[bytes]:
+    yield data

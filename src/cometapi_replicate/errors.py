@@ -21,6 +21,7 @@ __all__ = [
     "CometAPIError",
     "InternalServerError",
     "NotFoundError",
+    "OutputTooLargeError",
     "OutputUnavailableError",
     "PermissionDeniedError",
     "PredictionCanceledError",
@@ -114,7 +115,16 @@ class PredictionCanceledError(PredictionError):
 
 
 class OutputUnavailableError(PredictionError):
-    """The prediction has no output to download: not succeeded, or its data was removed."""
+    """No output file to fetch: not succeeded, data removed, or an output with no files."""
+
+
+class OutputTooLargeError(CometAPIError):
+    """An output file is larger than the ``max_bytes`` given; no more of it was read."""
+
+    def __init__(self, max_bytes: int, size: int) -> None:
+        super().__init__(f"the output file is larger than max_bytes={max_bytes} ({size}+ bytes)")
+        self.max_bytes = max_bytes
+        self.size = size
 
 
 class WaitTimeoutError(CometAPIError, TimeoutError):

@@ -7,7 +7,6 @@ step                 answer
 ==================== ====================================================================
 ``GetPrediction``    a ``Reply``: the raw response (any status), body cut past the size cap
 ``CreatePrediction`` a ``Reply``: the raw response (any status), body cut past the size cap
-``FetchOutput``      the ``Path`` of the saved file
 ``Sleep``            ``None`` once the pause is over
 ``Emit``             ``None`` once the caller has been handed the prediction
 ==================== ====================================================================
@@ -26,7 +25,6 @@ import json
 import logging
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -75,15 +73,6 @@ class CreatePrediction:
 
 
 @dataclass(frozen=True, slots=True)
-class FetchOutput:
-    """Stream the output at ``url`` into ``destination`` atomically."""
-
-    url: str
-    destination: Path
-    overwrite: bool
-
-
-@dataclass(frozen=True, slots=True)
 class Sleep:
     seconds: float
 
@@ -95,7 +84,7 @@ class Emit:
     prediction: Prediction
 
 
-Call = GetPrediction | CreatePrediction | FetchOutput
+Call = GetPrediction | CreatePrediction
 Step = Call | Sleep | Emit
 Plan = Generator[Step, Any, T]
 
@@ -192,8 +181,6 @@ def call_with_retries(
 
 
 def _budgeted(call: Call, ctx: Context, deadline: float | None) -> Call:
-    if isinstance(call, FetchOutput):  # a file may be large: its reads are bounded, not its length
-        return call
     remaining = None if deadline is None else deadline - ctx.clock.monotonic()
     return replace(call, budget=ctx.timing.request_budget(remaining))
 
@@ -239,33 +226,6 @@ def run(
     yield Emit(prediction)
     final = yield from watch(prediction, ctx, timeout=timeout, poll_interval=poll_interval)
     return raise_for_failure(final)
-
-
-def fetch_output(url: str, destination: Path, overwrite: bool, ctx: Context) -> Plan[Path]:
-    """Save one output (the driver streams it), retrying transient failures like a GET."""
-    path: Path = yield from call_with_retries(
-        FetchOutput(url, destination, overwrite), ctx, lambda saved, _: saved
-    )
-    return path
-
-
-def called_off_after_a_failure(plans: list[Plan[T]]) -> list[Plan[T | None]]:
-    """``plans`` run side by side, each starting only while none of the others has failed;
-    one that is called off returns ``None`` at once."""
-    failed = False
-
-    def guarded(plan: Plan[T]) -> Plan[T | None]:
-        nonlocal failed
-        if failed:
-            plan.close()
-            return None
-        try:
-            return (yield from plan)
-        except BaseException:
-            failed = True
-            raise
-
-    return [guarded(plan) for plan in plans]
 
 
 def _check_timeout(timeout: float | None) -> None:

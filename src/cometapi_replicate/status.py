@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+import urllib.parse
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
+from typing import TypeGuard
 
 from cometapi_replicate_api.models import Prediction
-from cometapi_replicate_api.types import Unset
 
 from .errors import PredictionCanceledError, PredictionError, PredictionFailedError
 
 __all__ = [
     "TERMINAL_STATUSES",
     "PredictionStatus",
+    "is_file_url",
     "is_terminal",
     "output_urls",
     "raise_for_failure",
@@ -74,14 +78,57 @@ def raise_for_failure(prediction: Prediction) -> Prediction:
     )
 
 
-def output_urls(prediction: Prediction) -> list[str]:
-    """The output as a list of strings: ``None`` is ``[]``, ``"url"`` is ``["url"]``."""
-    output = prediction.output
-    if output is None or isinstance(output, Unset):
-        return []
-    if isinstance(output, str):
-        return [output]
-    return [item for item in output if isinstance(item, str)]
+_HTTP_URL = re.compile(r"https?://[^\s/?#]+\S*", re.IGNORECASE | re.ASCII)
+_PART = r"[a-z0-9!#$&^_.+-]+"  # a token of a media type or parameter (RFC 2045)
+_DATA_URL = re.compile(
+    rf"data:(?:{_PART}/{_PART})?(?:;{_PART}(?:={_PART})?)*,\S*", re.IGNORECASE | re.ASCII
+)
+
+
+def is_file_url(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is one ``http(s)`` URL with a host, or one ``data:`` URL, and nothing
+    else: no surrounding text, no whitespace (the scheme is matched case-insensitively)."""
+    if not isinstance(value, str):
+        return False
+    if _DATA_URL.fullmatch(value):
+        return True
+    if not _HTTP_URL.fullmatch(value):
+        return False
+    try:
+        return bool(urllib.parse.urlsplit(value).hostname)
+    except ValueError:  # a malformed port or IPv6 literal
+        return False
+
+
+def output_urls(prediction_or_output: object) -> list[str]:
+    """The file URLs in a prediction's output (or in any output value), in document order.
+
+    Every ``http(s)`` or ``data:`` URL string found in the output itself, in list items,
+    nested lists and the values of objects (never their keys); plain text, numbers and
+    streamed text tokens are not files. ``[]`` when there are none.
+    """
+    output = (
+        prediction_or_output.output
+        if isinstance(prediction_or_output, Prediction)
+        else prediction_or_output
+    )
+    return [value for value in _leaves(output) if is_file_url(value)]
+
+
+def _leaves(value: object) -> Iterator[object]:
+    """The scalar values inside ``value``, depth first in document order (no recursion limit)."""
+    stack: list[Iterator[object]] = [iter((value,))]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, Mapping):
+                stack.append(iter(item.values()))
+                break
+            if isinstance(item, list | tuple):
+                stack.append(iter(item))
+                break
+            yield item
+        else:
+            stack.pop()
 
 
 def to_json(prediction: Prediction, *, indent: int | None = None) -> str:

@@ -35,6 +35,10 @@ _GET = re.compile(r"^/replicate/v1/predictions/([A-Za-z0-9]+)$")
 _FILE = re.compile(r"^/files/([A-Za-z0-9]+)/out-(\d+)\.png$")
 STATS_PATH = "/sandbox/v1/stats"
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+_FILE_REF = re.compile(r"^\$file(\d+)$")
+REPLICATE_API = "https://api.replicate.com/v1"
+REPLICATE_STREAM = "https://stream.replicate.com/v1"
+"""Where the real API's ``urls`` point (Replicate's hosts): a client must never follow them."""
 
 Target = Literal["create", "get", "file", "any"]
 EchoPlace = Literal["body", "header", "status", "error"]
@@ -129,6 +133,8 @@ class _Prediction:
     steps: int
     outputs: int
     progress: bool = True
+    output: Any = None
+    """The ``sandbox_output`` template, or ``None`` for a list of the PNG files."""
 
 
 @dataclass
@@ -144,6 +150,9 @@ class Sandbox:
     ``create_rate`` (creates per second, bursts of ``create_burst``) limits creates like a
     real account: beyond it the create is refused with 429 and ``Retry-After``. ``creates``
     counts the creates of each distinct input, so a test can prove nothing was created twice.
+
+    The input ``sandbox_output`` sets the output to any JSON value, in which a string
+    ``"$file0"``, ``"$file1"``... becomes the URL of a PNG file.
     """
 
     key: str = SANDBOX_KEY
@@ -293,6 +302,11 @@ class Sandbox:
                 raise ValueError(
                     "sandbox_queue and sandbox_run >= 0, sandbox_steps >= 1, num_outputs 1-16"
                 )
+            template = given.get("sandbox_output")
+            if template is not None:
+                outputs = 1 + max(_file_refs(template), default=-1)
+                if outputs > 16:
+                    raise ValueError("sandbox_output refers to $file0 to $file15 at most")
         except (TypeError, ValueError) as exc:
             return _error(400, str(exc), "invalid_request")
         prediction = _Prediction(
@@ -307,6 +321,7 @@ class Sandbox:
             steps=steps,
             outputs=outputs,
             progress=progress,
+            output=template,
         )
         self._predictions[prediction.id] = prediction
         self.creates[self.input_key(given)] += 1
@@ -348,7 +363,7 @@ class Sandbox:
         status, ran = self._phase(p)
         done = status in OUTCOMES
         removed = done and self._removed(p)
-        api = f"{self.api_url}/replicate/v1/predictions/{p.id}"
+        api = f"{REPLICATE_API}/predictions/{p.id}"
         body: dict[str, Any] = {
             "id": p.id,
             "model": p.model,
@@ -367,15 +382,15 @@ class Sandbox:
             "urls": {
                 "get": api,
                 "cancel": f"{api}/cancel",
-                "stream": f"{self.files_url}/stream/{p.id}",
+                "stream": f"{REPLICATE_STREAM}/files/{p.id}",
+                "web": f"https://replicate.com/p/{p.id}",
             },
         }
         if status == "succeeded":
             body["metrics"] = {"image_count": p.outputs, "predict_time": round(p.run, 3)}
             if not removed:
-                body["output"] = [
-                    f"{self.files_url}/files/{p.id}/out-{i}.png" for i in range(p.outputs)
-                ]
+                files = [f"{self.files_url}/files/{p.id}/out-{i}.png" for i in range(p.outputs)]
+                body["output"] = files if p.output is None else _fill_files(p.output, files)
         elif status == "failed":
             body["error"] = "The model raised an error: CUDA out of memory (sandbox)"
         return body
@@ -399,6 +414,29 @@ class Sandbox:
                     reply.status, headers=reply.headers, content=reply.body[: len(reply.body) // 2]
                 )
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+
+def _file_refs(value: Any) -> list[int]:
+    if isinstance(value, str):
+        match = _FILE_REF.match(value)
+        return [int(match[1])] if match else []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return [n for item in value for n in _file_refs(item)]
+    return []
+
+
+def _fill_files(value: Any, files: list[str]) -> Any:
+    """``value`` with each ``"$fileN"`` replaced by the URL of file N."""
+    if isinstance(value, str):
+        match = _FILE_REF.match(value)
+        return files[int(match[1])] if match else value
+    if isinstance(value, dict):
+        return {key: _fill_files(item, files) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_fill_files(item, files) for item in value]
+    return value
 
 
 def _tqdm_logs(ran: float, run: float, steps: int, progress: bool = True) -> str:

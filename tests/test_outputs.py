@@ -1,0 +1,743 @@
+"""Outputs as they really come, through the public API, sync and async: any JSON output,
+files in memory, as streams or on disk, names that never collide, files as users expect."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import errno
+import os
+import stat
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import cometapi_replicate.download as dl
+from cometapi_replicate import (
+    APIConnectionError,
+    AsyncClient,
+    Client,
+    NotFoundError,
+    OutputTooLargeError,
+    OutputUnavailableError,
+    Prediction,
+    ResponseValidationError,
+    output_urls,
+)
+from cometapi_replicate.testing import Sandbox
+
+from .conftest import BASE, KEY, Facade, FakeClock, json_response, prediction_body
+from .test_create_download import Dropping
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+CDN = "https://replicate.delivery/xezq/abc"
+B64 = base64.b64encode(PNG).decode()
+
+
+def with_output(output: Any, status: str = "succeeded", **extra: Any) -> Prediction:
+    return Prediction.from_dict(prediction_body(status, output=output, **extra))
+
+
+def serve(files: dict[str, bytes] | None = None, **predictions: Any) -> Any:
+    """A handler: each prediction id in ``predictions`` at the API, ``files`` by URL."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        url = str(request.url)
+        for pid, body in predictions.items():
+            if url == f"{BASE}/replicate/v1/predictions/{pid}":
+                return json_response(body)
+        if files is not None and url in files:
+            return httpx.Response(200, content=files[url])
+        if files is None and request.url.host == "replicate.delivery":
+            return httpx.Response(200, content=url.encode())
+        return httpx.Response(404)
+
+    return handler
+
+
+def call(client: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    return client._run(getattr(client.client.predictions, method)(*args, **kwargs))
+
+
+def streamed(client: Any, *args: Any) -> list[bytes]:
+    if client.kind == "sync":
+        with client.client.predictions.stream_output(*args) as chunks:
+            return list(chunks)
+
+    async def main() -> list[bytes]:
+        async with client.client.predictions.stream_output(*args) as chunks:
+            return [chunk async for chunk in chunks]
+
+    return asyncio.run(main())
+
+
+# --- output_urls -----------------------------------------------------------------------------
+
+SEGMENTS = {"transcription": "hello there", "segments": [{"start": 0.0, "text": "hello"}]}
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (None, []),
+        ("https://replicate.delivery/a/out-0.webp", ["https://replicate.delivery/a/out-0.webp"]),
+        ("A photo of a cat sitting on a mat.", []),
+        ("see https://example.com/x.png", []),
+        (" https://example.com/x.png", []),
+        ("https://", []),
+        ("http://[::1/x.png", []),
+        (42, []),
+        (0.97, []),
+        (True, []),
+        (SEGMENTS, []),
+        ([{"label": "cat", "score": 0.9}, {"label": "dog", "score": 0.1}], []),
+        ([0.1, 0.2, 0.3], []),
+        (["Hello", ",", " world", "!", "https", "://"], []),
+        ({"https://a.example/key.png": "value"}, []),
+        (
+            {"zip": f"{CDN}/a.zip", "video": f"{CDN}/b.mp4", "n": 2},
+            [f"{CDN}/a.zip", f"{CDN}/b.mp4"],
+        ),
+        ([{"file": f"{CDN}/1.png"}, {"file": f"{CDN}/2.png"}], [f"{CDN}/1.png", f"{CDN}/2.png"]),
+        (
+            [[f"{CDN}/1.png", {"x": [f"{CDN}/2.png"]}], "text", f"{CDN}/3.png"],
+            [f"{CDN}/1.png", f"{CDN}/2.png", f"{CDN}/3.png"],
+        ),
+        ("HTTPS://CDN.EXAMPLE/X.PNG", ["HTTPS://CDN.EXAMPLE/X.PNG"]),
+        (f"DATA:image/png;BASE64,{B64}", [f"DATA:image/png;BASE64,{B64}"]),
+        ("data:,hello", ["data:,hello"]),
+        ("data: 1, 2, 3", []),
+    ],
+)
+def test_output_urls_are_exactly_the_file_urls_in_document_order(
+    output: Any, expected: list[str]
+) -> None:
+    assert output_urls(with_output(output)) == expected
+    assert output_urls(output) == expected, "an output value works as well as a prediction"
+
+
+def test_output_urls_of_a_prediction_without_output_or_deeply_nested() -> None:
+    assert output_urls(Prediction(id="p", status="succeeded")) == []
+    deep: list[Any] = [f"{CDN}/deep.png"]
+    for _ in range(5000):
+        deep = [deep]
+    assert output_urls(deep) == [f"{CDN}/deep.png"]
+
+
+# --- every output shape, through every public call ---------------------------------------------
+
+NO_FILES = [
+    "plain text",
+    ["streamed", " tokens"],
+    42,
+    0.5,
+    True,
+    SEGMENTS,
+    [{"label": "cat", "score": 0.9}],
+    [0.1, 0.2],
+    [[1, 2], [3]],
+    {},
+    [],
+]
+
+
+@pytest.mark.parametrize("output", NO_FILES, ids=repr)
+def test_outputs_without_files_never_raise_a_bare_error(
+    make: Any, tmp_path: Path, output: Any
+) -> None:
+    body = prediction_body("succeeded", output=output)
+    client, api = make([serve(pred1=body)])
+    got = client.get("pred1")
+    assert got.output == output and output_urls(got) == []
+    assert client.wait("pred1").output == output
+    for attempt in (
+        lambda: call(client, "download", "pred1", tmp_path / "out"),
+        lambda: call(client, "download", got, tmp_path / "out"),
+        lambda: call(client, "read_output", got),
+        lambda: streamed(client, got),
+    ):
+        with pytest.raises(OutputUnavailableError, match="has no files") as info:
+            attempt()
+        assert "removed" not in str(info.value)
+    assert not (tmp_path / "out").exists(), "no folder for a download that cannot happen"
+    assert all(r.url.host == "api.test.example" for r in api.requests)
+
+
+@pytest.mark.parametrize(
+    ("output", "sources"),
+    [
+        ({"zip": f"{CDN}/a.zip", "video": f"{CDN}/b.mp4"}, [f"{CDN}/a.zip", f"{CDN}/b.mp4"]),
+        ([{"file": f"{CDN}/1.png", "score": 0.5}], [f"{CDN}/1.png"]),
+        ([[f"{CDN}/1.png"], "text", {"k": f"{CDN}/2.wav"}], [f"{CDN}/1.png", f"{CDN}/2.wav"]),
+    ],
+)
+def test_download_saves_exactly_the_files_inside_any_output(
+    make: Any, tmp_path: Path, output: Any, sources: list[str]
+) -> None:
+    client, api = make([serve()])
+    paths = call(client, "download", with_output(output), tmp_path)
+    assert [p.read_bytes() for p in paths] == [s.encode() for s in sources]
+    assert [p.name for p in paths] == [
+        f"pred1-{i}{Path(urllib.parse.urlsplit(s).path).suffix}" for i, s in enumerate(sources)
+    ]
+    assert sorted(str(r.url) for r in api.requests) == sorted(sources)
+
+
+def test_removed_is_claimed_only_when_the_server_says_so(make: Any, tmp_path: Path) -> None:
+    client, _ = make([serve()])
+    removed = with_output(None, data_removed=True)
+    with pytest.raises(OutputUnavailableError, match="removed"):
+        call(client, "download", removed, tmp_path)
+    for output in (None, [{"a": 1.5}], 7):
+        with pytest.raises(OutputUnavailableError) as info:
+            call(client, "download", with_output(output, data_removed=False), tmp_path)
+        assert "removed" not in str(info.value)
+
+
+# --- data: URLs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "expected", "name"),
+    [
+        (f"data:image/png;base64,{B64}", PNG, "pred1-0.png"),
+        (f"DATA:IMAGE/PNG;BASE64,{B64}", PNG, "pred1-0.png"),
+        (f"Data:image/png;Base64,{B64.rstrip('=')}", PNG, "pred1-0.png"),
+        (f"data:image/png;base64,{urllib.parse.quote(B64, safe='')}", PNG, "pred1-0.png"),
+        ("data:text/plain;charset=utf-8,caf%C3%A9", "café".encode(), "pred1-0.txt"),
+        ("data:,hello", b"hello", "pred1-0"),
+    ],
+)
+def test_data_urls_are_decoded_locally(
+    make: Any, tmp_path: Path, url: str, expected: bytes, name: str
+) -> None:
+    client, api = make([serve({})])
+    prediction = with_output([url])
+    (path,) = call(client, "download", prediction, tmp_path)
+    assert (path.name, path.read_bytes()) == (name, expected)
+    assert call(client, "read_output", prediction) == expected
+    assert b"".join(streamed(client, prediction)) == expected
+    assert api.requests == [], "a data: URL is never sent anywhere"
+
+
+def test_malformed_base64_is_a_typed_error(make: Any, tmp_path: Path) -> None:
+    client, _ = make([serve({})])
+    with pytest.raises(ResponseValidationError, match="base64"):
+        call(client, "read_output", with_output(["data:image/png;base64,@@@@"]))
+    with pytest.raises(ResponseValidationError, match="base64"):
+        call(client, "download", with_output(["data:image/png;base64,@@@@"]), tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- read_output and stream_output -----------------------------------------------------------
+
+
+def test_read_output_by_id_and_index_never_sends_the_key_to_the_file_host(make: Any) -> None:
+    body = prediction_body("succeeded", output=[f"{CDN}/a.png", f"{CDN}/b.png"])
+    client, api = make([serve({f"{CDN}/a.png": PNG, f"{CDN}/b.png": b"second"}, pred1=body)])
+    assert call(client, "read_output", "pred1") == PNG
+    assert call(client, "read_output", "pred1", 1) == b"second"
+    assert call(client, "read_output", "pred1", -1) == b"second"
+    with pytest.raises(OutputUnavailableError, match="no index 2"):
+        call(client, "read_output", "pred1", 2)
+    assert api.requests[0].headers["authorization"] == f"Bearer {KEY}"
+    assert all(
+        "authorization" not in r.headers for r in api.requests if r.url.host != "api.test.example"
+    )
+
+
+class Counting(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A body of ``count`` chunks that records how many were read."""
+
+    def __init__(self, count: int, size: int = 1000) -> None:
+        self.count, self.size, self.read = count, size, 0
+        self.closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        for _ in range(self.count):
+            self.read += 1
+            yield b"x" * self.size
+
+    async def __aiter__(self) -> Any:
+        for chunk in self:
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def streaming(kind: str, body: Counting, **headers: str) -> Facade:
+    """A client whose every response has ``body``, streamed as it is read."""
+    return Facade(kind, lambda r: httpx.Response(200, stream=body, headers=headers), FakeClock())
+
+
+def test_read_output_stops_at_max_bytes(kind: str) -> None:
+    body = Counting(1000)
+    client = streaming(kind, body)
+    assert call(client, "read_output", with_output(f"{CDN}/x.bin"), max_bytes=10**7) == (
+        b"x" * 1_000_000
+    )
+    body = Counting(1000)
+    client = streaming(kind, body)
+    with pytest.raises(OutputTooLargeError, match="max_bytes=2500") as info:
+        call(client, "read_output", with_output(f"{CDN}/x.bin"), max_bytes=2500)
+    assert info.value.max_bytes == 2500 and body.read == 3, "nothing more is read"
+    assert body.closed
+
+
+def test_read_output_refuses_an_announced_size_before_reading(kind: str) -> None:
+    body = Counting(1000)
+    client = streaming(kind, body, **{"content-length": "1000000"})
+    with pytest.raises(OutputTooLargeError) as info:
+        call(client, "read_output", with_output(f"{CDN}/x.bin"), max_bytes=999)
+    assert info.value.size == 1_000_000 and body.read == 0
+
+
+def test_read_output_checks_its_arguments_before_sending_anything(make: Any) -> None:
+    client, api = make([serve()])
+    for bad in ({"index": "0"}, {"index": 1.0}, {"index": True}, {"max_bytes": -1}):
+        with pytest.raises(ValueError):
+            call(client, "read_output", "pred1", **bad)
+    with pytest.raises(ValueError):
+        streamed(client, "pred1", "0")
+    assert api.requests == []
+
+
+def test_read_output_retries_a_transient_failure(make: Any) -> None:
+    client, api = make([httpx.Response(503), httpx.Response(200, content=PNG)])
+    assert call(client, "read_output", with_output(f"{CDN}/x.png")) == PNG
+    assert len(api.requests) == 2
+
+
+def test_stream_output_yields_chunks_and_closes_the_response(make: Any, kind: str) -> None:
+    body = Counting(5)
+    chunks = streamed(streaming(kind, body), with_output([f"{CDN}/a.png", f"{CDN}/b.bin"]), 1)
+    assert chunks == [b"x" * 1000] * 5 and body.closed
+    client, api = make([lambda request: httpx.Response(200, content=b"data")])
+    assert streamed(client, with_output([f"{CDN}/a.png", f"{CDN}/b.bin"]), 1) == [b"data"]
+    assert str(api.requests[0].url) == f"{CDN}/b.bin"
+    assert "authorization" not in api.requests[0].headers
+
+
+def test_leaving_a_stream_early_closes_it(kind: str) -> None:
+    body = Counting(1000)
+    client = streaming(kind, body)
+    prediction = with_output(f"{CDN}/x.bin")
+    if kind == "sync":
+        with client.client.predictions.stream_output(prediction) as chunks:
+            next(iter(chunks))
+    else:
+
+        async def main() -> None:
+            async with client.client.predictions.stream_output(prediction) as chunks:
+                await anext(aiter(chunks))
+
+        asyncio.run(main())
+    assert body.closed and body.read < 1000
+
+
+def test_stream_output_by_id(make: Any) -> None:
+    body = prediction_body("succeeded", output=f"{CDN}/a.png")
+    client, _ = make([serve({f"{CDN}/a.png": PNG}, pred1=body)])
+    assert b"".join(streamed(client, "pred1")) == PNG
+
+
+def test_stream_output_errors_are_typed(make: Any) -> None:
+    client, _ = make([httpx.Response(404, content=b"<html>gone</html>")])
+    with pytest.raises(NotFoundError):
+        streamed(client, with_output(f"{CDN}/x.png"))
+    client, _ = make([lambda request: httpx.Response(200, stream=Dropping())], max_retries=0)
+    with pytest.raises(APIConnectionError):
+        streamed(client, with_output(f"{CDN}/x.png"))
+    client, _ = make(
+        [lambda r: httpx.Response(200, content=b"abc", headers={"content-length": "9"})]
+    )
+    with pytest.raises(APIConnectionError, match="incomplete"):
+        streamed(client, with_output(f"{CDN}/x.png"))
+    client, api = make([httpx.Response(503), httpx.Response(200, content=PNG)])
+    assert streamed(client, with_output(f"{CDN}/x.png")) == [PNG] and len(api.requests) == 2
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def test_two_predictions_with_the_same_file_names_share_a_folder(make: Any, tmp_path: Path) -> None:
+    client, _ = make([serve()])
+    first = Prediction.from_dict(
+        {
+            **prediction_body("succeeded"),
+            "id": "aaa",
+            "output": [f"{CDN}/out-0.webp", f"{CDN}/out-1.webp"],
+        }
+    )
+    second = Prediction.from_dict({**first.to_dict(), "id": "bbb"})
+    names = [p.name for p in call(client, "download", first, tmp_path)]
+    names += [p.name for p in call(client, "download", second, tmp_path)]
+    assert names == ["aaa-0.webp", "aaa-1.webp", "bbb-0.webp", "bbb-1.webp"]
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        call(client, "download", first, tmp_path)
+    assert len(call(client, "download", first, tmp_path, overwrite=True)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+
+
+def test_eight_threads_download_eight_predictions_into_one_folder(tmp_path: Path) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=PNG))
+    client = Client(api_key=KEY, base_url=BASE, http_client=httpx.Client(transport=transport))
+    outcomes: list[object] = []
+
+    def one(n: int) -> None:
+        prediction = Prediction.from_dict(
+            {**prediction_body("succeeded"), "id": f"p{n}", "output": [f"{CDN}/out-0.webp"]}
+        )
+        try:
+            outcomes.extend(client.predictions.download(prediction, tmp_path))
+        except Exception as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"p{n}-0.webp" for n in range(8)]
+    assert all(isinstance(o, Path) for o in outcomes)
+
+
+@pytest.mark.parametrize(
+    ("template", "names"),
+    [
+        ("{id}-{index}{ext}", ["pred1-0.png", "pred1-1.png", "pred1-2.png"]),
+        ("{stem}{ext}", ["out.png", "out-1.png", "cover.png"]),
+        ("{index:03d}_{stem}{ext}", ["000_out.png", "001_out.png", "002_cover.png"]),
+        ("{id}/{stem}{ext}", ["pred1_out.png", "pred1_out-1.png", "pred1_cover.png"]),
+        ("result.png", ["result.png", "result-1.png", "result-2.png"]),
+    ],
+)
+def test_name_templates(make: Any, tmp_path: Path, template: str, names: list[str]) -> None:
+    client, _ = make([serve()])
+    urls = [f"{CDN}/a/out.png", f"{CDN}/b/out.png", f"{CDN}/cover.png"]
+    paths = call(client, "download", with_output(urls), tmp_path, name=template)
+    assert [p.name for p in paths] == names
+    assert [p.read_bytes() for p in paths] == [u.encode() for u in urls]
+
+
+def test_names_are_unique_case_insensitively_and_data_urls_are_output(
+    make: Any, tmp_path: Path
+) -> None:
+    client, _ = make([serve()])
+    urls = [f"{CDN}/a/Out.PNG", f"{CDN}/b/out.png", "data:text/plain,x"]
+    paths = call(client, "download", with_output(urls), tmp_path, name="{stem}{ext}")
+    assert [p.name for p in paths] == ["Out.PNG", "out-1.png", "output.txt"]
+
+
+@pytest.mark.parametrize(
+    "template", ["{foo}{ext}", "{0}", "{}", "", "{id", "{id.__class__}", "{id:d}"]
+)
+def test_a_bad_template_is_refused_before_anything_happens(
+    make: Any, tmp_path: Path, template: str
+) -> None:
+    client, api = make([serve()])
+    with pytest.raises(ValueError, match="name"):
+        call(client, "download", "pred1", tmp_path / "out", name=template)
+    assert api.requests == [] and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("stem", "expected"),
+    [
+        ("CON.png", "_CON.png"),
+        ("nul", "_nul"),
+        ("COM1.txt", "_COM1.txt"),
+        ("lpt9.tar.gz", "_lpt9.tar.gz"),
+        ("report...", "report"),
+        ("name. . .png", "name._._.png"),
+        ("café.png", "café.png"),
+        ("日本語の画像.png", "日本語の画像.png"),
+        ("Ελληνικά.webp", "Ελληνικά.webp"),
+        ("cafe\u0301.png", "café.png"),
+        ('a<b>c:d|e?f*g"h.png', "a_b_c_d_e_f_g_h.png"),
+        ("evil\u202egnp.exe", "evil_gnp.exe"),
+        ("..%2F..%2Fetc%2Fpasswd", "etc_passwd"),
+        ("-rf", "rf"),
+        ("~user", "user"),
+        ("__init__.py", "init__.py"),
+        ("%00%01", "output"),
+    ],
+)
+def test_names_are_safe_everywhere_and_keep_letters(
+    make: Any, tmp_path: Path, stem: str, expected: str
+) -> None:
+    client, _ = make([serve()])
+    url = f"{CDN}/{urllib.parse.quote(stem, safe='%')}"
+    (path,) = call(client, "download", with_output(url), tmp_path, name="{stem}{ext}")
+    assert path.name == expected and path.parent == tmp_path.resolve()
+
+
+def test_long_names_fit_in_255_utf8_bytes_and_keep_the_extension(make: Any, tmp_path: Path) -> None:
+    client, _ = make([serve()])
+    long = urllib.parse.quote("é" * 300) + ".png"
+    paths = call(
+        client, "download", with_output([f"{CDN}/{long}"] * 3), tmp_path, name="{stem}{ext}"
+    )
+    for path in paths:
+        assert len(path.name.encode()) <= 255 and path.name.endswith(".png")
+        assert path.name.startswith("éé")
+    assert len({p.name for p in paths}) == 3
+
+
+# --- files -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600)])
+def test_files_are_created_with_the_process_umask(
+    make: Any, tmp_path: Path, umask: int, mode: int
+) -> None:
+    client, _ = make([serve()])
+    old = os.umask(umask)
+    try:
+        paths = call(client, "download", with_output([f"{CDN}/a.png", "data:,x"]), tmp_path)
+        paths += call(client, "download", with_output([f"{CDN}/a.png"]), tmp_path, overwrite=True)
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in paths} == {mode}
+
+
+@pytest.mark.parametrize("broken", ["unsupported", "missing"])
+def test_no_clobber_without_hard_links(
+    make: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broken: str
+) -> None:
+    def no_link(source: Any, destination: Any) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    if broken == "missing":
+        monkeypatch.delattr(os, "link")
+    else:
+        monkeypatch.setattr(os, "link", no_link)
+    client, _ = make([serve()])
+    old = os.umask(0o022)
+    try:
+        (path,) = call(client, "download", with_output(f"{CDN}/x.png"), tmp_path)
+    finally:
+        os.umask(old)
+    assert path.read_bytes() == f"{CDN}/x.png".encode()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    path.write_bytes(b"mine")
+    with pytest.raises(FileExistsError):
+        call(client, "download", with_output(f"{CDN}/x.png"), tmp_path)
+    assert path.read_bytes() == b"mine"
+    assert [p.name for p in tmp_path.iterdir()] == [path.name], "no temporary file left"
+
+
+def test_a_file_appearing_meanwhile_is_never_replaced(make: Any, tmp_path: Path) -> None:
+    target = tmp_path / "pred1-1.png"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("b.png"):
+            target.write_bytes(b"someone else's")
+        return httpx.Response(200, content=PNG)
+
+    client, _ = make([handler])
+    with pytest.raises(FileExistsError):
+        call(client, "download", with_output([f"{CDN}/a.png", f"{CDN}/b.png"]), tmp_path)
+    assert target.read_bytes() == b"someone else's"
+    assert [p.name for p in tmp_path.iterdir()] == [target.name], "all or nothing"
+
+
+@pytest.mark.parametrize(
+    "prediction",
+    [
+        with_output([f"{CDN}/x.png"], status="processing"),
+        with_output([f"{CDN}/x.png"], status="failed"),
+        with_output([f"{CDN}/x.png"], data_removed=True),
+        with_output("text"),
+    ],
+    ids=["processing", "failed", "removed", "text"],
+)
+def test_the_folder_is_created_only_for_a_downloadable_prediction(
+    make: Any, tmp_path: Path, prediction: Prediction
+) -> None:
+    client, _ = make([serve()])
+    with pytest.raises(OutputUnavailableError):
+        call(client, "download", prediction, tmp_path / "a" / "b")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_file_where_the_folder_should_be(make: Any, tmp_path: Path) -> None:
+    (tmp_path / "out").write_bytes(b"")
+    client, api = make([serve()])
+    with pytest.raises(NotADirectoryError):
+        call(client, "download", with_output(f"{CDN}/x.png"), tmp_path / "out")
+    assert api.requests == []
+
+
+# --- sync and async fail the same way --------------------------------------------------------
+
+
+def test_one_failing_file_fails_the_download_and_leaves_the_folder_as_it_was(
+    make: Any, tmp_path: Path
+) -> None:
+    (tmp_path / "pred1-0.png").write_bytes(b"old")
+    urls = [f"{CDN}/a.png", f"{CDN}/b.png", f"{CDN}/gone.png", f"{CDN}/c.png", f"{CDN}/d.png"]
+    client, _ = make([serve({u: PNG for u in urls if "gone" not in u})])
+    with pytest.raises(NotFoundError):
+        call(client, "download", with_output(urls), tmp_path, overwrite=True)
+    assert [(p.name, p.read_bytes()) for p in tmp_path.iterdir()] == [("pred1-0.png", b"old")]
+    with pytest.raises(NotFoundError):
+        call(client, "download", with_output(urls), tmp_path / "new")
+    assert list((tmp_path / "new").iterdir()) == []
+
+
+def test_async_downloads_write_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writers: set[int] = set()
+    write = dl._Staged.write
+
+    def recording(self: Any, chunks: Any) -> None:
+        writers.add(threading.get_ident())
+        write(self, chunks)
+
+    monkeypatch.setattr(dl._Staged, "write", recording)
+    big = os.urandom(3 * dl.WRITE_BATCH + 12345)
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=big))
+
+    async def main() -> tuple[int, list[Path]]:
+        http = httpx.AsyncClient(transport=transport)
+        async with AsyncClient(api_key=KEY, base_url=BASE, http_client=http) as client:
+            prediction = with_output([f"{CDN}/big.bin", "data:,small"])
+            return threading.get_ident(), await client.predictions.download(prediction, tmp_path)
+
+    loop_thread, (path, small) = asyncio.run(main())
+    assert path.read_bytes() == big and small.read_bytes() == b"small"
+    assert writers and loop_thread not in writers
+
+
+# --- the urls the API hands out are never followed ---------------------------------------------
+
+
+def test_no_request_ever_goes_to_replicates_hosts(kind: str, tmp_path: Path) -> None:
+    """CometAPI's predictions carry ``urls.get/cancel/stream`` on api.replicate.com and
+    stream.replicate.com: every request of a whole session goes to the API or the files."""
+    sandbox = Sandbox(queue=0.02, run=0.05)
+    hosts: list[str] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        hosts.append(request.url.host)
+        return sandbox.transport().handle_request(request)
+
+    async def arecord(request: httpx.Request) -> httpx.Response:
+        return record(request)
+
+    if kind == "sync":
+        http = httpx.Client(transport=httpx.MockTransport(record))
+        with Client(**sandbox.client_kwargs(), http_client=http) as client:
+            created = client.predictions.create("o/m", {"num_outputs": 2})
+            assert "replicate.com" in created.to_dict()["urls"]["get"]
+            states = list(client.predictions.watch(created))
+            done = client.run("o/m", {"sandbox_output": {"a": "$file0", "b": ["$file1"]}})
+            client.predictions.download(states[-1], tmp_path)
+            client.predictions.download(done.id, tmp_path)
+            client.predictions.read_output(done, 1)
+            with client.predictions.stream_output(done.id) as chunks:
+                b"".join(chunks)
+    else:
+
+        async def main() -> None:
+            http = httpx.AsyncClient(transport=httpx.MockTransport(arecord))
+            async with AsyncClient(**sandbox.client_kwargs(), http_client=http) as client:
+                created = await client.predictions.create("o/m", {"num_outputs": 2})
+                states = [s async for s in client.predictions.watch(created)]
+                done = await client.run("o/m", {"sandbox_output": {"a": "$file0", "b": ["$file1"]}})
+                await client.predictions.download(states[-1], tmp_path)
+                await client.predictions.download(done.id, tmp_path)
+                await client.predictions.read_output(done, 1)
+                async with client.predictions.stream_output(done.id) as chunks:
+                    [c async for c in chunks]
+
+        asyncio.run(main())
+    assert len(list(tmp_path.iterdir())) == 4
+    assert set(hosts) == {"api.sandbox.invalid", "files.sandbox.invalid"}
+
+
+class Hanging(httpx.AsyncByteStream):
+    """One chunk, then nothing until cancelled."""
+
+    def __init__(self, started: asyncio.Event) -> None:
+        self.started = started
+
+    async def __aiter__(self) -> Any:
+        yield b"first chunk"
+        self.started.set()
+        await asyncio.Event().wait()
+
+
+def test_a_cancelled_async_download_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    slow_started: asyncio.Event
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("slow.png"):
+            return httpx.Response(200, stream=Hanging(slow_started))
+        return httpx.Response(200, content=PNG)
+
+    async def main() -> None:
+        nonlocal slow_started
+        slow_started = asyncio.Event()
+        http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
+        async with AsyncClient(api_key=KEY, base_url=BASE, http_client=http) as client:
+            prediction = with_output([f"{CDN}/a.png", f"{CDN}/slow.png", f"{CDN}/b.png"])
+            task = asyncio.create_task(client.predictions.download(prediction, tmp_path))
+            await slow_started.wait()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupted_sync_download_leaves_the_folder_as_it_was(tmp_path: Path) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("b.png"):
+            raise KeyboardInterrupt
+        return httpx.Response(200, content=PNG)
+
+    transport = httpx.MockTransport(handler)
+    with Client(api_key=KEY, base_url=BASE, http_client=httpx.Client(transport=transport)) as c:
+        prediction = with_output([f"{CDN}/a.png", f"{CDN}/b.png", f"{CDN}/c.png"])
+        with pytest.raises(KeyboardInterrupt):
+            c.predictions.download(prediction, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_after_some_files_completed_drops_them_too(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C (sync) or a cancellation (async) arriving once every file is staged."""
+    import concurrent.futures
+
+    wait, await_all = concurrent.futures.wait, asyncio.wait
+
+    def interrupted(futures: Any, return_when: Any = None) -> Any:
+        wait(futures)
+        raise KeyboardInterrupt
+
+    async def cancelled(tasks: Any, return_when: Any = None) -> Any:
+        await await_all(tasks)
+        if return_when is not None:
+            raise asyncio.CancelledError
+        return None
+
+    monkeypatch.setattr(concurrent.futures, "wait", interrupted)
+    monkeypatch.setattr(asyncio, "wait", cancelled)
+    client = Facade(kind, lambda request: httpx.Response(200, content=PNG), FakeClock())
+    with pytest.raises((KeyboardInterrupt, asyncio.CancelledError)):
+        call(client, "download", with_output([f"{CDN}/a.png", f"{CDN}/b.png"]), tmp_path)
+    assert list(tmp_path.iterdir()) == []
