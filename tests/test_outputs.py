@@ -741,3 +741,22 @@ def test_an_interrupt_after_some_files_completed_drops_them_too(
     with pytest.raises((KeyboardInterrupt, asyncio.CancelledError)):
         call(client, "download", with_output([f"{CDN}/a.png", f"{CDN}/b.png"]), tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the generated model ---------------------------------------------------------------------
+
+
+def test_a_create_answered_201_parses_like_a_200(make: Any) -> None:
+    """Replicate's own API answers a create with 201 Created; CometAPI documents 200."""
+    body = prediction_body("starting", output=None)
+    client, api = make([json_response(body, 201)])
+    created = call(client, "create", "o/m", {"prompt": "x"})
+    assert isinstance(created, Prediction) and created.status == "starting"
+    assert len(api.requests) == 1, "a 201 is a success, not a failure to retry"
+
+
+@pytest.mark.parametrize("output", [42, {"text": "hi", "video": CDN}, [{"file": CDN}], "text"])
+def test_any_json_output_round_trips_through_the_model(output: Any) -> None:
+    prediction = with_output(output)
+    assert prediction.output == output
+    assert Prediction.from_dict(prediction.to_dict()).output == output

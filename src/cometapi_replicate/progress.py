@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cometapi_replicate_api.types import Unset
+
 __all__ = ["Progress", "parse_progress"]
 
 # "45%|####5     | 9/20 [00:02<00:03, 3.1it/s]" or "20%|██        | 1/5 [...]"
@@ -20,9 +22,10 @@ class Progress:
     total: int | None = None
 
 
-def parse_progress(logs: str | None) -> Progress | None:
-    """The progress of the last tqdm line in ``logs``, or ``None`` when there is none."""
-    if not logs:
+def parse_progress(logs: str | Unset | None) -> Progress | None:
+    """The progress of the last tqdm line in ``logs`` (``prediction.logs`` as it is), or
+    ``None`` when there is none."""
+    if not isinstance(logs, str) or not logs:
         return None
     end = len(logs)
     # Logs grow for the whole run and are read at every poll: scan back from the end.

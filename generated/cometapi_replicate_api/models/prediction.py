@@ -31,7 +31,7 @@ class Prediction:
         logs (str | Unset):
         metrics (PredictionMetrics | Unset):
         model (str | Unset):
-        output (list[str] | None | str | Unset):
+        output (Any | Unset):
         started_at (None | str | Unset):
         urls (PredictionUrls | Unset):
         version (str | Unset):
@@ -47,7 +47,7 @@ class Prediction:
     logs: str | Unset = UNSET
     metrics: PredictionMetrics | Unset = UNSET
     model: str | Unset = UNSET
-    output: list[str] | None | str | Unset = UNSET
+    output: Any | Unset = UNSET
     started_at: None | str | Unset = UNSET
     urls: PredictionUrls | Unset = UNSET
     version: str | Unset = UNSET
@@ -86,14 +86,7 @@ class Prediction:
 
         model = self.model
 
-        output: list[str] | None | str | Unset
-        if isinstance(self.output, Unset):
-            output = UNSET
-        elif isinstance(self.output, list):
-            output = self.output
-
-        else:
-            output = self.output
+        output = self.output
 
         started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
@@ -193,22 +186,7 @@ class Prediction:
 
         model = d.pop("model", UNSET)
 
-        def _parse_output(data: object) -> list[str] | None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, list):
-                    raise TypeError()
-                output_type_0 = cast(list[str], data)
-
-                return output_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(list[str] | None | str | Unset, data)
-
-        output = _parse_output(d.pop("output", UNSET))
+        output = d.pop("output", UNSET)
 
         def _parse_started_at(data: object) -> None | str | Unset:
             if data is None:
