@@ -6,8 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import errno
+import http.server
 import os
+import signal
 import stat
+import subprocess
+import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
@@ -760,3 +764,81 @@ def test_any_json_output_round_trips_through_the_model(output: Any) -> None:
     prediction = with_output(output)
     assert prediction.output == output
     assert Prediction.from_dict(prediction.to_dict()).output == output
+
+
+# --- Ctrl-C over real sockets ----------------------------------------------------------------
+
+INTERRUPTIBLE = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if the suite ignores SIGINT
+from cometapi_replicate import Client, Prediction
+prediction = Prediction.from_dict({"id": "pred1", "status": "succeeded", "output": sys.argv[2:]})
+with Client(api_key="k", base_url="http://127.0.0.1:9", timeout=600) as client:
+    try:
+        client.predictions.download(prediction, sys.argv[1])
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        sys.exit(130)
+"""
+
+
+class StallingFiles(http.server.ThreadingHTTPServer):
+    """``/ok-N.png`` whole; ``/stall.png``: its headers and 10 of 1,000 bytes, then nothing
+    until ``release`` (a read timeout of 600 s would be the only other way out)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        self.served: list[str] = []
+        self.stalled, self.release = threading.Event(), threading.Event()
+        super().__init__(("127.0.0.1", 0), self.Handler)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        server: StallingFiles
+
+        def do_GET(self) -> None:
+            stall = self.path == "/stall.png"
+            self.send_response(200)
+            self.send_header("Content-Length", "1000" if stall else str(len(PNG)))
+            self.end_headers()
+            self.wfile.write(PNG[:10] if stall else PNG)
+            self.wfile.flush()
+            self.server.served.append(self.path)
+            if stall:
+                self.server.stalled.set()
+                self.server.release.wait(120)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+
+def test_ctrl_c_stops_a_sync_download_at_once_and_leaves_no_file(tmp_path: Path) -> None:
+    """One file stalls mid-body: Ctrl-C must not wait for its read to time out, and the files
+    already complete are not left behind either (all or nothing)."""
+    files = StallingFiles()
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{files.server_address[1]}"
+    urls = [f"{origin}/ok-0.png", f"{origin}/stall.png", f"{origin}/ok-2.png"]
+    folder = tmp_path / "out"
+    try:
+        child = subprocess.Popen(
+            [sys.executable, "-c", INTERRUPTIBLE, str(folder), *urls],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert files.stalled.wait(60), "the stalling file was never requested"
+            while len(files.served) < 3 and child.poll() is None:
+                files.release.wait(0.05)  # the two whole files are sent too
+            child.send_signal(signal.SIGINT)
+            out, err = child.communicate(timeout=60)
+        finally:
+            child.kill()
+    finally:
+        files.release.set()
+        files.shutdown()
+        files.server_close()
+    assert child.returncode == 130 and out == "interrupted\n", err
+    assert sorted(files.served) == ["/ok-0.png", "/ok-2.png", "/stall.png"]
+    assert list(folder.iterdir()) == [], "no file, not even a temporary one"

@@ -511,32 +511,63 @@ def save(
     prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
     targets = plan_download(prediction, Path(directory), name=name)
     _prepare(targets, overwrite)
-    stop = threading.Event()
+    return _commit_all(_settle(_stage_all(files, targets)), overwrite)
+
+
+def _stage_all(files: Files, targets: Sequence[Target]) -> list[Outcome]:
+    """Each target into a staged file, up to ``MAX_PARALLEL`` at once on daemon threads.
+
+    The first failure stops the others (they end between two chunks). An interrupt (Ctrl-C)
+    returns at once, without waiting for a worker blocked in a read: every staged file is
+    dropped under the lock, and a worker that wakes later finds ``stop`` set and starts none.
+    """
+    stop, lock = threading.Event(), threading.Lock()
+    staged: list[_Staged] = []
+    futures = [concurrent.futures.Future[_Staged]() for _ in targets]
+    pending = iter(range(len(targets)))
 
     def one(target: Target) -> _Staged:
-        if stop.is_set():
-            raise _Stopped
-        staged = _Staged(target.destination)
+        with lock:
+            if stop.is_set():
+                raise _Stopped
+            item = _Staged(target.destination)
+            staged.append(item)
         try:
-            _retrying(files, lambda: _fetch(files, target.source, staged, stop))
+            _retrying(files, lambda: _fetch(files, target.source, item, stop))
         except BaseException:
             stop.set()  # no further file starts
-            staged.discard()
+            item.discard()
             raise
-        return staged
+        return item
 
-    pool = concurrent.futures.ThreadPoolExecutor(min(len(targets), MAX_PARALLEL))
-    futures = [pool.submit(one, target) for target in targets]
+    def worker() -> None:
+        while True:
+            with lock:
+                index = next(pending, None)
+            if index is None:
+                return
+            future = futures[index]
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(one(targets[index]))
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    for _ in range(min(len(targets), MAX_PARALLEL)):
+        threading.Thread(target=worker, name="cometapi-download", daemon=True).start()
     try:
-        try:
-            concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
-        finally:  # the first failure (or Ctrl-C) stops the others
+        concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
+        stop.set()  # a failure: the others stop between two chunks, and we wait for them
+        for future in futures:
+            future.cancel()
+        concurrent.futures.wait(futures)
+    except BaseException:  # Ctrl-C: drop every staged file now, wait for no worker
+        with lock:
             stop.set()
-            pool.shutdown(wait=True, cancel_futures=True)
-    except BaseException:
-        _drop(_outcome(future) for future in futures)
+            for item in staged:
+                item.discard()
         raise
-    return _commit_all(_settle([_outcome(future) for future in futures]), overwrite)
+    return [_outcome(future) for future in futures]
 
 
 async def asave(
