@@ -842,3 +842,37 @@ def test_ctrl_c_stops_a_sync_download_at_once_and_leaves_no_file(tmp_path: Path)
     assert child.returncode == 130 and out == "interrupted\n", err
     assert sorted(files.served) == ["/ok-0.png", "/ok-2.png", "/stall.png"]
     assert list(folder.iterdir()) == [], "no file, not even a temporary one"
+
+
+class Recording(httpx.BaseTransport):
+    """The real network transport, noting the host and port of every request it sends."""
+
+    def __init__(self) -> None:
+        self.real, self.origins = httpx.HTTPTransport(), set[str]()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.origins.add(f"{request.url.host}:{request.url.port}")
+        return self.real.handle_request(request)
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def test_over_loopback_no_request_goes_to_replicates_hosts(tmp_path: Path) -> None:
+    """The same session over real sockets: the sandbox's API and file server on 127.0.0.1,
+    its predictions' ``urls`` on Replicate's hosts, which no request may reach."""
+    from cometapi_replicate.testing import SandboxServer
+
+    recording = Recording()
+    with SandboxServer(Sandbox(queue=0.02, run=0.05), host="127.0.0.1") as server:
+        sandbox = server.sandbox
+        http = httpx.Client(transport=recording)
+        with Client(**sandbox.client_kwargs(), http_client=http) as client:
+            created = client.predictions.create("o/m", {"num_outputs": 2})
+            assert "api.replicate.com" in created.to_dict()["urls"]["get"]
+            done = client.predictions.wait(created)
+            paths = client.predictions.download(done, tmp_path)
+            assert client.predictions.read_output(done.id, 1) == paths[1].read_bytes()
+        http.close()
+    api, files = httpx.URL(sandbox.api_url), httpx.URL(sandbox.files_url)
+    assert recording.origins == {f"127.0.0.1:{api.port}", f"127.0.0.1:{files.port}"}
