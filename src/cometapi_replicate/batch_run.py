@@ -62,6 +62,8 @@ __all__ = ["AsyncBatch", "Batch", "BatchKwargs"]
 
 PARTIAL = ".batch-partial"
 """Folder of the download directory where an item's files are assembled before they appear."""
+ITEM_FILE_NAME = "{stem}{ext}"
+"""Each item has its own folder, so its files keep the names in their URLs."""
 MAX_RESUMED_PER_STEP = 256
 SYNC_REQUESTS = 32
 ASYNC_REQUESTS = 64
@@ -301,7 +303,9 @@ class Batch(_BatchBase):
             case PollStep(_, prediction_id):
                 return drive(plans.get(prediction_id, core.once))
             case DownloadStep(_, prediction):
-                paths = self._client.predictions.download(prediction, core.staging(request))
+                paths = self._client.predictions.download(
+                    prediction, core.staging(request), name=ITEM_FILE_NAME
+                )
                 return core.publish(request, paths)
             case _:
                 assert_never(request)
@@ -388,7 +392,9 @@ class AsyncBatch(_BatchBase):
                 return await drive(plans.get(prediction_id, core.once))
             case DownloadStep(_, prediction):
                 staging = await asyncio.to_thread(core.staging, request)
-                paths = await self._client.predictions.download(prediction, staging)
+                paths = await self._client.predictions.download(
+                    prediction, staging, name=ITEM_FILE_NAME
+                )
                 return await asyncio.to_thread(core.publish, request, paths)
             case _:
                 assert_never(request)
