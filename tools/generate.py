@@ -1,11 +1,12 @@
 """Regenerate ``generated/cometapi_replicate_api`` from the vendored spec and the overlay.
 
     python -m tools.generate            # rewrite generated/ in place
-    python -m tools.generate --check    # regenerate into a temp directory; exit 1 with a diff
+    python -m tools.generate --check    # verify provenance, regenerate into a temp directory;
+                                        # exit 1 with a diff
 
 The pipeline: merge the vendored documents, apply ``openapi/overlay.yaml``, write the result
-to ``build/openapi.json`` (not committed), run the pinned openapi-python-client on it with
-``openapi/config.yaml`` and the templates in ``openapi/templates``.
+to ``build/openapi.json`` (not committed), patch the pinned openapi-python-client's own
+templates with ``openapi/templates/*.patch`` and run it with ``openapi/config.yaml``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from typing import Any
 
 import yaml
 
+from tools import provenance
 from tools.overlay import apply_overlay
+from tools.templates import TemplatePatchError, patched_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 OPENAPI = ROOT / "openapi"
@@ -95,14 +98,21 @@ def generate(output: Path, specs: Iterable[Path] = SPECS, overlay: Path = OVERLA
     BUILD_SPEC.write_text(json.dumps(spec, indent=2, sort_keys=True) + "\n", "utf-8")
     bindir = str(Path(sys.executable).parent)  # the post-hooks call ruff from this environment
     env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", "")}
-    command = [
-        *(os.path.join(bindir, "openapi-python-client"), "generate"),
-        *("--path", str(BUILD_SPEC), "--config", str(OPENAPI / "config.yaml")),
-        *("--custom-template-path", str(OPENAPI / "templates")),
-        *("--meta", "none", "--output-path", str(output), "--overwrite"),
-    ]
-    shutil.rmtree(output, ignore_errors=True)  # nothing stale survives (--meta none keeps files)
-    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    with tempfile.TemporaryDirectory() as templates:
+        try:
+            patched_templates(Path(templates))
+        except TemplatePatchError as exc:
+            raise GenerateError(f"template patch openapi/templates/{exc}") from None
+        command = [
+            *(os.path.join(bindir, "openapi-python-client"), "generate"),
+            *("--path", str(BUILD_SPEC), "--config", str(OPENAPI / "config.yaml")),
+            *("--custom-template-path", templates),
+            *("--meta", "none", "--output-path", str(output), "--overwrite"),
+        ]
+        shutil.rmtree(
+            output, ignore_errors=True
+        )  # nothing stale survives (--meta none keeps files)
+        result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if (
         result.returncode != 0
         or "Warning" in result.stdout
@@ -154,6 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             generate(TARGET)
             print(f"generated {TARGET.relative_to(ROOT)}")
             return 0
+        stale = provenance.problems(OPENAPI, DOCUMENTS)
+        if stale:
+            raise GenerateError("\n".join(stale))
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / PACKAGE
             generate(fresh)
