@@ -5,7 +5,8 @@ target matches nothing, which is the one property this project needs most: a cor
 that upstream has made obsolete must stop the build, not vanish silently. Targets are
 RFC 9535 JSONPath expressions, evaluated by ``jsonpath-rfc9535``. ``copy`` (Overlay 1.1) is
 the only standard way to move a schema into ``components`` without pasting a copy of it into
-the overlay, where it would stop following upstream.
+the overlay, where it would stop following upstream. One extension: an action marked
+``x-optional: true`` may match nothing (a guard, such as keeping an enum upstream may add open).
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ class OverlayError(Exception):
 def apply_overlay(document: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any]:
     """Return a copy of ``document`` with every action of ``overlay`` applied in order.
 
-    Raises :class:`OverlayError` naming the action when its target selects nothing.
+    Raises :class:`OverlayError` naming the action when its target selects nothing, unless the
+    action is marked ``x-optional: true`` (a guard against a change upstream may make).
     """
     version = str(overlay.get("overlay", ""))
     if not version.startswith(("1.0.", "1.1.")):
@@ -57,6 +59,8 @@ def _apply_action(document: dict[str, Any], index: int, action: Any) -> None:
     update = action.get("update")
     nodes = _find(action["target"], document, name)
     if not nodes:
+        if action.get("x-optional") is True:
+            return
         raise OverlayError(f"{name}: target matches nothing in the document")
     if action.get("remove", False):
         _remove(nodes, name)
