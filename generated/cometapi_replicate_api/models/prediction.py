@@ -23,34 +23,35 @@ class Prediction:
     Attributes:
         id (str):
         status (str):
-        completed_at (None | str | Unset):
-        created_at (str | Unset):
-        data_removed (bool | Unset):
-        error (None | str | Unset):
-        input_ (PredictionInput | Unset):
-        logs (str | Unset):
-        metrics (PredictionMetrics | Unset):
-        model (str | Unset):
-        output (Any | Unset):
-        started_at (None | str | Unset):
-        urls (PredictionUrls | Unset):
-        version (str | Unset):
+        completed_at (None | str):
+        created_at (str | None):
+        data_removed (bool | None):
+        error (None | str):
+        input_ (PredictionInput | None):
+        logs (str | None):
+        metrics (PredictionMetrics | None):
+        model (str | None):
+        output (Any): The model's output: any JSON value (a URL, a list of URLs, text, a number, a list, an object),
+            null until the prediction has produced something.
+        started_at (None | str):
+        urls (PredictionUrls | None):
+        version (str | None):
     """
 
     id: str
     status: str
-    completed_at: None | str | Unset = UNSET
-    created_at: str | Unset = UNSET
-    data_removed: bool | Unset = UNSET
-    error: None | str | Unset = UNSET
-    input_: PredictionInput | Unset = UNSET
-    logs: str | Unset = UNSET
-    metrics: PredictionMetrics | Unset = UNSET
-    model: str | Unset = UNSET
-    output: Any | Unset = UNSET
-    started_at: None | str | Unset = UNSET
-    urls: PredictionUrls | Unset = UNSET
-    version: str | Unset = UNSET
+    completed_at: None | str = None
+    created_at: str | None = None
+    data_removed: bool | None = None
+    error: None | str = None
+    input_: PredictionInput | None = None
+    logs: str | None = None
+    metrics: PredictionMetrics | None = None
+    model: str | None = None
+    output: Any = None
+    started_at: None | str = None
+    urls: PredictionUrls | None = None
+    version: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,47 +59,57 @@ class Prediction:
 
         status = self.status
 
+        _completed_at: None | str | Unset = self.completed_at
         completed_at: None | str | Unset
-        if isinstance(self.completed_at, Unset):
+        if isinstance(_completed_at, Unset):
             completed_at = UNSET
         else:
-            completed_at = self.completed_at
+            completed_at = _completed_at
 
-        created_at = self.created_at
+        created_at: str | Unset = UNSET if self.created_at is None else self.created_at
 
-        data_removed = self.data_removed
+        data_removed: bool | Unset = (
+            UNSET if self.data_removed is None else self.data_removed
+        )
 
+        _error: None | str | Unset = self.error
         error: None | str | Unset
-        if isinstance(self.error, Unset):
+        if isinstance(_error, Unset):
             error = UNSET
         else:
-            error = self.error
+            error = _error
 
+        _input_: PredictionInput | Unset = UNSET if self.input_ is None else self.input_
         input_: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.input_, Unset):
-            input_ = self.input_.to_dict()
+        if not isinstance(_input_, Unset):
+            input_ = _input_.to_dict()
 
-        logs = self.logs
+        logs: str | Unset = UNSET if self.logs is None else self.logs
 
+        _metrics: PredictionMetrics | Unset = (
+            UNSET if self.metrics is None else self.metrics
+        )
         metrics: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.metrics, Unset):
-            metrics = self.metrics.to_dict()
+        if not isinstance(_metrics, Unset):
+            metrics = _metrics.to_dict()
 
-        model = self.model
+        model: str | Unset = UNSET if self.model is None else self.model
 
-        output = self.output
+        output: Any | Unset = self.output
 
+        _started_at: None | str | Unset = self.started_at
         started_at: None | str | Unset
-        if isinstance(self.started_at, Unset):
+        if isinstance(_started_at, Unset):
             started_at = UNSET
         else:
-            started_at = self.started_at
+            started_at = _started_at
 
+        _urls: PredictionUrls | Unset = UNSET if self.urls is None else self.urls
         urls: dict[str, Any] | Unset = UNSET
-        if not isinstance(self.urls, Unset):
-            urls = self.urls.to_dict()
+        if not isinstance(_urls, Unset):
+            urls = _urls.to_dict()
 
-        version = self.version
+        version: str | Unset = UNSET if self.version is None else self.version
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -209,18 +220,18 @@ class Prediction:
         prediction = cls(
             id=id,
             status=status,
-            completed_at=completed_at,
-            created_at=created_at,
-            data_removed=data_removed,
-            error=error,
-            input_=input_,
-            logs=logs,
-            metrics=metrics,
-            model=model,
-            output=output,
-            started_at=started_at,
-            urls=urls,
-            version=version,
+            completed_at=None if isinstance(completed_at, Unset) else completed_at,
+            created_at=None if isinstance(created_at, Unset) else created_at,
+            data_removed=None if isinstance(data_removed, Unset) else data_removed,
+            error=None if isinstance(error, Unset) else error,
+            input_=None if isinstance(input_, Unset) else input_,
+            logs=None if isinstance(logs, Unset) else logs,
+            metrics=None if isinstance(metrics, Unset) else metrics,
+            model=None if isinstance(model, Unset) else model,
+            output=None if isinstance(output, Unset) else output,
+            started_at=None if isinstance(started_at, Unset) else started_at,
+            urls=None if isinstance(urls, Unset) else urls,
+            version=None if isinstance(version, Unset) else version,
         )
 
         prediction.additional_properties = d

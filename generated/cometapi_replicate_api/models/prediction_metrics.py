@@ -15,18 +15,22 @@ T = TypeVar("T", bound="PredictionMetrics")
 class PredictionMetrics:
     """
     Attributes:
-        image_count (int | Unset):
-        predict_time (float | Unset):
+        image_count (int | None):
+        predict_time (float | None):
     """
 
-    image_count: int | Unset = UNSET
-    predict_time: float | Unset = UNSET
+    image_count: int | None = None
+    predict_time: float | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        image_count = self.image_count
+        image_count: int | Unset = (
+            UNSET if self.image_count is None else self.image_count
+        )
 
-        predict_time = self.predict_time
+        predict_time: float | Unset = (
+            UNSET if self.predict_time is None else self.predict_time
+        )
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -46,8 +50,8 @@ class PredictionMetrics:
         predict_time = d.pop("predict_time", UNSET)
 
         prediction_metrics = cls(
-            image_count=image_count,
-            predict_time=predict_time,
+            image_count=None if isinstance(image_count, Unset) else image_count,
+            predict_time=None if isinstance(predict_time, Unset) else predict_time,
         )
 
         prediction_metrics.additional_properties = d

@@ -15,22 +15,22 @@ T = TypeVar("T", bound="PredictionUrls")
 class PredictionUrls:
     """
     Attributes:
-        cancel (str | Unset):
-        get (str | Unset):
-        stream (str | Unset):
+        cancel (str | None):
+        get (str | None):
+        stream (str | None):
     """
 
-    cancel: str | Unset = UNSET
-    get: str | Unset = UNSET
-    stream: str | Unset = UNSET
+    cancel: str | None = None
+    get: str | None = None
+    stream: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        cancel = self.cancel
+        cancel: str | Unset = UNSET if self.cancel is None else self.cancel
 
-        get = self.get
+        get: str | Unset = UNSET if self.get is None else self.get
 
-        stream = self.stream
+        stream: str | Unset = UNSET if self.stream is None else self.stream
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -54,9 +54,9 @@ class PredictionUrls:
         stream = d.pop("stream", UNSET)
 
         prediction_urls = cls(
-            cancel=cancel,
-            get=get,
-            stream=stream,
+            cancel=None if isinstance(cancel, Unset) else cancel,
+            get=None if isinstance(get, Unset) else get,
+            stream=None if isinstance(stream, Unset) else stream,
         )
 
         prediction_urls.additional_properties = d
