@@ -1,13 +1,22 @@
-"""The vendored spec, the overlay and the generated model."""
+"""The vendored spec, its provenance, the overlay and the generated model.
+
+Facts about particular documents are checked on the frozen fixtures in tests/fixtures/specs
+(``base/``: the documents as first vendored), never on the bytes ``openapi/`` holds today, so
+that a spec update cannot break them.
+"""
 
 from __future__ import annotations
 
 import copy
-import re
+import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+import attrs
+import httpx
 import pytest
+from cometapi_replicate_api import models
 from cometapi_replicate_api.models import (
     Prediction,
     PredictionInput,
@@ -17,13 +26,17 @@ from cometapi_replicate_api.models import (
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from tools.generate import OVERLAY, ROOT, build_spec, load_yaml, merge_documents
+from cometapi_replicate import Client
+from tools import generate as generate_tool
+from tools import provenance
+from tools.generate import DOCUMENTS, OPENAPI, OVERLAY, ROOT, build_spec, load_yaml, merge_documents
 from tools.overlay import OverlayError, apply_overlay
 
-QUERY_SPEC = ROOT / "openapi" / "replicate-query.openapi.yaml"
-CREATE_SPEC = ROOT / "openapi" / "create-predictions.openapi.yaml"
-SEED = ROOT.parent / "shared" / "seeds" / "000_3ac2ccb16b37cc70.txt"
+FIXTURES = ROOT / "tests" / "fixtures" / "specs"
+QUERY_SPEC = FIXTURES / "base" / "replicate-query.openapi.yaml"
+CREATE_SPEC = FIXTURES / "base" / "create-predictions.openapi.yaml"
 RESPONSE = ("paths", "/replicate/v1/predictions/{id}", "get", "responses", "200")
+CREATE_PATH = "/replicate/v1/models/{model_owner}/{model_name}/predictions"
 
 
 def response_schema(doc: dict[str, Any]) -> dict[str, Any]:
@@ -34,9 +47,9 @@ def response_schema(doc: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-@pytest.mark.parametrize("path", [QUERY_SPEC, CREATE_SPEC])
-def test_vendored_specs_are_valid_openapi_3_1(path: Path) -> None:
-    doc = load_yaml(path)
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_vendored_specs_are_valid_openapi_3_1(name: str) -> None:
+    doc = load_yaml(OPENAPI / name)
     assert doc["openapi"].startswith("3.1")
     validate(doc)
 
@@ -48,12 +61,40 @@ def test_validator_rejects_a_broken_spec() -> None:
         validate(broken)
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="the seed lives in ../shared beside the clone")
-def test_vendored_spec_is_the_seed_block_byte_for_byte() -> None:
-    seed = SEED.read_bytes().decode("utf-8")
-    match = re.search(r"^````yaml[^\n]*\n(.*?)^````", seed, re.S | re.M)
-    assert match is not None
-    assert QUERY_SPEC.read_bytes() == match.group(1).encode("utf-8")
+def test_each_vendored_document_is_the_one_its_provenance_records() -> None:
+    assert provenance.problems(OPENAPI, DOCUMENTS) == []
+    records = json.loads((OPENAPI / "provenance.json").read_text("utf-8"))
+    for name in DOCUMENTS:
+        assert records[name]["source"] and records[name]["retrieved"]
+
+
+def tampered_openapi(tmp_path: Path) -> Path:
+    openapi = tmp_path / "openapi"
+    shutil.copytree(OPENAPI, openapi)
+    query = openapi / DOCUMENTS[0]
+    query.write_bytes(query.read_bytes() + b"# edited by hand\n")
+    return openapi
+
+
+def test_a_hand_edited_or_unrecorded_document_is_named(tmp_path: Path) -> None:
+    openapi = tampered_openapi(tmp_path)
+    [problem] = provenance.problems(openapi, DOCUMENTS)
+    assert DOCUMENTS[0] in problem and "make update-spec" in problem
+    records = json.loads((openapi / "provenance.json").read_text("utf-8"))
+    del records[DOCUMENTS[1]]
+    (openapi / "provenance.json").write_text(json.dumps(records))
+    assert any(
+        DOCUMENTS[1] in p and "no complete record" in p
+        for p in provenance.problems(openapi, DOCUMENTS)
+    )
+
+
+def test_check_generated_fails_on_a_document_that_differs_from_its_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(generate_tool, "OPENAPI", tampered_openapi(tmp_path))
+    assert generate_tool.main(["--check"]) == 1
+    assert f"openapi/{DOCUMENTS[0]} is not the document recorded" in capsys.readouterr().err
 
 
 def test_the_generator_input_is_valid_openapi() -> None:
@@ -66,7 +107,8 @@ def test_overlay_applies_and_each_action_changes_something() -> None:
     for action in overlay["actions"]:
         assert action.get("description"), f"{action['target']} says not why"
         after = apply_overlay(doc, {**overlay, "actions": [action]})
-        assert after != doc, f"action on {action['target']} changed nothing"
+        if not action.get("x-optional"):
+            assert after != doc, f"action on {action['target']} changed nothing"
         doc = after
     prediction = doc["components"]["schemas"]["Prediction"]
     assert response_schema(doc) == {"$ref": "#/components/schemas/Prediction"}
@@ -74,13 +116,43 @@ def test_overlay_applies_and_each_action_changes_something() -> None:
     output = prediction["properties"]["output"]
     assert not {"type", "items", "anyOf"} & set(output), "an output is any JSON value"
     assert prediction["properties"]["metrics"], "the upstream schema was copied, not pasted"
-    create = doc["paths"]["/replicate/v1/models/{model_owner}/{model_name}/predictions"]["post"]
+    create = doc["paths"][CREATE_PATH]["post"]
     assert [p["name"] for p in create["parameters"]] == ["model_owner", "model_name"]
     for status in ("200", "201"):  # CometAPI documents 200; Replicate answers 201
         assert create["responses"][status]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/Prediction"
         }
     assert "/replicate/v1/models/{models}/predictions" not in doc["paths"]
+
+
+def test_the_optional_overlay_actions_guard_against_an_upstream_enum() -> None:
+    """An `x-optional` action matches nothing today; on the variant it guards against, it acts."""
+    overlay = load_yaml(OVERLAY)
+    optional = [a for a in overlay["actions"] if a.get("x-optional")]
+    assert optional, "the status guard is in the overlay"
+    variant = load_yaml(FIXTURES / "status-enum.openapi.yaml")
+    status = variant["paths"]["/replicate/v1/predictions/{id}"]["get"]["responses"]["200"]
+    assert "enum" in status["content"]["application/json"]["schema"]["properties"]["status"]
+    doc = build_spec([FIXTURES / "status-enum.openapi.yaml", CREATE_SPEC])
+    assert doc["components"]["schemas"]["Prediction"]["properties"]["status"] == {"type": "string"}
+    without = {**overlay, "actions": [a for a in overlay["actions"] if not a.get("x-optional")]}
+    merged = merge_documents([variant, load_yaml(CREATE_SPEC)])
+    assert (
+        "enum"
+        in apply_overlay(merged, without)["components"]["schemas"]["Prediction"]["properties"][
+            "status"
+        ]
+    ), "without the guard the enum would reach the generator"
+
+
+def test_an_optional_action_may_match_nothing_and_others_may_not() -> None:
+    action = {"target": "$.paths['/gone'].enum", "description": "guard", "remove": True}
+    doc = {"paths": {}}
+    assert (
+        apply_overlay(doc, {"overlay": "1.1.0", "actions": [{**action, "x-optional": True}]}) == doc
+    )
+    with pytest.raises(OverlayError, match="matches nothing"):
+        apply_overlay(doc, {"overlay": "1.1.0", "actions": [action]})
 
 
 def test_overlay_action_that_matches_nothing_is_an_error_naming_it() -> None:
@@ -174,7 +246,9 @@ def test_prediction_parses_the_specs_own_example() -> None:
     prediction = Prediction.from_dict(example)
     assert prediction.status == "succeeded"
     assert prediction.output == ["https://replicate.delivery/xezq/.../out-0.webp"]
-    assert prediction.to_dict() == example
+    assert prediction.input_ is None and prediction.created_at is None and prediction.logs is None
+    # Fields the schema lets be null come back as null; the others only when present.
+    assert prediction.to_dict() == {**example, "started_at": None, "completed_at": None}
 
 
 def test_prediction_parses_a_full_body_and_round_trips() -> None:
@@ -189,11 +263,62 @@ def test_prediction_parses_a_full_body_and_round_trips() -> None:
     assert prediction.to_dict() == FULL_BODY
 
 
-def test_prediction_output_may_be_a_single_string() -> None:
-    body = {**FULL_BODY, "output": "https://replicate.delivery/xezq/a/out.png"}
+@pytest.mark.parametrize(
+    "output",
+    [
+        "https://replicate.delivery/xezq/a/out.png",
+        "A plain text answer.",
+        ["The", " streamed", " tokens"],
+        42,
+        0.5,
+        True,
+        {"transcription": "hello", "segments": [{"start": 0.0, "text": "hello"}]},
+        [{"file": "https://replicate.delivery/xezq/a/out.wav"}],
+        [[0.1, 0.2], [0.3]],
+        None,
+    ],
+)
+def test_prediction_output_is_any_json_value(output: Any) -> None:
+    body = {**FULL_BODY, "output": copy.deepcopy(output)}
     prediction = Prediction.from_dict(body)
-    assert prediction.output == "https://replicate.delivery/xezq/a/out.png"
+    assert prediction.output == output
     assert prediction.to_dict() == body
+
+
+def test_no_field_of_a_generated_model_is_typed_unset() -> None:
+    """Users read optional fields as `T | None` (absent or null), never the generator's Unset."""
+    for name in models.__all__:
+        cls = getattr(models, name)
+        for field in attrs.fields(cls):
+            assert "Unset" not in str(field.type), f"{name}.{field.name}: {field.type}"
+    bare = Prediction.from_dict({"id": "a", "status": "starting"})
+    assert (bare.logs, bare.metrics, bare.error, bare.output, bare.urls) == (None,) * 5
+    assert bare.to_dict() == {
+        "id": "a",
+        "status": "starting",
+        "error": None,
+        "output": None,
+        "started_at": None,
+        "completed_at": None,
+    }
+
+
+def test_a_create_answered_201_parses_like_200() -> None:
+    """Replicate's own API answers a create with 201 Created; CometAPI documents 200."""
+    body = {"id": "q4chw5rey9rmt0cww76t4h3ma4", "status": "starting", "output": None}
+    for code in (200, 201):
+
+        def handler(request: httpx.Request, code: int = code) -> httpx.Response:
+            return httpx.Response(code, json=body)
+
+        http = httpx.Client(transport=httpx.MockTransport(handler))
+        with Client(
+            "k", base_url="https://api.test.example", http_client=http, max_retries=0
+        ) as client:
+            prediction = client.predictions.create(
+                "black-forest-labs/flux-schnell", {"prompt": "x"}
+            )
+        assert (prediction.id, prediction.status) == (body["id"], "starting"), code
 
 
 def test_generated_client_repr_shows_no_token() -> None:

@@ -3,7 +3,8 @@
 ``compare(old, new)`` takes two OpenAPI documents as the generator sees them (merged, overlay
 applied) and returns a :class:`Report`: operations added or removed; fields added, removed or
 retyped; required-ness, nullability and enum changes, each marked breaking or not, and the
-semantic-version bump they imply.
+semantic-version bump they imply. A change to a schema that operations share through
+``$ref`` (``Prediction``) is one change, naming the operations it affects.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ class Change:
     where: str
     what: str
     breaking: bool
+    affects: tuple[str, ...] = ()
+    """For a change to a shared schema: the operations (and responses) that use it."""
 
     def __str__(self) -> str:
         mark = "BREAKING    " if self.breaking else "non-breaking"
-        return f"  [{mark}] {self.where}: {self.what}"
+        line = f"  [{mark}] {self.where}: {self.what}"
+        return f"{line}\n      affects: {'; '.join(self.affects)}" if self.affects else line
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Report:
     old_version: str
     new_version: str
     changes: list[Change] = field(default_factory=list)
+    # (schema $ref, direction) -> where it is used, filled while operations are compared
+    _shared: dict[tuple[str, Direction], list[str]] = field(default_factory=dict, repr=False)
 
     @property
     def breaking(self) -> bool:
@@ -65,9 +71,47 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Report:
         report.changes.append(Change(key, "operation added", False))
     for key in sorted(old_ops.keys() & new_ops.keys()):
         _compare_operation(report, key, old, old_ops[key], new, new_ops[key])
+    _compare_shared(report, old, new)
     if not report.changes and _strip_info(old) != _strip_info(new):
         report.changes.append(Change("document", "documentation changed", False))
     return report
+
+
+def _compare_shared(report: Report, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+    """Compare each shared schema once, in the order first met; those it uses in turn follow."""
+    done: set[tuple[str, Direction]] = set()
+    while pending := [key for key in report._shared if key not in done]:
+        ref, direction = key = pending[0]
+        done.add(key)
+        name = ref.rsplit("/", 1)[-1]
+        found = Report(report.old_version, report.new_version, _shared=report._shared)
+        _compare_schema(
+            found,
+            name,
+            old,
+            _resolve(old, {"$ref": ref}),
+            new,
+            _resolve(new, {"$ref": ref}),
+            direction,
+        )
+        affects = tuple(_group_uses(report._shared[key]))
+        report.changes += [Change(c.where, c.what, c.breaking, affects) for c in found.changes]
+
+
+def _group_uses(uses: list[str]) -> list[str]:
+    """``["GET /a response 200", "POST /b response 200", "POST /b response 201"]`` ->
+    ``["GET /a (response 200)", "POST /b (response 200, 201)"]``."""
+    grouped: dict[str, list[str]] = {}
+    for use in uses:
+        where, _, what = use.rpartition(" response ")
+        if where:
+            grouped.setdefault(where, []).append(what)
+        else:
+            grouped.setdefault(use, [])
+    return [
+        f"{where} (response {', '.join(codes)})" if codes else where
+        for where, codes in grouped.items()
+    ]
 
 
 def _strip_info(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -184,6 +228,12 @@ def _compare_schema(
 ) -> None:
     if depth > 16:
         return
+    ref = _shared_ref(old_raw, new_raw)
+    if ref is not None:  # compared once, with every use, by _compare_shared
+        uses = report._shared.setdefault((ref, direction), [])
+        if where not in uses:
+            uses.append(where)
+        return
     old, new = _resolve(old_doc, old_raw), _resolve(new_doc, new_raw)
     response = direction == "response"
     old_types, new_types = _types(old_doc, old), _types(new_doc, new)
@@ -238,6 +288,15 @@ def _compare_schema(
         _compare_schema(
             report, f"{where}[]", old_doc, old_items, new_doc, new_items, direction, depth + 1
         )
+
+
+def _shared_ref(old: Any, new: Any) -> str | None:
+    """The component schema both sides refer to, if they refer to the same one."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        ref = old.get("$ref")
+        if isinstance(ref, str) and ref == new.get("$ref") and ref.startswith("#/components/"):
+            return ref
+    return None
 
 
 def _compare_enum(report: Report, where: str, old: Any, new: Any, response: bool) -> None:

@@ -14,9 +14,6 @@ document's operationIds (or ``--target``).
 from __future__ import annotations
 
 import argparse
-import datetime
-import hashlib
-import json
 import os
 import subprocess
 import sys
@@ -28,11 +25,10 @@ import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
+from tools import provenance
 from tools.generate import DOCUMENTS, OPENAPI, ROOT, TARGET, GenerateError, build_spec, generate
 from tools.overlay import OverlayError
 from tools.spec_report import Report, compare
-
-PROVENANCE = "provenance.json"
 
 
 class UpdateError(Exception):
@@ -97,14 +93,7 @@ def plan_update(
 def apply_update(text: bytes, source: str, name: str, openapi_dir: Path, output: Path) -> None:
     """Replace the vendored document, record where it came from, and regenerate."""
     (openapi_dir / name).write_bytes(text)
-    record_path = openapi_dir / PROVENANCE
-    records = json.loads(record_path.read_text("utf-8")) if record_path.exists() else {}
-    records[name] = {
-        "source": source,
-        "retrieved": datetime.date.today().isoformat(),
-        "sha256": hashlib.sha256(text).hexdigest(),
-    }
-    record_path.write_text(json.dumps(records, indent=2, sort_keys=True) + "\n", "utf-8")
+    provenance.record(openapi_dir, name, text, source)
     generate(output, [openapi_dir / n for n in DOCUMENTS], openapi_dir / "overlay.yaml")
 
 
@@ -124,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UpdateError(
                 "breaking changes: nothing was changed (ALLOW_BREAKING=1 to take them)"
             )
+        if not report.changes and text != (OPENAPI / name).read_bytes():
+            print("The document changed, but nothing that reaches the generated code.")
         apply_update(text, args.spec, name, OPENAPI, TARGET)
         print(f"updated openapi/{name} and regenerated generated/")
     except (UpdateError, GenerateError, OSError, httpx.HTTPError) as exc:
