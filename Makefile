@@ -1,35 +1,42 @@
 # Every target works from a fresh clone with only python3 and make.
+# VENV (and STAMP, its up-to-date marker) may be overridden to run the targets of a copy of the
+# tree with an existing environment, as the spec-update test does.
 PYTHON ?= python3
 VENV := .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+BIN = $(VENV)/bin
+STAMP = $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads
+.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bump-generator
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
+# pip 25.1 is the first to install PEP 735 dependency groups (--group).
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[cli,sandbox]' --group dev
 	touch $(STAMP)
 
 demo: $(STAMP) ## The main job against a local sandbox (DEMO_LIVE=1 + COMETAPI_KEY: the real API)
 	$(BIN)/python -m tools.demo
 
-install: $(STAMP) ## Create .venv and install the project editable with the dev tools
+install: $(STAMP) ## Create .venv: the project editable, its extras and the dev group
 
-generate: $(STAMP) ## Regenerate generated/ from openapi/ (spec + overlay + config)
+generate: $(STAMP) ## Regenerate generated/ from openapi/ (specs, overlay, config, template patches)
 	$(BIN)/python -m tools.generate
 
-check-generated: $(STAMP) ## Fail with a diff if generated/ is not what openapi/ produces
+check-generated: $(STAMP) ## Fail if openapi/ differs from provenance.json or generated/ from openapi/
 	$(BIN)/python -m tools.generate --check
 
-update-spec: $(STAMP) ## Take a new spec: make update-spec SPEC=<path or URL> [ALLOW_BREAKING=1]
+update-spec: $(STAMP) ## Take a new spec: make update-spec SPEC=<path or URL> [ALLOW_BREAKING=1] [SKIP_TESTS=1]
 	@test -n "$(SPEC)" || { echo "usage: make update-spec SPEC=<path or URL>"; exit 2; }
-	$(BIN)/python -m tools.update_spec "$(SPEC)"
+	$(BIN)/python -m tools.update_spec "$(SPEC)" $(if $(SKIP_TESTS),--skip-tests)
+
+bump-generator: $(STAMP) ## Move the openapi-python-client pin and regenerate: make bump-generator VERSION=x.y.z
+	@test -n "$(VERSION)" || { echo "usage: make bump-generator VERSION=x.y.z"; exit 2; }
+	$(BIN)/python -m tools.bump_generator "$(VERSION)"
 
 lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 	$(BIN)/ruff check src tools tests
