@@ -53,13 +53,21 @@ class Prediction:
     urls: PredictionUrls | None = None
     version: str | None = None
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+    # The nullable fields from_dict did not find, so that to_dict gives back what it was given.
+    _absent: frozenset[str] = _attrs_field(
+        init=False, factory=frozenset, repr=False, eq=False
+    )
 
     def to_dict(self) -> dict[str, Any]:
         id = self.id
 
         status = self.status
 
-        _completed_at: None | str | Unset = self.completed_at
+        _completed_at: None | str | Unset = (
+            UNSET
+            if self.completed_at is None and "completed_at" in self._absent
+            else self.completed_at
+        )
         completed_at: None | str | Unset
         if isinstance(_completed_at, Unset):
             completed_at = UNSET
@@ -72,7 +80,9 @@ class Prediction:
             UNSET if self.data_removed is None else self.data_removed
         )
 
-        _error: None | str | Unset = self.error
+        _error: None | str | Unset = (
+            UNSET if self.error is None and "error" in self._absent else self.error
+        )
         error: None | str | Unset
         if isinstance(_error, Unset):
             error = UNSET
@@ -95,9 +105,15 @@ class Prediction:
 
         model: str | Unset = UNSET if self.model is None else self.model
 
-        output: Any | Unset = self.output
+        output: Any | Unset = (
+            UNSET if self.output is None and "output" in self._absent else self.output
+        )
 
-        _started_at: None | str | Unset = self.started_at
+        _started_at: None | str | Unset = (
+            UNSET
+            if self.started_at is None and "started_at" in self._absent
+            else self.started_at
+        )
         started_at: None | str | Unset
         if isinstance(_started_at, Unset):
             started_at = UNSET
@@ -232,6 +248,16 @@ class Prediction:
             started_at=None if isinstance(started_at, Unset) else started_at,
             urls=None if isinstance(urls, Unset) else urls,
             version=None if isinstance(version, Unset) else version,
+        )
+        prediction._absent = frozenset(
+            key
+            for key in (
+                "completed_at",
+                "error",
+                "output",
+                "started_at",
+            )
+            if key not in src_dict
         )
 
         prediction.additional_properties = d
