@@ -13,6 +13,7 @@ import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -20,6 +21,9 @@ import pytest
 
 from cometapi_replicate import AsyncClient, Client, Clock, Prediction
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+
+from . import pythons
+from .tree import INNER, commit_tree, make_in
 
 T = TypeVar("T")
 
@@ -203,3 +207,39 @@ def env(server: SandboxServer) -> dict[str, str]:
         k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COMETAPI_KEY", "COMETAPI_LOG")
     }
     return {**base, "COMETAPI_BASE_URL": server.base_url, "COMETAPI_KEY": SANDBOX_KEY}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In the test run of a tree copy made by a ``spec_update`` test, leave those tests out
+    (deselected, not skipped): the run is already inside one."""
+    if os.environ.get(INNER) != "1":
+        return
+    inner = [item for item in items if item.get_closest_marker("spec_update")]
+    if inner:
+        config.hook.pytest_deselected(items=inner)
+        items[:] = [item for item in items if item not in inner]
+
+
+PYTHONS_TESTED = pytest.StashKey[bool]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Say which CPython versions the wheel was tested on, and which this machine lacks."""
+    if config.stash.get(PYTHONS_TESTED, False):
+        terminalreporter.write_line(pythons.summary())
+
+
+@pytest.fixture(scope="session")
+def release_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clean git commit of the work tree as it is now, with ``make build`` run in it once:
+    ``dist/`` there holds the session's sdist and wheel (the repository's own is never touched)."""
+    tree = commit_tree(tmp_path_factory.mktemp("release") / "repo")
+    built = make_in(tree, "-s", "build")
+    assert built.returncode == 0, built.stdout + built.stderr
+    return tree
+
+
+@pytest.fixture(scope="session")
+def wheel(release_tree: Path) -> Path:
+    (path,) = (release_tree / "dist").glob("cometapi_replicate-*.whl")
+    return path

@@ -17,8 +17,9 @@ import pytest
 
 from cometapi_replicate import Client, __version__
 from cometapi_replicate.testing import Sandbox, SandboxServer
-from tools.generate import ROOT
 from tools.publish import PublishError, check_clean
+
+from .tree import make_in
 
 USER, PASSWORD = "releaser", "s3cret-index-password"
 
@@ -79,13 +80,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.wait(10)
 
 
-def test_wheel_metadata_and_contents(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(ROOT)],
-        check=True,
-        capture_output=True,
-    )
-    (wheel,) = tmp_path.glob("*.whl")
+def test_wheel_metadata_and_contents(wheel: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     info = f"cometapi_replicate-{__version__}.dist-info"
     assert f"{info}/licenses/LICENSE" in names
@@ -122,18 +117,11 @@ def test_a_dirty_work_tree_is_refused(tmp_path: Path) -> None:
         check_clean(tmp_path)
 
 
-def work_tree_is_clean() -> bool:
-    status = subprocess.run(
-        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
-    )
-    return status.returncode == 0 and not status.stdout.strip()
-
-
-@pytest.mark.skipif(
-    not work_tree_is_clean(),
-    reason="make publish refuses a dirty work tree (tested above); commit first",
-)
-def test_publish_then_install_from_the_private_index_alone(index: str, tmp_path: Path) -> None:
+def test_publish_then_install_from_the_private_index_alone(
+    index: str, release_tree: Path, tmp_path: Path
+) -> None:
+    """`make publish` is `make build` (done once for the session in ``release_tree``, a clean
+    commit of the work tree as it is now) then ``tools.publish dist``, run here as it runs."""
     env = {
         **os.environ,
         "TWINE_REPOSITORY_URL": index,
@@ -141,9 +129,10 @@ def test_publish_then_install_from_the_private_index_alone(index: str, tmp_path:
         "TWINE_PASSWORD": PASSWORD,
     }
     env.pop("TWINE_REPOSITORY", None)
-    first = subprocess.run(
-        ["make", "-s", "publish"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    recipe = make_in(release_tree, "-n", "publish").stdout
+    assert "-m build --outdir dist" in recipe and "-m tools.publish dist" in recipe
+    publish = [sys.executable, "-m", "tools.publish", "dist"]
+    first = subprocess.run(publish, cwd=release_tree, env=env, capture_output=True, text=True)
     assert first.returncode == 0, first.stdout + first.stderr
     assert f"published cometapi-replicate {__version__}" in first.stdout
     assert PASSWORD not in first.stdout + first.stderr
@@ -181,15 +170,13 @@ def test_publish_then_install_from_the_private_index_alone(index: str, tmp_path:
     assert got.returncode == 0, got.stderr
     assert f"id:      {prediction.id}" in got.stdout
 
-    again = subprocess.run(
-        ["make", "-s", "publish"], cwd=ROOT, env=env, capture_output=True, text=True
-    )
+    again = subprocess.run(publish, cwd=release_tree, env=env, capture_output=True, text=True)
     assert again.returncode != 0
     assert f"cometapi-replicate {__version__} is already on {index}" in again.stderr
 
     wrong = subprocess.run(
-        [sys.executable, "-m", "tools.publish", "dist"],
-        cwd=ROOT,
+        publish,
+        cwd=release_tree,
         env={**env, "TWINE_PASSWORD": "not-the-password"},
         capture_output=True,
         text=True,

@@ -1,0 +1,76 @@
+"""Copies of the project's tree, for tests that run its Makefile as a developer would.
+
+A copy holds the files as they are now (committed or not), without the virtual environment,
+build outputs or caches. ``make_in`` runs make there with the current environment (no second
+install: ``VENV`` points at it, ``STAMP`` at a marker in the copy) and with the copy's own
+``src/`` and ``generated/`` first on the import paths, since the environment's editable install
+points at this tree.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from tools.generate import ROOT
+
+IGNORED = (
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "demo-output",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    "*.pyc",
+)
+INNER = "COMETAPI_REPLICATE_INNER_RUN"
+"""Set in a copy's environment: the test run there leaves out the tests that copy the tree."""
+
+
+def copy_tree(dest: Path) -> Path:
+    """Copy the work tree to ``dest``; returns ``dest``."""
+    shutil.copytree(ROOT, dest, ignore=shutil.ignore_patterns(*IGNORED))
+    (dest / ".stamp").touch()  # newer than the copy's pyproject.toml: make installs nothing
+    return dest
+
+
+def commit_tree(dest: Path) -> Path:
+    """A copy of the work tree as a git repository with everything committed (a clean tree)."""
+    copy_tree(dest)
+    git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
+        subprocess.run([*git, *command], cwd=dest, check=True, capture_output=True)
+    return dest
+
+
+def copy_env(copy: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    paths = os.pathsep.join(str(copy / part) for part in ("src", "generated"))
+    env.update(PYTHONPATH=paths, MYPYPATH=str(copy / "generated"), **{INNER: "1"}, **extra)
+    env.pop("MAKEFLAGS", None)
+    env.pop("MAKELEVEL", None)
+    return env
+
+
+def make_in(
+    copy: Path, *args: str, timeout: float = 600, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """``make ARGS`` in ``copy`` with this environment's tools; output captured."""
+    venv = Path(sys.executable).parent.parent
+    command = ["make", "--no-print-directory", f"VENV={venv}", f"STAMP={copy / '.stamp'}", *args]
+    return subprocess.run(
+        command,
+        cwd=copy,
+        env=copy_env(copy, **extra),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
