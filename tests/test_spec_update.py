@@ -1,0 +1,165 @@
+"""Real spec updates, end to end through `make update-spec`, in a copy of the work tree.
+
+The changes are made to whatever document is vendored today (so an update never breaks this
+test): an optional field, then a second change on top of it, each followed by the project's
+full test run in the copy (the copy leaves this module out of it: it is already inside one),
+and finally the copy's `make check-generated lint`, so the copy passes `make ci`. Breaking
+changes are refused without ALLOW_BREAKING=1 and taken with it.
+"""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tools.generate import DOCUMENTS
+
+from .tree import copy_env, copy_tree, make_in
+
+pytestmark = pytest.mark.spec_update
+
+QUERY = DOCUMENTS[0]
+OPERATION = ("paths", "/replicate/v1/predictions/{id}", "get", "responses", "200")
+
+
+def document(tree: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((tree / "openapi" / QUERY).read_text("utf-8"))
+    return loaded
+
+
+def response_schema(doc: dict[str, Any]) -> dict[str, Any]:
+    node: Any = doc
+    for key in OPERATION:
+        node = node[key]
+    schema: dict[str, Any] = node["content"]["application/json"]["schema"]
+    return schema
+
+
+def variant(tree: Path, out: Path, version: str, edit: Any) -> Path:
+    """The vendored query document of ``tree`` with ``edit`` applied, as a new upstream file."""
+    doc = copy.deepcopy(document(tree))
+    doc["info"]["version"] = version
+    edit(response_schema(doc))
+    out.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), "utf-8")
+    return out
+
+
+def snapshot(tree: Path) -> dict[str, bytes]:
+    roots = [tree / "openapi", tree / "generated"]
+    return {
+        str(p.relative_to(tree)): p.read_bytes()
+        for root in roots
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+def run_in(tree: Path, code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tree,
+        env=copy_env(tree),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout
+
+
+def test_two_updates_compose_and_the_copy_passes_make_ci(tmp_path: Path) -> None:
+    tree = copy_tree(tmp_path / "repo")
+
+    # 1. one optional, nullable field, next to data_removed (the issue's example)
+    def add_deadline(schema: dict[str, Any]) -> None:
+        schema["properties"]["deadline"] = {"type": ["string", "null"]}
+
+    first = variant(tree, tmp_path / "first.yaml", "9.1.0", add_deadline)
+    result = make_in(tree, "update-spec", f"SPEC={first}")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert "[non-breaking] Prediction: field `deadline` added (optional)" in out
+    assert "Release it as a minor version bump" in out
+    assert " passed" in out and " failed" not in out and "deselected" in out, out[-2000:]
+    generated = tree / "generated" / "cometapi_replicate_api" / "models" / "prediction.py"
+    assert "deadline: None | str = None" in generated.read_text("utf-8")
+
+    # 2. on top of it: an enum on status (the overlay keeps it open) and a second field
+    def enum_and_source(schema: dict[str, Any]) -> None:
+        assert "deadline" in schema["properties"], "the second update builds on the first"
+        schema["properties"]["status"]["enum"] = [
+            "starting",
+            "processing",
+            "succeeded",
+            "failed",
+            "canceled",
+        ]
+        schema["properties"]["source"] = {"type": "string"}
+
+    second = variant(tree, tmp_path / "second.yaml", "9.2.0", enum_and_source)
+    result = make_in(tree, "update-spec", f"SPEC={second}")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert "ALLOW_BREAKING" not in out
+    report = out[: out.index("updated openapi/")]
+    assert "field `source` added (optional)" in report and "deadline" not in report
+    assert " passed" in out and " failed" not in out, out[-2000:]
+
+    parsed = run_in(
+        tree,
+        "import cometapi_replicate as c\n"
+        "print(c.__file__, c.SPEC_VERSION)\n"
+        "for s in ('aborted', 'queued'):\n"
+        "    body = {'id': 'a', 'status': s, 'deadline': None, 'source': 'api'}\n"
+        "    p = c.Prediction.from_dict(body)\n"
+        "    print(p.status, p.deadline, p.source)\n",
+    )
+    where, version, *rest = parsed.split()
+    assert Path(where).is_relative_to(tree) and version == "9.2.0"
+    assert rest == ["aborted", "None", "api", "queued", "None", "api"]
+
+    # `make ci` in the copy = check-generated + lint + the test run each update just made
+    result = make_in(tree, "check-generated", "lint")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert "generated/ is up to date" in result.stdout
+
+
+def test_breaking_changes_are_refused_unless_allowed(tmp_path: Path) -> None:
+    tree = copy_tree(tmp_path / "repo")
+    before = snapshot(tree)
+
+    def drop(name: str) -> Any:
+        def edit(schema: dict[str, Any]) -> None:
+            del schema["properties"][name]
+            schema["required"] = [r for r in schema.get("required", []) if r != name]
+
+        return edit
+
+    def retype_logs(schema: dict[str, Any]) -> None:
+        schema["properties"]["logs"] = {"type": "array", "items": {"type": "string"}}
+
+    cases = {
+        "metrics": (drop("metrics"), "field `metrics` removed"),
+        "status": (drop("status"), "field `status` removed"),
+        "logs": (retype_logs, "Prediction.logs: retyped: string -> array"),
+    }
+    for name, (edit, said) in cases.items():
+        spec = variant(tree, tmp_path / f"{name}.yaml", "10.0.0", edit)
+        result = make_in(tree, "update-spec", f"SPEC={spec}")
+        assert result.returncode != 0, name
+        assert f"[BREAKING    ] {said}" in result.stdout, result.stdout
+        assert "nothing was changed (ALLOW_BREAKING=1 to take them)" in result.stderr
+        assert snapshot(tree) == before, f"{name}: a refused update changed files"
+
+    spec = tmp_path / "logs.yaml"
+    result = make_in(tree, "update-spec", f"SPEC={spec}", "SKIP_TESTS=1", ALLOW_BREAKING="1")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "implied version bump: major" in result.stdout
+    assert (tree / "openapi" / QUERY).read_bytes() == spec.read_bytes()
+    generated = tree / "generated" / "cometapi_replicate_api" / "models" / "prediction.py"
+    assert "logs: list[str] | None = None" in generated.read_text("utf-8")
