@@ -147,7 +147,7 @@ def test_the_optional_overlay_actions_guard_against_an_upstream_enum() -> None:
 
 def test_an_optional_action_may_match_nothing_and_others_may_not() -> None:
     action = {"target": "$.paths['/gone'].enum", "description": "guard", "remove": True}
-    doc = {"paths": {}}
+    doc: dict[str, Any] = {"paths": {}}
     assert (
         apply_overlay(doc, {"overlay": "1.1.0", "actions": [{**action, "x-optional": True}]}) == doc
     )
