@@ -10,6 +10,7 @@ changes are refused without ALLOW_BREAKING=1 and taken with it.
 from __future__ import annotations
 
 import copy
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.generate import DOCUMENTS
+from tools.generate import DOCUMENTS, ROOT
 
 from .tree import copy_env, copy_tree, make_in
 
@@ -50,6 +51,39 @@ def variant(tree: Path, out: Path, version: str, edit: Any) -> Path:
     return out
 
 
+def add_a_line_as_a_user_would(tree: Path, out: Path) -> Path:
+    """A copy of the vendored query document, one line added by hand: ``deadline``, optional
+    and nullable, before the first of ``data_removed`` or ``status`` it has (both properties of
+    the prediction; ``status`` cannot go without a breaking update)."""
+    lines = (tree / "openapi" / QUERY).read_text("utf-8").splitlines(keepends=True)
+    at = next(
+        i
+        for name in ("data_removed", "status")
+        for i, line in enumerate(lines)
+        if line.strip() == f"{name}:"
+    )
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    added, _ = readme_example()
+    assert added == "deadline: {type: [string, 'null']}", "the line the README has users add"
+    lines.insert(at, f"{indent}{added}\n")
+    out.write_text("".join(lines), "utf-8")
+    return out
+
+
+def readme_example() -> tuple[str, list[str]]:
+    """The README's update example: the line it tells the user to add, and the output lines."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    block = text.split("<!-- update-spec-output -->\n```console\n", 1)[1].split("```", 1)[0]
+    lines = block.splitlines()
+    added = next(line for line in lines if line.startswith("$ #")).split("add the line", 1)[1]
+    output = [line for line in lines if not line.startswith(("$", "..."))]
+    return added.strip(), output
+
+
+def versionless(text: str) -> str:
+    return re.sub(r"\d+\.\d+\.\d+", "X.Y.Z", text)
+
+
 def snapshot(tree: Path) -> dict[str, bytes]:
     roots = [tree / "openapi", tree / "generated"]
     return {
@@ -75,17 +109,18 @@ def run_in(tree: Path, code: str) -> str:
 def test_two_updates_compose_and_the_copy_passes_make_ci(tmp_path: Path) -> None:
     tree = copy_tree(tmp_path / "repo")
 
-    # 1. one optional, nullable field, next to data_removed (the issue's example)
-    def add_deadline(schema: dict[str, Any]) -> None:
-        schema["properties"]["deadline"] = {"type": ["string", "null"]}
-
-    first = variant(tree, tmp_path / "first.yaml", "9.1.0", add_deadline)
+    # 1. as the issue's user did: copy the vendored file, add one optional nullable field as a
+    #    line of YAML next to `data_removed`, and hand the file to `make update-spec`
+    first = add_a_line_as_a_user_would(tree, tmp_path / "first.yaml")
     result = make_in(tree, "update-spec", f"SPEC={first}")
     out = result.stdout + result.stderr
     assert result.returncode == 0, out[-4000:]
     assert "[non-breaking] Prediction: field `deadline` added (optional)" in out
     assert "Release it as a minor version bump" in out
     assert " passed" in out and " failed" not in out and "deselected" in out, out[-2000:]
+    assert (tree / "openapi" / QUERY).read_bytes() == first.read_bytes(), "vendored as given"
+    shown = [line for line in readme_example()[1] if versionless(line) not in versionless(out)]
+    assert not shown, f"the README shows output that the update does not print: {shown}"
     generated = tree / "generated" / "cometapi_replicate_api" / "models" / "prediction.py"
     assert "deadline: None | str = None" in generated.read_text("utf-8")
 
