@@ -21,25 +21,17 @@ import yaml
 
 from tools.generate import DOCUMENTS, ROOT
 
+from .test_spec import response_schema
 from .tree import copy_env, copy_tree, make_in
 
 pytestmark = pytest.mark.spec_update
 
 QUERY = DOCUMENTS[0]
-OPERATION = ("paths", "/replicate/v1/predictions/{id}", "get", "responses", "200")
 
 
 def document(tree: Path) -> dict[str, Any]:
     loaded: dict[str, Any] = yaml.safe_load((tree / "openapi" / QUERY).read_text("utf-8"))
     return loaded
-
-
-def response_schema(doc: dict[str, Any]) -> dict[str, Any]:
-    node: Any = doc
-    for key in OPERATION:
-        node = node[key]
-    schema: dict[str, Any] = node["content"]["application/json"]["schema"]
-    return schema
 
 
 def variant(tree: Path, out: Path, version: str, edit: Any) -> Path:

@@ -50,7 +50,8 @@ def commit_tree(dest: Path) -> Path:
 
 
 def copy_env(copy: Path, **extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
+    # Not the pytest or coverage state of this run: the copy is another project.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COVERAGE_"))}
     paths = os.pathsep.join(str(copy / part) for part in ("src", "generated"))
     env.update(PYTHONPATH=paths, MYPYPATH=str(copy / "generated"), **{INNER: "1"}, **extra)
     env.pop("MAKEFLAGS", None)
