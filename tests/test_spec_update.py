@@ -1,11 +1,11 @@
 """Real spec updates, end to end through `make update-spec`, in a copy of the work tree.
 
 The changes are made to whatever document is vendored today (so an update never breaks this
-test): an optional field, then a second change on top of it, each followed by the project's
-full test run in the copy (the copy leaves this module out of it: it is already inside one),
-and finally the copy's `make check-generated lint`, so the copy passes `make ci`. Breaking
-changes are refused without ALLOW_BREAKING=1 and taken with it.
-"""
+test): first the README's recipe (copy the vendored file, add one optional nullable field by
+hand), then a second change on top of it (an enum on status, another field), each followed by
+the project's full test run in the copy (the copy leaves this module out of it: it is already
+inside one), and finally the copy's `make check-generated lint`, so the copy passes `make ci`.
+Breaking changes are refused without ALLOW_BREAKING=1 and taken with it."""
 
 from __future__ import annotations
 
@@ -171,8 +171,8 @@ def test_breaking_changes_are_refused_unless_allowed(tmp_path: Path) -> None:
         schema["properties"]["logs"] = {"type": "array", "items": {"type": "string"}}
 
     cases = {
-        "metrics": (drop("metrics"), "field `metrics` removed"),
-        "status": (drop("status"), "field `status` removed"),
+        "metrics": (drop("metrics"), "Prediction: field `metrics` removed"),
+        "status": (drop("status"), "Prediction: field `status` removed"),
         "logs": (retype_logs, "Prediction.logs: retyped: string -> array"),
     }
     for name, (edit, said) in cases.items():
