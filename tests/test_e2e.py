@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pty
+import re
 import select
 import subprocess
 import sys
@@ -112,7 +113,8 @@ def test_wait_across_injected_429s_and_5xx_bursts(
 def test_without_a_terminal_progress_is_plain_status_lines(env: dict[str, str]) -> None:
     result = cli(env, "run", "o/m", "-i", "sandbox_run=1.5", "-i", "sandbox_steps=10")
     lines = result.stderr.strip().splitlines()
-    assert lines[0].endswith("starting [0s]")
+    # the elapsed seconds are whatever a busy machine makes them
+    assert re.search(r": starting \[\d+s\]$", lines[0]), lines[0]
     assert any(": processing " in line and "%" in line for line in lines)
     assert lines[-1].split(": ")[1].startswith("succeeded")
     assert "\x1b" not in result.stderr, "no escape codes when stderr is not a terminal"
