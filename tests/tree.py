@@ -28,6 +28,7 @@ IGNORED = (
     ".mypy_cache",
     ".ruff_cache",
     "*.pyc",
+    ".coverage*",
 )
 INNER = "COMETAPI_REPLICATE_INNER_RUN"
 """Set in a copy's environment: the test run there leaves out the tests that copy the tree."""
