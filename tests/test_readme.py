@@ -123,39 +123,3 @@ def test_the_streaming_example_saves_and_hashes_the_file(
     checksum = namespace["checksum"]
     digest = asyncio.run(checksum("q4chw5rey9rmt0cww76t4h3ma4"))  # type: ignore[operator]
     assert digest == hashlib.sha256(PNG).hexdigest()
-
-
-def typed_blocks() -> list[str]:
-    """Every Python block of the README as a module: a block that awaits at top level (as
-    the README's asyncio snippets do) becomes the body of an ``async def``."""
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
-    modules = []
-    for block in blocks:
-        top_level = [line for line in block.splitlines() if line and not line[0].isspace()]
-        if any(re.match(r"(async with|async for|await)\b", line) for line in top_level):
-            imports = [line for line in top_level if re.match(r"(from|import) ", line)]
-            body = [line for line in block.splitlines() if line not in imports]
-            block = "\n".join([*imports, "", "", "async def main() -> None:"])
-            block += "\n" + "\n".join("    " + line if line else "" for line in body) + "\n"
-        modules.append(block)
-    return modules
-
-
-def test_the_readmes_examples_pass_mypy_strict_as_a_user_writes_them(tmp_path: Path) -> None:
-    """No example needs ``Unset`` (from the generated package) to type-check."""
-    import subprocess
-    import sys
-
-    modules = typed_blocks()
-    assert len(modules) >= 5
-    for number, module in enumerate(modules):
-        assert "Unset" not in module
-        (tmp_path / f"example_{number}.py").write_text(module, "utf-8")
-    checked = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        timeout=300,
-    )
-    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -29,8 +29,19 @@ with Client("key") as client:
 
 
 def readme_blocks() -> list[str]:
-    text = (ROOT / "README.md").read_text("utf-8")
-    return re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
+    """Every Python block of the README as a module: a block that awaits at top level (as
+    the README's asyncio snippets do) becomes the body of an ``async def``."""
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
+    modules = []
+    for block in blocks:
+        top_level = [line for line in block.splitlines() if line and not line[0].isspace()]
+        if any(re.match(r"(async with|async for|await)\b", line) for line in top_level):
+            imports = [line for line in top_level if re.match(r"(from|import) ", line)]
+            body = [line for line in block.splitlines() if line not in imports]
+            block = "\n".join([*imports, "", "", "async def main() -> None:"])
+            block += "\n" + "\n".join("    " + line if line else "" for line in body) + "\n"
+        modules.append(block)
+    return modules
 
 
 def mypy_strict(tmp_path: Path, sources: dict[str, str]) -> subprocess.CompletedProcess[str]:
