@@ -81,6 +81,18 @@ def test_schedule_aims_at_the_end_estimated_from_progress() -> None:
     assert schedule.next_delay(9.5) == pytest.approx(0.45 + 0.05), "just past the end"
 
 
+def test_a_start_time_from_the_server_makes_one_progress_sample_enough() -> None:
+    guessed, known = AdaptiveSchedule(), AdaptiveSchedule()
+    for schedule in (guessed, known):
+        schedule.observe(0.0, "starting", None)
+    known.started(1.5)  # processing began at 1.5 s, by the server's timestamps
+    for schedule in (guessed, known):
+        schedule.observe(4.0, "processing", Progress(0.245, 49, 200))  # 2.5 s of 10 s
+    # Step 49 of 200 is read as its mid-point, 24.75% done.
+    assert known.estimated_end() == pytest.approx(1.5 + 2.5 / 0.2475)  # 11.6 s: near 11.5
+    assert guessed.estimated_end() == pytest.approx(2.0 + 2.0 / 0.2475)  # a start guessed at 2
+
+
 def test_an_overdue_estimate_backs_off_instead_of_hammering() -> None:
     schedule = AdaptiveSchedule()
     schedule.observe(0.0, "processing", Progress(0.5, 5, 10))

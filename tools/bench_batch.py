@@ -148,7 +148,8 @@ def scenario_cli(spec: dict[str, Any]) -> dict[str, Any]:
             sys.stdout.close()
             sys.stdout = stdout
         wall = time.monotonic() - begin
-    return {"wall": wall, "code": code, "rss_before_mb": before, **_usage()}
+        usage = _usage()  # before the clean-up: removing N folders is not the batch's memory
+    return {"wall": wall, "code": code, "rss_before_mb": before, **usage}
 
 
 SCENARIOS = {"batch": scenario_batch, "one_by_one": scenario_one_by_one, "cli": scenario_cli}

@@ -11,6 +11,7 @@ The drivers (``batch_run.py``) only perform them.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import heapq
 import itertools
@@ -36,7 +37,7 @@ from .errors import (
     RateLimitError,
 )
 from .progress import parse_progress
-from .schedule import FLOOR, AdaptiveSchedule
+from .schedule import CAP, FLOOR, AdaptiveSchedule
 from .status import PredictionStatus, is_terminal, normalize_status, output_urls
 from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
@@ -63,6 +64,9 @@ LEARN_AFTER = 8
 LEARNED = 256
 """How many recent durations the schedule keeps (memory stays flat however long the batch)."""
 FIRST_POLL_QUANTILE = 0.1
+AIM_STEP = 0.2
+"""Without progress, each next poll is aimed where this share more of the learned durations
+has ended (never sooner than the age-based schedule would poll)."""
 MIN_GAP = 0.05
 """Seconds between creates after a 429 on an unpaced batch (then it adapts)."""
 MAX_GAP = 60.0
@@ -340,9 +344,10 @@ def create_refused(error: BaseException) -> bool:
     return False
 
 
-def _duration(prediction: Prediction) -> float | None:
-    """Seconds from creation to completion, by the server's own timestamps."""
-    start, end = prediction.created_at, prediction.completed_at
+def _duration(prediction: Prediction, until: str = "completed_at") -> float | None:
+    """Seconds from creation to completion (or ``until`` another timestamp), by the server's
+    own timestamps."""
+    start, end = prediction.created_at, getattr(prediction, until, None)
     if not isinstance(start, str) or not isinstance(end, str):
         return None
     try:
@@ -381,6 +386,8 @@ class _Item:
     """When the prediction was created, or (resumed) admitted: the client's clock."""
     deadline: float | None = None
     schedule: AdaptiveSchedule = field(default_factory=AdaptiveSchedule)
+    created_here: bool = False
+    """Created in this run: its age and the server's timestamps share an origin."""
     polls: int = 0
     sent: float = 0.0
     """When its last create was sent."""
@@ -423,6 +430,7 @@ class BatchScheduler:
         self._durations: deque[float] = deque(maxlen=LEARNED)
         self._learned = 0
         self._first_poll = FLOOR
+        self._ordered: list[float] = []
         self._counts: Counter[BatchOutcome] = Counter()
         self._resumed = 0
         self._live_done = 0
@@ -566,6 +574,7 @@ class BatchScheduler:
             if self._gap < MIN_GAP / 50:
                 self._gap = self._base_gap
             item.started, item.deadline = now, self._deadline(now)
+            item.created_here = True
             item.failing_since, item.failures = None, 0
             item.record = replace(
                 item.record,
@@ -673,10 +682,17 @@ class BatchScheduler:
         if item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
         age = now - (item.started if item.started is not None else now)
-        item.schedule.observe(age, prediction.status, parse_progress(_text(prediction.logs)))
-        delay = item.schedule.next_delay(age)
+        schedule = item.schedule
+        began = _duration(prediction, "started_at") if item.created_here else None
+        if began is not None and began <= age:  # the start is known: aim at the end itself
+            schedule.started(began)
+            schedule.approach = 1.0
+        schedule.observe(age, prediction.status, parse_progress(_text(prediction.logs)))
+        delay = schedule.next_delay(age)
         if item.polls == 0:  # the create's answer: aim the first poll from the batch so far
             delay = max(delay, self.first_poll_age() - age)
+        elif schedule.estimated_end() is None:  # no progress: aim by the batch's durations
+            delay = max(delay, min(self._aimed_age(age) - age, CAP))
         return self._next_poll(item, now, delay)
 
     def _next_poll(self, item: _Item, now: float, delay: float) -> list[Effect]:
@@ -783,9 +799,18 @@ class BatchScheduler:
             self._durations.append(seconds)
             self._learned += 1
             if self._learned == LEARN_AFTER or self._learned % LEARN_AFTER == 0:
-                ordered = sorted(self._durations)
+                ordered = self._ordered = sorted(self._durations)
                 quantile = ordered[int(FIRST_POLL_QUANTILE * (len(ordered) - 1))]
                 self._first_poll = max(FLOOR, quantile)
+
+    def _aimed_age(self, age: float) -> float:
+        """The age at which ``AIM_STEP`` more of the learned durations have ended than at
+        ``age`` (``age`` itself when none are learned or ``age`` is past them all)."""
+        ordered = self._ordered
+        if not ordered or age >= ordered[-1]:
+            return age
+        share = bisect.bisect_right(ordered, age) / len(ordered) + AIM_STEP
+        return ordered[min(int(share * (len(ordered) - 1)), len(ordered) - 1)]
 
     def first_poll_age(self) -> float:
         """The age of a new prediction at its first poll: a low quantile of the durations of

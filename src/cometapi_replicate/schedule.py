@@ -72,6 +72,10 @@ class AdaptiveSchedule:
         if not self._samples or fraction > self._samples[-1][1]:
             self._samples.append((now, fraction))
 
+    def started(self, at: float) -> None:
+        """Processing began at ``at`` (the server's word): the estimate needs no guess of it."""
+        self._last_starting = self._processing_since = at
+
     def estimated_end(self) -> float | None:
         """When the prediction should finish, from its progress; ``None`` without progress."""
         if not self._samples:
