@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
+import zlib
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +18,7 @@ from cometapi_replicate import (
     APITimeoutError,
     AsyncClient,
     AuthenticationError,
+    BadRequestError,
     Client,
     Clock,
     InternalServerError,
@@ -24,8 +27,9 @@ from cometapi_replicate import (
     PredictionFailedError,
     RateLimitError,
     ResponseValidationError,
+    parse_progress,
 )
-from cometapi_replicate.testing import OUTCOMES, SANDBOX_KEY, Fault, Sandbox
+from cometapi_replicate.testing import OUTCOMES, SANDBOX_KEY, Fault, Sandbox, SandboxServer
 from tools.generate import ROOT, load_yaml
 
 from .conftest import FakeClock
@@ -228,3 +232,46 @@ def test_unknown_ids_and_bad_keys() -> None:
             info.value.request_id
             and json.loads(info.value.body)["error"]["type"] == "comet_api_error"
         )
+
+
+def test_progress_can_be_left_out_of_the_logs() -> None:
+    clock = FakeClock()
+    sandbox = Sandbox(queue=0, run=10.0, steps=10, clock=clock)
+    with fast_client(sandbox) as client:
+        silent = client.predictions.create("o/m", {"sandbox_progress": False})
+        loud = client.predictions.create("o/m", {})
+        clock.now = 5.0
+        assert parse_progress(client.predictions.get(silent.id).logs) is None
+        assert client.predictions.get(silent.id).logs.strip() != ""
+        progress = parse_progress(client.predictions.get(loud.id).logs)
+        assert progress is not None and progress.current == 5
+        with pytest.raises(BadRequestError, match="sandbox_progress"):
+            client.predictions.create("o/m", {"sandbox_progress": "no"})
+
+
+def test_outputs_of_a_chosen_size_are_valid_pngs_over_real_sockets(tmp_path: Path) -> None:
+    size = 2 * 1024 * 1024 + 12345  # more than two of the server's 1 MiB pieces
+    with (
+        SandboxServer(Sandbox(queue=0, run=0)) as server,
+        Client(**server.sandbox.client_kwargs()) as client,
+    ):
+        prediction = client.predictions.create(
+            "o/m", {"num_outputs": 2, "sandbox_output_bytes": size}
+        )
+        paths = client.predictions.download(prediction.id, tmp_path)
+        with pytest.raises(BadRequestError, match="sandbox_output_bytes"):
+            client.predictions.create("o/m", {"sandbox_output_bytes": -1})
+    for path in paths:
+        data = path.read_bytes()
+        assert len(data) == size
+        assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (64, 64)
+        assert data[-12:] == struct.pack(">I", 0) + b"IEND" + struct.pack(">I", 0xAE426082)
+        offset, kinds = 8, []  # every chunk's length and CRC hold
+        while offset < len(data):
+            (length,) = struct.unpack(">I", data[offset : offset + 4])
+            kind = data[offset + 4 : offset + 8]
+            (crc,) = struct.unpack(">I", data[offset + 8 + length : offset + 12 + length])
+            assert crc == zlib.crc32(data[offset + 4 : offset + 8 + length]) & 0xFFFFFFFF
+            kinds.append(kind)
+            offset += 12 + length
+        assert kinds == [b"IHDR", b"IDAT", b"skIp", b"IEND"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 
@@ -27,3 +28,16 @@ def make_png(seed: int, size: int = 64) -> bytes:
 def _chunk(kind: bytes, data: bytes) -> bytes:
     crc = zlib.crc32(kind + data) & 0xFFFFFFFF
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+@functools.lru_cache(maxsize=2)
+def padded_png(total: int) -> bytes:
+    """A valid PNG of exactly ``total`` bytes (or the plain image, if ``total`` is smaller):
+    the 64x64 image with a private ancillary chunk of zeros, which readers skip. Cached, so
+    large files for download benchmarks are built once."""
+    image = make_png(0)
+    pad = total - len(image) - 12  # a chunk adds length, type and CRC
+    if pad < 0:
+        return image
+    end = len(image) - 12  # IEND is the last 12 bytes
+    return image[:end] + _chunk(b"skIp", bytes(pad)) + image[end:]

@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import httpx
 
-from .png import make_png
+from .png import make_png, padded_png
 
 __all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox"]
 
@@ -39,6 +39,7 @@ _FILE_REF = re.compile(r"^\$file(\d+)$")
 REPLICATE_API = "https://api.replicate.com/v1"
 REPLICATE_STREAM = "https://stream.replicate.com/v1"
 """Where the real API's ``urls`` point (Replicate's hosts): a client must never follow them."""
+MAX_OUTPUT_BYTES = 1 << 30
 
 Target = Literal["create", "get", "file", "any"]
 EchoPlace = Literal["body", "header", "status", "error"]
@@ -135,6 +136,7 @@ class _Prediction:
     progress: bool = True
     output: Any = None
     """The ``sandbox_output`` template, or ``None`` for a list of the PNG files."""
+    output_bytes: int = 0
 
 
 @dataclass
@@ -142,10 +144,10 @@ class Sandbox:
     """The fake API's state and behaviour.
 
     Timing and outcome for new predictions come from these attributes, or per request from
-    the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome``, ``sandbox_steps``
-    and ``sandbox_progress`` (``false``: logs without tqdm lines); ``num_outputs`` sets the
-    number of images. Defaults: 1 s starting, 3 s processing in 20 tqdm steps, then succeeded
-    with one 64x64 PNG.
+    the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome``, ``sandbox_steps``,
+    ``sandbox_progress`` (``false``: logs without tqdm lines) and ``sandbox_output_bytes`` (each
+    output PNG padded to that size); ``num_outputs`` sets the number of images. Defaults: 1 s
+    starting, 3 s processing in 20 tqdm steps, then succeeded with one 64x64 PNG.
 
     ``create_rate`` (creates per second, bursts of ``create_burst``) limits creates like a
     real account: beyond it the create is refused with 429 and ``Retry-After``. ``creates``
@@ -161,6 +163,10 @@ class Sandbox:
     outcome: str = "succeeded"
     steps: int = 20
     outputs: int = 1
+    progress: bool = True
+    """Whether processing writes tqdm progress lines to ``logs``."""
+    output_bytes: int = 0
+    """Size of each output file: the PNG is padded to it (0: the plain 64x64 image)."""
     removal: float = 3600.0
     """Seconds after completion when the output is removed (``data_removed``)."""
     clock: Callable[[], float] = time.monotonic
@@ -296,8 +302,9 @@ class Sandbox:
             queue = float(given.get("sandbox_queue", self.queue))
             run = float(given.get("sandbox_run", self.run))
             steps = int(given.get("sandbox_steps", self.steps))
-            progress = given.get("sandbox_progress", True) is not False
             outputs = int(given.get("num_outputs", self.outputs))
+            progress = given.get("sandbox_progress", self.progress)
+            output_bytes = int(given.get("sandbox_output_bytes", self.output_bytes))
             if min(queue, run) < 0 or steps < 1 or not 1 <= outputs <= 16:
                 raise ValueError(
                     "sandbox_queue and sandbox_run >= 0, sandbox_steps >= 1, num_outputs 1-16"
@@ -307,6 +314,10 @@ class Sandbox:
                 outputs = 1 + max(_file_refs(template), default=-1)
                 if outputs > 16:
                     raise ValueError("sandbox_output refers to $file0 to $file15 at most")
+            if not isinstance(progress, bool) or not 0 <= output_bytes <= MAX_OUTPUT_BYTES:
+                raise ValueError(
+                    f"sandbox_progress is true or false, sandbox_output_bytes 0-{MAX_OUTPUT_BYTES}"
+                )
         except (TypeError, ValueError) as exc:
             return _error(400, str(exc), "invalid_request")
         prediction = _Prediction(
@@ -322,6 +333,7 @@ class Sandbox:
             outputs=outputs,
             progress=progress,
             output=template,
+            output_bytes=output_bytes,
         )
         self._predictions[prediction.id] = prediction
         self.creates[self.input_key(given)] += 1
@@ -339,7 +351,11 @@ class Sandbox:
             return Reply(404, {"content-type": "text/plain"}, b"not found")
         if self._phase(prediction)[0] != "succeeded" or self._removed(prediction):
             return Reply(404, {"content-type": "text/plain"}, b"not found")
-        image = make_png(hash((prediction.id, int(match[2]))) & 0xFFFF)
+        image = (
+            padded_png(prediction.output_bytes)
+            if prediction.output_bytes
+            else make_png(hash((prediction.id, int(match[2]))) & 0xFFFF)
+        )
         return Reply(200, {"content-type": "image/png", "content-length": str(len(image))}, image)
 
     # -- the prediction's state over time ---------------------------------------------------

@@ -11,6 +11,8 @@ from .sandbox import Sandbox
 __all__ = ["SandboxServer"]
 
 Scope = dict[str, Any]
+CHUNK = 1 << 20
+"""Large bodies go out in pieces of this size, so the server's flow control applies."""
 
 
 class _App:
@@ -58,7 +60,11 @@ class _App:
                 }
             )
             raise ConnectionAbortedError("sandbox fault: body truncated")
-        await send({"type": "http.response.body", "body": reply.body})
+        out = reply.body
+        for start in range(0, len(out), CHUNK) or range(1):
+            more = start + CHUNK < len(out)
+            piece = out[start : start + CHUNK]
+            await send({"type": "http.response.body", "body": piece, "more_body": more})
 
 
 class SandboxServer:
@@ -80,6 +86,7 @@ class SandboxServer:
                     host=host,
                     port=port if origin == "api" else 0,
                     log_level="critical",  # injected faults would log as errors
+                    access_log=False,
                     lifespan="off",
                     timeout_graceful_shutdown=1,
                 )
