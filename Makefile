@@ -5,9 +5,11 @@ PYTHON ?= python3
 VENV := .venv
 BIN = $(VENV)/bin
 STAMP = $(VENV)/.installed
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bump-generator
+.PHONY: help demo install generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -18,6 +20,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
 	$(BIN)/python -m pip install --quiet -e '.[cli,sandbox]' --group dev
 	touch $(STAMP)
+
+# The benchmark environment: the project plus replicate 1.0.7 and matplotlib, never in .venv.
+$(BENCH_STAMP): pyproject.toml tools/bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e '.[sandbox]' -r tools/bench/requirements.txt
+	touch $(BENCH_STAMP)
 
 demo: $(STAMP) ## The main job against a local sandbox (DEMO_LIVE=1 + COMETAPI_KEY: the real API)
 	$(BIN)/python -m tools.demo
@@ -48,7 +57,8 @@ test: $(STAMP) ## Run the test suite, with the branch-coverage gate of pyproject
 
 ci: check-generated lint test ## What CI runs
 
-bench: bench-polling bench-batch bench-downloads ## All benchmarks
+bench: bench-polling bench-batch bench-downloads $(BENCH_STAMP) ## All benchmarks, side by side with raw httpx and replicate (BENCH_QUICK=1: short)
+	$(BENCH_VENV)/bin/python -m tools.bench
 
 bench-polling: $(STAMP) ## Poll schedules on workload W1 (simulated clock)
 	$(BIN)/python -m tools.bench_polling
@@ -59,6 +69,9 @@ bench-batch: $(STAMP) ## client.batch vs one-by-one waits over loopback, 10,000 
 bench-downloads: $(STAMP) ## Event-loop stalls and MB/s of a 200 MB async download, before and after
 	$(BIN)/python -m tools.bench_downloads
 
+bench-waits: $(BENCH_STAMP) ## 1,000 and 10,000 concurrent waits on one AsyncClient over loopback
+	$(BENCH_VENV)/bin/python -m tools.bench waits
+
 build: $(STAMP) ## Build the sdist and wheel into dist/ and check them with twine
 	rm -rf dist
 	$(BIN)/python -m build --outdir dist .
@@ -68,5 +81,5 @@ publish: build ## Upload dist/ to the index in TWINE_REPOSITORY_URL (or TWINE_RE
 	$(BIN)/python -m tools.publish dist
 
 clean: ## Remove the virtual environment and build outputs
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) bench-output build dist .pytest_cache .mypy_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,100 @@
+"""The benchmark harness (``make bench``) on tiny workloads: it measures what it says.
+
+Only this SDK's side runs here (``replicate`` lives in the benchmark's own environment), and
+nothing is asserted about speed: only that delays are taken from each prediction's end, that
+requests are counted per prediction, and that the table marks each goal right.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from typing import Any
+
+import httpx
+
+from cometapi_replicate.testing import Sandbox, SandboxServer
+from tools.bench import __main__ as bench
+from tools.bench import crowd, tail
+from tools.bench.common import AUTH, ServerProcess, percentile
+
+
+def test_the_wait_workload_is_half_with_progress_and_scaled() -> None:
+    work = tail.workload(40, scale=0.5)
+    assert [w["sandbox_progress"] for w in work[:4]] == [True, False, True, False]
+    assert all(1.0 <= w["sandbox_run"] <= 60.0 for w in work)
+    assert all(0.1 <= w["sandbox_queue"] <= 1.0 for w in work)
+    assert work == tail.workload(40, scale=0.5), "the same workload in every run"
+
+
+def test_tail_worker_times_each_wait_from_the_predictions_end() -> None:
+    with SandboxServer(Sandbox()) as server:
+        work = tail.workload(4, scale=0.01)
+        result = asyncio.run(tail.measure(server.base_url, "sdk", work))
+        gets = [url.rsplit("/", 1)[1] for method, url in server.sandbox.requests if method == "GET"]
+    assert result["errors"] == []
+    assert len(result["delays"]) == 4
+    # The wait returns only once the server says the prediction ended, so no delay is negative
+    # (beyond the millisecond of created_at's resolution).
+    assert all(math.isfinite(d) and d >= -0.002 for d in result["delays"])
+    assert all(gets.count(i) >= 1 for i in result["ids"])
+
+
+def test_crowd_worker_reports_completion_memory_and_descriptors() -> None:
+    with SandboxServer(Sandbox()) as server:
+        args = {"api": server.base_url, "mode": "wait", "count": 6, "limit": 60, "scale": 0.02}
+        result = asyncio.run(crowd.measure(args))
+    assert (result["completed"], result["errors"], result["unfinished"]) == (6, {}, 0)
+    assert result["rss_peak_mb"] > 0 and result["fds_peak"] > 0
+
+
+def test_server_process_counts_requests_per_prediction() -> None:
+    with ServerProcess() as server:
+        created = httpx.post(
+            f"{server.api}/replicate/v1/models/o/m/predictions", json={"input": {}}, headers=AUTH
+        ).json()
+        for _ in range(3):
+            httpx.get(f"{server.api}/replicate/v1/predictions/{created['id']}", headers=AUTH)
+        assert server.counts([created["id"], "other"]) == [3, 0]
+        assert server.cpu() > 0
+
+
+def _result(delays: list[float], requests: list[int], cpu: float = 1.0) -> dict[str, Any]:
+    return {
+        "delays": delays,
+        "requests": requests,
+        "progress": [i % 2 == 0 for i in range(len(delays))],
+        "durations": [10.0] * len(delays),
+        "cpu": cpu,
+    }
+
+
+def test_the_table_holds_the_sdk_to_each_goal_against_replicate() -> None:
+    replicate = _result([0.3] * 20, [20] * 20)
+    good = _result([0.2] * 20, [8] * 20, cpu=0.3)
+    rows = bench.tail_rows({100: {"sdk": good, "replicate": replicate}})
+    assert [row[-1] for row in rows] == ["pass"] * len(rows)
+    # Without progress: 3 s delays (p95 > 2x replicate's, max > 2 s) and 18 requests (> 0.75x).
+    slow = _result([0.2 if i % 2 == 0 else 3.0 for i in range(20)], [8, 18] * 10, cpu=2.0)
+    verdicts = {
+        row[0]: row[-1] for row in bench.tail_rows({100: {"sdk": slow, "replicate": replicate}})
+    }
+    assert verdicts["100 waits, with progress: requests per prediction"] == "pass"
+    assert verdicts["100 waits, without progress: requests per prediction"] == "**FAIL**"
+    assert verdicts["100 waits, without progress: delay median / p95 / max, s"] == "**FAIL**"
+    assert verdicts["100 waits, all: delay median / p95 / max, s"] == "**FAIL**"
+    assert verdicts["100 waits: client CPU ms per poll request"] == "**FAIL**"
+
+
+def test_a_crowd_with_any_failure_fails_its_goal() -> None:
+    done = {"count": 10, "completed": 10, "errors": {}, "unfinished": 0, "wall": 3.0, "limit": 9}
+    stuck = {**done, "completed": 7, "errors": {"APITimeoutError (PoolTimeout)": 3}}
+    assert bench.crowd_rows({"sdk": done, "replicate": stuck})[0][-1] == "pass"
+    [row] = bench.crowd_rows({"sdk": stuck, "replicate": done})
+    assert row[-1] == "**FAIL**" and "3 APITimeoutError (PoolTimeout)" in row[2]
+
+
+def test_percentile_interpolates_between_ranks() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert percentile([0.0, 10.0], 95) == 9.5
+    assert math.isnan(percentile([], 95))

@@ -1,0 +1,498 @@
+"""``make bench``: every measure side by side in one run, one table of ratios.
+
+``python -m tools.bench [SECTION ...]`` with sections ``imports calls downloads tail crowd
+waits`` (default: all). ``BENCH_QUICK=1``: fewer rounds, shorter predictions, smaller files,
+results in ``bench-output/``. A full run of every section writes the table, the numbers and the
+picture to ``docs/`` (what the README shows); any other run to ``bench-output/``.
+Progress goes to stderr, the table to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from tools.bench import imports
+from tools.bench.common import QUICK, ROOT, Json, ServerProcess, median, percentile, run_worker
+
+SECTIONS = ("imports", "calls", "downloads", "tail", "crowd", "waits")
+
+
+@dataclass(frozen=True)
+class Config:
+    import_rounds: int
+    calls: int
+    call_rounds: int
+    tail_counts: tuple[int, ...]
+    tail_scale: float
+    crowd_count: int
+    crowd_limit: float
+    wait_counts: tuple[int, ...]
+    wait_limits: tuple[float, ...]
+    big: int
+    small: int
+    files: int
+    download_rounds: int
+
+
+FULL = Config(15, 200, 9, (100, 300), 1.0, 1000, 60, (1000, 10000), (60, 120), 200_000_000,
+              20_000_000, 8, 3)  # fmt: skip
+SHORT = Config(5, 100, 5, (100, 300), 0.2, 1000, 45, (1000,), (60,), 50_000_000, 5_000_000, 8, 2)
+CONFIG = SHORT if QUICK else FULL
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> str:
+    model = platform.processor() or "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as info:
+            model = next(
+                (line.split(":", 1)[1].strip() for line in info if line.startswith("model name")),
+                model,
+            )
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
+        f"httpx {httpx.__version__}"
+    )
+
+
+# -- running the sections -------------------------------------------------------------------
+
+
+def run_calls() -> Json:
+    with ServerProcess() as server:
+        args = {"api": server.api, "calls": CONFIG.calls, "rounds": CONFIG.call_rounds}
+        return run_worker("calls", args, limit=900)
+
+
+def run_downloads() -> Json:
+    with ServerProcess() as server:
+        args = {
+            "api": server.api,
+            "big": CONFIG.big,
+            "small": CONFIG.small,
+            "files": CONFIG.files,
+            "rounds": CONFIG.download_rounds,
+        }
+        return run_worker("downloads", args, limit=600)
+
+
+def run_tail() -> dict[int, dict[str, Json]]:
+    tails: dict[int, dict[str, Json]] = {}
+    for n, count in enumerate(CONFIG.tail_counts):
+        tails[count] = {}
+        order = ("sdk", "replicate") if n % 2 == 0 else ("replicate", "sdk")
+        for contender in order:
+            log(f"tail: {count} concurrent waits, {contender}")
+            with ServerProcess() as server:
+                cpu = server.cpu()
+                args = {
+                    "api": server.api,
+                    "contender": contender,
+                    "count": count,
+                    "scale": CONFIG.tail_scale,
+                }
+                result = run_worker("tail", args, limit=180 * CONFIG.tail_scale + 120)
+                if "ids" in result:
+                    result["requests"] = server.counts(result.pop("ids"))
+                    result["server_busy"] = (server.cpu() - cpu) / result["wall"]
+            tails[count][contender] = result
+    return tails
+
+
+def run_crowd() -> dict[str, Json]:
+    crowds = {}
+    for contender in ("sdk", "replicate"):
+        log(f"crowd: {CONFIG.crowd_count} runs at once, {contender}")
+        with ServerProcess() as server:
+            args = {
+                "api": server.api,
+                "mode": "run",
+                "contender": contender,
+                "count": CONFIG.crowd_count,
+                "limit": CONFIG.crowd_limit,
+            }
+            crowds[contender] = run_worker("crowd", args, limit=CONFIG.crowd_limit + 120)
+    return crowds
+
+
+def run_waits() -> dict[int, Json]:
+    waits = {}
+    for count, limit in zip(CONFIG.wait_counts, CONFIG.wait_limits, strict=True):
+        log(f"waits: {count} concurrent waits on one AsyncClient (limit {limit:.0f} s)")
+        with ServerProcess() as server:
+            cpu = server.cpu()
+            args = {"api": server.api, "mode": "wait", "count": count, "limit": limit}
+            result = run_worker("crowd", args, limit=limit + 180)
+            if "wall" in result:
+                result["server_busy"] = (server.cpu() - cpu) / result["wall"]
+        waits[count] = result
+    return waits
+
+
+# -- the table ------------------------------------------------------------------------------
+
+Row = tuple[str, str, str, str, str, str]
+
+
+def verdict(ok: bool | None) -> str:
+    return "" if ok is None else "pass" if ok else "**FAIL**"
+
+
+def ratio(value: float, base: float) -> str:
+    return f"({value / base:.2f})" if base and not math.isnan(value) else ""
+
+
+def error_row(name: str, result: Json, goal: str = "") -> Row:
+    return (name, "", f"error: {result['error']}", "", goal, verdict(False if goal else None))
+
+
+def call_rows(calls: Json) -> list[Row]:
+    if "error" in calls:
+        return [error_row("sync and async `get`", calls, "<= 1.05x raw")]
+    size = f"{calls['body_bytes'] / 1000:.1f} KB"
+    rows: list[Row] = []
+    for mode in ("sync", "async"):
+        raw, sdk, rep = (calls[mode][c]["us"] for c in ("raw", "sdk", "replicate"))
+        rows.append(
+            (
+                f"{mode} `get`, {size} prediction, µs per call",
+                f"{raw:.0f} (1.00)",
+                f"{sdk:.0f} {ratio(sdk, raw)}",
+                f"{rep:.0f} {ratio(rep, raw)}",
+                "<= 1.05x raw",
+                verdict(sdk <= 1.05 * raw),
+            )
+        )
+    for mode in ("sync", "async"):
+        raw, sdk, rep = (calls[mode][c]["cpu_us"] for c in ("raw", "sdk", "replicate"))
+        rows.append(
+            (
+                f"client CPU per {mode} `get`, µs",
+                f"{raw:.0f}",
+                f"{sdk:.0f} (+{sdk - raw:.0f} over raw)",
+                f"{rep:.0f} (+{rep - raw:.0f} over raw)",
+                "<= replicate",
+                verdict(sdk <= rep),
+            )
+        )
+    parse = calls["parse_us"]
+    rows.append(
+        (
+            "parse one prediction (`json.loads` included), µs",
+            f"`json.loads` {parse['raw']:.1f}",
+            f"`from_dict` {parse['sdk']:.1f}",
+            f"pydantic {parse['replicate']:.1f}",
+            "",
+            "",
+        )
+    )
+    return rows
+
+
+def import_rows(ms: dict[str, float]) -> list[Row]:
+    base, sdk, generated = ms["httpx"], ms["cometapi_replicate"], ms["cometapi_replicate_api"]
+    return [
+        (
+            "`import`, ms",
+            f"httpx alone {base:.0f}",
+            f"{sdk:.0f} (+{sdk - base:.0f}; generated package alone {generated:.0f})",
+            f"{ms['replicate']:.0f}",
+            "<= httpx + 25 ms",
+            verdict(sdk <= base + 25),
+        )
+    ]
+
+
+def _subset(result: Json, progress: bool | None) -> tuple[list[float], list[int]]:
+    keep = [p is progress or progress is None for p in result["progress"]]
+    delays = [d for d, k in zip(result["delays"], keep, strict=True) if k]
+    requests = [r for r, k in zip(result["requests"], keep, strict=True) if k]
+    return delays, requests
+
+
+def _delays(delays: Sequence[float]) -> str:
+    good = [d for d in delays if not math.isnan(d)]
+    failed = len(delays) - len(good)
+    text = f"{median(good):.2f} / {percentile(good, 95):.2f} / {max(good, default=math.nan):.2f}"
+    return text + (f", {failed} failed" if failed else "")
+
+
+def tail_rows(tails: dict[int, dict[str, Json]]) -> list[Row]:
+    rows: list[Row] = []
+    goals: dict[bool | None, tuple[float, float, str, str]] = {
+        True: (0.5, 1.0, "<= 0.5x requests", "p95 <= replicate's"),
+        False: (0.75, 2.0, "<= 0.75x requests", "p95 <= 2x replicate's"),
+        None: (0.6, math.inf, "<= 0.6x requests", "max <= 2 s"),
+    }
+    for count, pair in tails.items():
+        sdk, rep = pair.get("sdk", {}), pair.get("replicate", {})
+        for result in (sdk, rep):
+            if "error" in result:
+                rows.append(error_row(f"{count} concurrent waits", result, "see below"))
+        if "delays" not in sdk or "delays" not in rep:
+            continue
+        for progress, label in (
+            (True, "with progress"),
+            (False, "without progress"),
+            (None, "all"),
+        ):
+            share, delay_factor, request_goal, delay_goal = goals[progress]
+            sdk_d, sdk_r = _subset(sdk, progress)
+            rep_d, rep_r = _subset(rep, progress)
+            sdk_req, rep_req = sum(sdk_r) / len(sdk_r), sum(rep_r) / len(rep_r)
+            rows.append(
+                (
+                    f"{count} waits, {label}: requests per prediction",
+                    "",
+                    f"{sdk_req:.1f} {ratio(sdk_req, rep_req)}",
+                    f"{rep_req:.1f}",
+                    request_goal,
+                    verdict(sdk_req <= share * rep_req),
+                )
+            )
+            good_sdk = [d for d in sdk_d if not math.isnan(d)]
+            if progress is None:
+                ok = len(good_sdk) == len(sdk_d) and max(good_sdk, default=math.inf) <= 2.0
+            else:
+                p95 = percentile([d for d in rep_d if not math.isnan(d)], 95)
+                ok = len(good_sdk) == len(sdk_d) and percentile(good_sdk, 95) <= delay_factor * p95
+            rows.append(
+                (
+                    f"{count} waits, {label}: delay median / p95 / max, s",
+                    "",
+                    _delays(sdk_d),
+                    _delays(rep_d),
+                    delay_goal,
+                    verdict(ok),
+                )
+            )
+        sdk_cpu = sdk["cpu"] / sum(sdk["requests"]) * 1000
+        rep_cpu = rep["cpu"] / sum(rep["requests"]) * 1000
+        rows.append(
+            (
+                f"{count} waits: client CPU ms per poll request",
+                "",
+                f"{sdk_cpu:.2f} {ratio(sdk_cpu, rep_cpu)}",
+                f"{rep_cpu:.2f}",
+                "<= replicate",
+                verdict(sdk_cpu <= rep_cpu),
+            )
+        )
+    return rows
+
+
+def _crowd_text(result: Json) -> str:
+    if "error" in result:
+        return f"error: {result['error']}"
+    errors = ", ".join(f"{n} {kind}" for kind, n in result["errors"].items())
+    text = f"{result['completed']:,} of {result['count']:,} done"
+    if errors:
+        text += f", {errors}"
+    if result["unfinished"]:
+        return text + (
+            f", {result['unfinished']:,} still running when stopped at {result['wall']:.0f} s"
+            f" (limit {result['limit']:.0f} s)"
+        )
+    return text + f" in {result['wall']:.0f} s"
+
+
+def crowd_rows(crowds: dict[str, Json]) -> list[Row]:
+    sdk = crowds.get("sdk", {})
+    ok = "completed" in sdk and sdk["completed"] == sdk["count"]
+    return [
+        (
+            f"{CONFIG.crowd_count:,} `run`s started at once, one default client",
+            "",
+            _crowd_text(sdk),
+            _crowd_text(crowds.get("replicate", {"error": "not run"})),
+            "all complete, no PoolTimeout",
+            verdict(ok),
+        )
+    ]
+
+
+def download_rows(downloads: Json) -> list[Row]:
+    if "error" in downloads:
+        return [error_row("downloads", downloads, ">= 0.95x / 0.9x raw")]
+    big = f"1 x {downloads['big_mb']:.0f} MB"
+    many = f"{downloads['files']} x {downloads['small_mb']:.0f} MB"
+    rows: list[Row] = []
+    for mode, floor in (("sync", 0.95), ("async", 0.9)):
+        for part, label in (("big", big), ("many", many)):
+            raw, sdk = downloads[f"raw {mode}"][part], downloads[f"sdk {mode}"][part]
+            rows.append(
+                (
+                    f"download {label}, {mode}, MB/s",
+                    f"{raw:.0f} (1.00)",
+                    f"{sdk:.0f} {ratio(sdk, raw)}",
+                    "",
+                    f">= {floor}x raw",
+                    verdict(sdk >= floor * raw),
+                )
+            )
+    raw_stall, sdk_stall = downloads["raw async"]["stall"], downloads["sdk async"]["stall"]
+    rows.append(
+        (
+            "async download: event loop's worst stall, ms",
+            f"{raw_stall:.0f}",
+            f"{sdk_stall:.0f}",
+            "",
+            "<= 50 ms",
+            verdict(sdk_stall <= 50),
+        )
+    )
+    return rows
+
+
+def wait_rows(waits: dict[int, Json]) -> list[Row]:
+    rows: list[Row] = []
+    for count, result in waits.items():
+        ok = "completed" in result and result["completed"] == count
+        text = _crowd_text(result)
+        if "cpu" in result:
+            per_1000 = result["cpu"] / count * 1000
+            text += (
+                f"; client CPU {per_1000:.1f} s per 1,000 waits; peak RSS"
+                f" {result['rss_peak_mb']:.0f} MB (+{result['kb_per_wait']:.1f} KB per wait);"
+                f" peak open fds {result['fds_peak']}"
+            )
+        rows.append(
+            (
+                f"{count:,} concurrent waits, one default AsyncClient",
+                "",
+                text,
+                "",
+                "all complete",
+                verdict(ok),
+            )
+        )
+    return rows
+
+
+def notes(results: dict[str, Any]) -> list[str]:
+    """How each measure was taken, and how busy the server was (it must not be the limit)."""
+    lines = []
+    if "tail" in results:
+        scaled = "" if CONFIG.tail_scale == 1 else f", times {CONFIG.tail_scale:g}"
+        busy = ", ".join(
+            f"{count} {c}: {r['server_busy']:.0%}"
+            for count, pair in results["tail"].items()
+            for c, r in pair.items()
+            if "server_busy" in r
+        )
+        lines.append(
+            "Waits: each prediction is starting for 0.2-2 s, then processing for 2-120 s"
+            f" (log-uniform){scaled}; half write tqdm progress (a step per 0.5 s). All are"
+            " created, then waited on at once from their ids on one async client (this SDK:"
+            " `predictions.wait`; replicate: `async_get` + `async_wait`, its fixed 0.5 s poll)."
+            " Delay: when the wait returned minus when the prediction ended. Requests counted"
+            f" by the server. Server core busy: {busy}."
+        )
+    if "crowd" in results or "waits" in results:
+        lines.append(
+            "Crowds: predictions starting for 0.5-2 s, processing for 5-15 s, half with progress;"
+            " each crowd is stopped at its time limit and reported as it stands."
+        )
+    if "downloads" in results:
+        lines.append(
+            "Downloads: to tmpfs; raw httpx streams `iter_bytes()` into an open file, as many at"
+            " once as the SDK (four); stall: a 1 ms ticker's worst lateness during async runs."
+        )
+    lines.append(
+        "Per call: medians of interleaved rounds; client CPU is the client process's own time"
+        " (the sandbox server runs in its own process, pinned to the other core when there are"
+        " two)."
+    )
+    return [f"- {line}" for line in lines]
+
+
+def table(rows: list[Row]) -> str:
+    head = (
+        "| measure | raw httpx | this SDK | replicate 1.0.7 | goal | |\n|---|---|---|---|---|---|"
+    )
+    return "\n".join([head, *("| " + " | ".join(row) + " |" for row in rows)])
+
+
+def summarise(results: dict[str, Any]) -> Json:
+    """The results without per-prediction arrays, for ``bench-results.json``."""
+    summary = dict(results)
+    if "tail" in summary:
+        summary["tail"] = {
+            count: {
+                c: {k: v for k, v in r.items() if not isinstance(v, list)} for c, r in pair.items()
+            }
+            for count, pair in summary["tail"].items()
+        }
+    return summary
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SECTIONS)
+    unknown = set(chosen) - set(SECTIONS)
+    if unknown:
+        print(f"unknown sections: {', '.join(sorted(unknown))}; choose from {SECTIONS}")
+        return 2
+    started = time.monotonic()
+    when = datetime.now(UTC).strftime("%Y-%m-%d")
+    header = f"{when}, {machine()}; {'BENCH_QUICK=1' if QUICK else 'full run'}"
+    log(header)
+    runners: dict[str, Callable[[], Any]] = {
+        "imports": lambda: imports.measure(CONFIG.import_rounds),
+        "calls": run_calls,
+        "downloads": run_downloads,
+        "tail": run_tail,
+        "crowd": run_crowd,
+        "waits": run_waits,
+    }
+    results: dict[str, Any] = {}
+    for section in SECTIONS:
+        if section in chosen:
+            log(f"{section} ...")
+            results[section] = runners[section]()
+    rows: list[Row] = []
+    makers: dict[str, Callable[[Any], list[Row]]] = {
+        "calls": call_rows,
+        "imports": import_rows,
+        "tail": tail_rows,
+        "crowd": crowd_rows,
+        "downloads": download_rows,
+        "waits": wait_rows,
+    }
+    for section in ("calls", "imports", "tail", "crowd", "downloads", "waits"):
+        if section in results:
+            rows += makers[section](results[section])
+    minutes = (time.monotonic() - started) / 60
+    text = "\n".join([f"{header}; {minutes:.1f} min", "", table(rows), "", *notes(results), ""])
+    out = ROOT / ("docs" if not QUICK and set(chosen) == set(SECTIONS) else "bench-output")
+    out.mkdir(exist_ok=True)
+    (out / "bench.md").write_text(text)
+    (out / "bench-results.json").write_text(
+        json.dumps({"header": header, **summarise(results)}, indent=1, default=str) + "\n"
+    )
+    if "tail" in results:
+        from tools.bench.plot import draw
+
+        draw(results["tail"], out / "bench-waits.png", header)
+    print(text)
+    log(f"done in {minutes:.1f} min; written to {out.relative_to(ROOT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

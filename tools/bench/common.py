@@ -1,0 +1,181 @@
+"""What the benchmark's processes share: core pinning, the server process, workers, statistics."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from cometapi_replicate.testing import SANDBOX_KEY
+
+QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+"""A smaller, shorter run: fewer rounds, shorter predictions, smaller files."""
+SERVER_CPU, CLIENT_CPU = 0, 1
+ROOT = Path(__file__).resolve().parents[2]
+"""Where ``python -m tools.bench...`` resolves, whatever the caller's directory."""
+MODEL = "black-forest-labs/flux-schnell"
+AUTH = {"Authorization": f"Bearer {SANDBOX_KEY}"}
+
+Json = dict[str, Any]
+
+
+def pin(cpu: int) -> bool:
+    """Run this process on ``cpu`` alone, if the machine has it; ``True`` if pinned."""
+    if not hasattr(os, "sched_setaffinity") or (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        os.sched_setaffinity(0, {cpu})
+    except OSError:
+        return False
+    return True
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile (0-100), linear between closest ranks; NaN when empty."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * q / 100
+    low, high = math.floor(rank), math.ceil(rank)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def median(values: Sequence[float]) -> float:
+    return percentile(values, 50)
+
+
+def parse_time(text: str) -> float:
+    """An API timestamp (ISO 8601, ``Z``) as seconds since the epoch."""
+    return datetime.fromisoformat(text).timestamp()
+
+
+async def create_predictions(
+    api: str, inputs: Sequence[Json], *, concurrency: int = 50
+) -> list[Json]:
+    """Create one prediction per input with plain httpx (not timed, not any contender's code)."""
+    import asyncio
+
+    limit = asyncio.Semaphore(concurrency)
+    limits = httpx.Limits(max_connections=concurrency)
+    async with httpx.AsyncClient(base_url=api, headers=AUTH, limits=limits, timeout=60) as http:
+
+        async def one(model_input: Json) -> Json:
+            async with limit:
+                response = await http.post(
+                    f"/replicate/v1/models/{MODEL}/predictions", json={"input": model_input}
+                )
+                response.raise_for_status()
+                body: Json = response.json()
+                return body
+
+        return list(await asyncio.gather(*(one(i) for i in inputs)))
+
+
+def done_at(created: Json, model_input: Json) -> float:
+    """When a sandbox prediction ends (epoch seconds): its creation plus queue plus run."""
+    return (
+        parse_time(created["created_at"])
+        + float(model_input["sandbox_queue"])
+        + float(model_input["sandbox_run"])
+    )
+
+
+class ServerProcess:
+    """The sandbox (``python -m tools.bench.server``) in its own process, pinned to a core."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tools.bench.server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        ready = self._read()
+        self.api: str = ready["api"]
+        self.files: str = ready["files"]
+        self.pinned: bool = ready["pinned"]
+
+    def _read(self) -> Json:
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the benchmark server stopped")
+        answer: Json = json.loads(line)
+        return answer
+
+    def ask(self, command: str, **args: Any) -> Json:
+        assert self._process.stdin is not None
+        self._process.stdin.write(json.dumps({"command": command, **args}) + "\n")
+        self._process.stdin.flush()
+        return self._read()
+
+    def counts(self, ids: Sequence[str]) -> list[int]:
+        """GET requests each prediction received so far."""
+        counts: dict[str, int] = self.ask("counts")["counts"]
+        return [counts.get(i, 0) for i in ids]
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used."""
+        return float(self.ask("cpu")["cpu"])
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def run_worker(module: str, args: Json, *, limit: float) -> Json:
+    """Run ``tools.bench.<module>`` in a fresh process with ``args``; its last stdout line is
+    the JSON result. A worker still running after ``limit`` seconds is stopped and reported."""
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", f"tools.bench.{module}", json.dumps(args)],
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            check=False,
+            cwd=ROOT,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"stopped after {limit:.0f} s"}
+    if done.returncode != 0 or not done.stdout.strip():
+        tail = done.stderr.strip().splitlines()[-5:]
+        return {"error": f"exit {done.returncode}: {' | '.join(tail)}"}
+    result: Json = json.loads(done.stdout.strip().splitlines()[-1])
+    result.setdefault("seconds", time.monotonic() - started)
+    return result
+
+
+def worker_args() -> Json:
+    """The JSON arguments a worker was started with."""
+    args: Json = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    return args
+
+
+def emit(result: Json) -> None:
+    """Print a worker's result as its last line."""
+    print(json.dumps(result), flush=True)
