@@ -241,9 +241,12 @@ def test_progress_can_be_left_out_of_the_logs() -> None:
         silent = client.predictions.create("o/m", {"sandbox_progress": False})
         loud = client.predictions.create("o/m", {})
         clock.now = 5.0
-        assert parse_progress(client.predictions.get(silent.id).logs) is None
-        assert client.predictions.get(silent.id).logs.strip() != ""
-        progress = parse_progress(client.predictions.get(loud.id).logs)
+        silent_logs = client.predictions.get(silent.id).logs
+        assert isinstance(silent_logs, str) and silent_logs.strip() != ""
+        assert parse_progress(silent_logs) is None
+        loud_logs = client.predictions.get(loud.id).logs
+        assert isinstance(loud_logs, str)
+        progress = parse_progress(loud_logs)
         assert progress is not None and progress.current == 5
         with pytest.raises(BadRequestError, match="sandbox_progress"):
             client.predictions.create("o/m", {"sandbox_progress": "no"})
