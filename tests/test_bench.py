@@ -41,9 +41,11 @@ def test_tail_worker_times_each_wait_from_the_predictions_end() -> None:
 
 
 def test_crowd_worker_reports_completion_memory_and_descriptors() -> None:
-    with SandboxServer(Sandbox()) as server:
-        args = {"api": server.base_url, "mode": "wait", "count": 6, "limit": 60, "scale": 0.02}
+    with ServerProcess() as server:
+        ids = server.create(crowd.inputs(6, scale=0.02))
+        args = {"api": server.api, "mode": "wait", "ids": ids, "limit": 60}
         result = asyncio.run(crowd.measure(args))
+        assert all(n >= 1 for n in server.counts(ids)), "every wait polled its own prediction"
     assert (result["completed"], result["errors"], result["unfinished"]) == (6, {}, 0)
     assert result["rss_peak_mb"] > 0 and result["fds_peak"] > 0
 

@@ -14,16 +14,19 @@ import math
 import os
 import platform
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tools.bench import imports
 from tools.bench.common import QUICK, ROOT, Json, ServerProcess, median, percentile, run_worker
+from tools.bench.crowd import inputs as crowd_inputs
 
 SECTIONS = ("imports", "calls", "downloads", "tail", "crowd", "waits")
 
@@ -135,10 +138,12 @@ def run_waits() -> dict[int, Json]:
     waits = {}
     for count, limit in zip(CONFIG.wait_counts, CONFIG.wait_limits, strict=True):
         log(f"waits: {count} concurrent waits on one AsyncClient (limit {limit:.0f} s)")
-        with ServerProcess() as server:
+        with ServerProcess() as server, tempfile.TemporaryDirectory() as scratch:
+            ids = Path(scratch, "ids.json")
+            ids.write_text(json.dumps(server.create(crowd_inputs(count))))
             cpu = server.cpu()
-            args = {"api": server.api, "mode": "wait", "count": count, "limit": limit}
-            result = run_worker("crowd", args, limit=limit + 180)
+            args = {"api": server.api, "mode": "wait", "ids_file": str(ids), "limit": limit}
+            result = run_worker("crowd", args, limit=limit + 120)
             if "wall" in result:
                 result["server_busy"] = (server.cpu() - cpu) / result["wall"]
         waits[count] = result

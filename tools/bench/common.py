@@ -125,6 +125,11 @@ class ServerProcess:
         counts: dict[str, int] = self.ask("counts")["counts"]
         return [counts.get(i, 0) for i in ids]
 
+    def create(self, inputs: Sequence[Json]) -> list[str]:
+        """Ids of new predictions, one per input, made inside the server (no request)."""
+        ids: list[str] = self.ask("create", inputs=list(inputs))["ids"]
+        return ids
+
     def cpu(self) -> float:
         """CPU seconds the server process has used."""
         return float(self.ask("cpu")["cpu"])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import os
 import random
 import resource
@@ -18,13 +19,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from cometapi_replicate import AsyncClient
 from cometapi_replicate.testing import SANDBOX_KEY
-from tools.bench.common import CLIENT_CPU, MODEL, Json, create_predictions, emit, pin, worker_args
+from tools.bench.common import CLIENT_CPU, MODEL, Json, emit, pin, worker_args
 
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
@@ -119,16 +121,16 @@ async def crowd(calls: list[Callable[[], Awaitable[Any]]], limit: float) -> Json
 
 
 async def measure(args: Json) -> Json:
-    api, count, limit = args["api"], args["count"], args["limit"]
-    work = inputs(count, args.get("scale", 1.0))
+    api, limit = args["api"], args["limit"]
     if args["mode"] == "wait":
-        created = await create_predictions(api, work)
+        ids: list[str] = args["ids"]  # created by the server beforehand
+        count = len(ids)
         sampler = Sampler()
         rss_before = sampler.rss()
         with sampler:
             async with AsyncClient(SANDBOX_KEY, base_url=api) as client:
                 result = await crowd(
-                    [functools.partial(client.predictions.wait, p["id"]) for p in created], limit
+                    [functools.partial(client.predictions.wait, i) for i in ids], limit
                 )
         return {
             **result,
@@ -138,6 +140,7 @@ async def measure(args: Json) -> Json:
             "kb_per_wait": (sampler.rss_peak - rss_before) / 1024 / count,
             "fds_peak": sampler.fds_peak,
         }
+    work = inputs(args["count"], args.get("scale", 1.0))
     if args["contender"] == "sdk":
         async with AsyncClient(SANDBOX_KEY, base_url=api) as sdk:
             return await crowd([functools.partial(sdk.run, MODEL, i) for i in work], limit)
@@ -149,6 +152,8 @@ async def measure(args: Json) -> Json:
 
 def main() -> None:
     args = worker_args()
+    if "ids_file" in args:  # too many for a command line
+        args["ids"] = json.loads(Path(args["ids_file"]).read_text())
     pin(CLIENT_CPU)
     emit(asyncio.run(measure(args)))
 
