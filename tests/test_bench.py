@@ -12,11 +12,12 @@ import math
 from typing import Any
 
 import httpx
+import pytest
 
 from cometapi_replicate.testing import Sandbox, SandboxServer
 from tools.bench import __main__ as bench
 from tools.bench import crowd, tail
-from tools.bench.common import AUTH, ServerProcess, percentile
+from tools.bench.common import AUTH, ROOT, ServerProcess, percentile
 
 
 def test_the_wait_workload_is_half_with_progress_and_scaled() -> None:
@@ -100,3 +101,14 @@ def test_percentile_interpolates_between_ranks() -> None:
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
     assert percentile([0.0, 10.0], 95) == 9.5
     assert math.isnan(percentile([], 95))
+
+
+def test_a_full_run_replaces_the_readmes_performance_table_and_nothing_else() -> None:
+    readme = f"intro\n{bench.README_START}\nold table\n{bench.README_END}\nafter\n"
+    updated = bench.into_readme(readme, "| new | table |\n")
+    assert updated == f"intro\n{bench.README_START}\n| new | table |\n{bench.README_END}\nafter\n"
+    assert bench.into_readme(updated, "again") == bench.into_readme(readme, "again")
+    with pytest.raises(ValueError, match="make bench"):
+        bench.into_readme("no markers", "table")
+    readme_text = (ROOT / "README.md").read_text()
+    assert readme_text.count(bench.README_START) == readme_text.count(bench.README_END) == 1

@@ -3,7 +3,7 @@
 ``python -m tools.bench [SECTION ...]`` with sections ``imports calls downloads tail crowd
 waits`` (default: all). ``BENCH_QUICK=1``: fewer rounds, shorter predictions, smaller files,
 results in ``bench-output/``. A full run of every section writes the table, the numbers and the
-picture to ``docs/`` (what the README shows); any other run to ``bench-output/``.
+picture to ``docs/`` and puts the table into README.md; any other run writes to ``bench-output/``.
 Progress goes to stderr, the table to stdout.
 """
 
@@ -447,6 +447,18 @@ def summarise(results: dict[str, Any]) -> Json:
     return summary
 
 
+README_START, README_END = "<!-- make bench: start -->", "<!-- make bench: end -->"
+
+
+def into_readme(readme: str, report: str) -> str:
+    """``readme`` with the text between the ``make bench`` markers replaced by ``report``."""
+    head, found, rest = readme.partition(README_START)
+    _, found_end, tail = rest.partition(README_END)
+    if not (found and found_end):
+        raise ValueError(f"README.md has no {README_START} ... {README_END} section")
+    return f"{head}{README_START}\n{report.strip()}\n{README_END}{tail}"
+
+
 def main(argv: list[str]) -> int:
     chosen = argv or list(SECTIONS)
     unknown = set(chosen) - set(SECTIONS)
@@ -484,7 +496,8 @@ def main(argv: list[str]) -> int:
             rows += makers[section](results[section])
     minutes = (time.monotonic() - started) / 60
     text = "\n".join([f"{header}; {minutes:.1f} min", "", table(rows), "", *notes(results), ""])
-    out = ROOT / ("docs" if not QUICK and set(chosen) == set(SECTIONS) else "bench-output")
+    complete = not QUICK and set(chosen) == set(SECTIONS)
+    out = ROOT / ("docs" if complete else "bench-output")
     out.mkdir(exist_ok=True)
     (out / "bench.md").write_text(text)
     (out / "bench-results.json").write_text(
@@ -494,6 +507,9 @@ def main(argv: list[str]) -> int:
         from tools.bench.plot import draw
 
         draw(results["tail"], out / "bench-waits.png", header)
+    if complete:  # the README's performance section is the latest full run
+        readme = ROOT / "README.md"
+        readme.write_text(into_readme(readme.read_text(), text))
     print(text)
     log(f"done in {minutes:.1f} min; written to {out.relative_to(ROOT)}/")
     return 0

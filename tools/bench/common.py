@@ -165,7 +165,11 @@ def run_worker(module: str, args: Json, *, limit: float) -> Json:
             check=False,
             cwd=ROOT,
         )
-    except subprocess.TimeoutExpired:
+    except subprocess.TimeoutExpired as stopped:
+        printed = stopped.stdout.decode() if isinstance(stopped.stdout, bytes) else stopped.stdout
+        if printed and printed.strip():  # it reported, then failed to stop in time
+            late: Json = json.loads(printed.strip().splitlines()[-1])
+            return late
         return {"error": f"stopped after {limit:.0f} s"}
     if done.returncode != 0 or not done.stdout.strip():
         tail = done.stderr.strip().splitlines()[-5:]
