@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 from typing import Any
 
 import httpx
@@ -112,3 +113,28 @@ def test_a_full_run_replaces_the_readmes_performance_table_and_nothing_else() ->
         bench.into_readme("no markers", "table")
     readme_text = (ROOT / "README.md").read_text()
     assert readme_text.count(bench.README_START) == readme_text.count(bench.README_END) == 1
+
+
+def test_a_crowd_whose_event_loop_is_stuck_is_reported_by_its_watchdog(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(crowd, "STOP_GRACE", 0.05)
+    reported: list[dict[str, Any]] = []
+    reported_event = threading.Event()
+
+    def on_stuck(report: dict[str, Any]) -> None:
+        reported.append(report)
+        reported_event.set()
+
+    async def quick() -> None:
+        pass
+
+    async def blocks_the_loop() -> None:
+        reported_event.wait(30)  # a congested client: the loop's own timer cannot fire
+
+    calls = [quick, blocks_the_loop]
+    result = asyncio.run(crowd.crowd(calls, 0.05, lambda: {"fds_peak": 7}, on_stuck))
+    [stuck] = reported
+    assert stuck["stuck"] and stuck["fds_peak"] == 7
+    assert (stuck["count"], stuck["completed"], stuck["unfinished"]) == (2, 1, 1)
+    assert "stuck" not in result

@@ -19,7 +19,7 @@ import resource
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -92,10 +92,36 @@ def _kind(exc: BaseException) -> str:
     return name
 
 
-async def crowd(calls: list[Callable[[], Awaitable[Any]]], limit: float) -> Json:
+def _exit_with(report: Json) -> None:
+    emit(report)
+    os._exit(0)  # the event loop is stuck: nothing more can be measured or unwound
+
+
+async def crowd(
+    calls: Sequence[Callable[[], Awaitable[Any]]],
+    limit: float,
+    extra: Callable[[], Json] = dict,
+    on_stuck: Callable[[Json], None] = _exit_with,
+) -> Json:
+    """Start every call at once and stop at ``limit`` seconds; what finished, what failed, what
+    was still running, plus ``extra()``. A client can congest its event loop so that the
+    loop's own timer fires minutes late: a watchdog thread then reports the crowd as it stands
+    (``stuck``) through ``on_stuck``, by default as the worker's result before exiting."""
     errors: Counter[str] = Counter()
     finished: list[float] = []
-    start = time.monotonic()
+    start, cpu = time.monotonic(), time.process_time()
+
+    def report() -> Json:
+        return {
+            "count": len(calls),
+            "completed": len(finished),
+            "errors": dict(errors),
+            "unfinished": len(calls) - len(finished) - errors.total(),
+            "wall": time.monotonic() - start,
+            "cpu": time.process_time() - cpu,
+            "limit": limit,
+            **extra(),
+        }
 
     async def one(call: Callable[[], Awaitable[Any]]) -> None:
         try:
@@ -105,23 +131,22 @@ async def crowd(calls: list[Callable[[], Awaitable[Any]]], limit: float) -> Json
         else:
             finished.append(time.monotonic() - start)
 
-    cpu = time.process_time()
-    tasks = [asyncio.ensure_future(one(c)) for c in calls]
-    _, pending = await asyncio.wait(tasks, timeout=limit)
-    wall = time.monotonic() - start
-    for task in pending:
-        task.cancel()
-    if pending:  # a congested client may take long to unwind: report what stands regardless
-        await asyncio.wait(pending, timeout=STOP_GRACE)
-    return {
-        "count": len(calls),
-        "completed": len(finished),
-        "errors": dict(errors),
-        "unfinished": len(pending),
-        "wall": wall,
-        "cpu": time.process_time() - cpu,
-        "limit": limit,
-    }
+    watchdog = threading.Timer(
+        limit + 2 * STOP_GRACE, lambda: on_stuck({**report(), "stuck": True})
+    )
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        tasks = [asyncio.ensure_future(one(c)) for c in calls]
+        _, pending = await asyncio.wait(tasks, timeout=limit)
+        result = report()
+        for task in pending:
+            task.cancel()
+        if pending:  # a congested client may take long to unwind: report what stands regardless
+            await asyncio.wait(pending, timeout=STOP_GRACE)
+    finally:
+        watchdog.cancel()
+    return result
 
 
 async def measure(args: Json) -> Json:
@@ -131,23 +156,25 @@ async def measure(args: Json) -> Json:
         count = len(ids)
         sampler = Sampler()
         rss_before = sampler.rss()
+
+        def memory() -> Json:
+            return {
+                "rss_before_mb": rss_before / 2**20,
+                "rss_peak_mb": sampler.rss_peak / 2**20,
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "kb_per_wait": (sampler.rss_peak - rss_before) / 1024 / count,
+                "fds_peak": sampler.fds_peak,
+            }
+
         with sampler:
             client = AsyncClient(SANDBOX_KEY, base_url=api)
             try:
-                result = await crowd(
-                    [functools.partial(client.predictions.wait, i) for i in ids], limit
-                )
+                waits = [functools.partial(client.predictions.wait, i) for i in ids]
+                result = await crowd(waits, limit, memory)
             finally:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(client.aclose(), STOP_GRACE)
-        return {
-            **result,
-            "rss_before_mb": rss_before / 2**20,
-            "rss_peak_mb": sampler.rss_peak / 2**20,
-            "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "kb_per_wait": (sampler.rss_peak - rss_before) / 1024 / count,
-            "fds_peak": sampler.fds_peak,
-        }
+        return {**result, **memory()}
     work = inputs(args["count"], args.get("scale", 1.0))
     if args["contender"] == "sdk":
         async with AsyncClient(SANDBOX_KEY, base_url=api) as sdk:
