@@ -3,7 +3,6 @@ requests whose whole length (not only each read) is bounded."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import threading
@@ -173,6 +172,8 @@ async def asend(
     client: httpx.AsyncClient, request: httpx.Request, budget: float | None, limit: int
 ) -> Response[Prediction]:
     """The async twin of :func:`send`."""
+    import asyncio  # here, not at the top: a synchronous user never pays for its import
+
     try:
         async with asyncio.timeout(budget):
             response = await client.send(request, stream=True)
