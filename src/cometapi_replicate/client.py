@@ -12,7 +12,7 @@ import ipaddress
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar, Unpack, assert_never
@@ -139,6 +139,16 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+@contextmanager
+def _sdk_errors() -> Iterator[None]:
+    """An SDK error leaves a plan without the foreign exceptions (httpx, h11) it came from."""
+    try:
+        yield
+    except CometAPIError as error:
+        clean = without_foreign_causes(error)
+        raise clean from clean.__cause__
+
+
 class _ClientBase(Generic[H]):
     """What both clients share: their arguments, settings and repr."""
 
@@ -200,7 +210,7 @@ class Client(_ClientBase[httpx.Client]):
 
     def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
         """Carry out ``plan``: perform each step, send back its answer or throw in its error."""
-        with closing(plan):
+        with closing(plan), _sdk_errors():
             try:
                 step = next(plan)
                 while True:
@@ -213,9 +223,6 @@ class Client(_ClientBase[httpx.Client]):
             except StopIteration as stop:
                 result: T = stop.value
                 return result
-            except CometAPIError as error:  # the SDK's errors carry no foreign exception
-                clean = without_foreign_causes(error)
-                raise clean from clean.__cause__
 
     def _perform(self, step: plans.Step, on_update: OnUpdate | None) -> object:
         match step:
@@ -404,7 +411,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
 
     async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
         """Carry out ``plan``: perform each step, send back its answer or throw in its error."""
-        with closing(plan):
+        with closing(plan), _sdk_errors():
             try:
                 step = next(plan)
                 while True:
@@ -417,9 +424,6 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             except StopIteration as stop:
                 result: T = stop.value
                 return result
-            except CometAPIError as error:  # the SDK's errors carry no foreign exception
-                clean = without_foreign_causes(error)
-                raise clean from clean.__cause__
 
     def _slots(self) -> asyncio.Semaphore:
         """The bound on requests in flight (see ``MAX_CONNECTIONS``); an asyncio semaphore
