@@ -27,8 +27,19 @@ from collections.abc import (
 )
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack, assert_never
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    Self,
+    TypedDict,
+    TypeVar,
+    Unpack,
+    assert_never,
+)
 
 from cometapi_replicate_api.models import Prediction
 
@@ -244,41 +255,38 @@ def _core(
     return _Core(model, inputs, options, context, journal, download, shard)
 
 
-class _BatchBase:
-    """What both batches share: their core, and the counts so far."""
+Inputs = Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]]
+"""Input mappings, or ``(key, input)`` pairs."""
 
-    def __init__(
-        self,
-        context: plans.Context,
-        model: str,
-        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
-        options: BatchKwargs,
-        max_requests: int,
-    ) -> None:
-        self._core = _core(model, inputs, options, context, max_requests)
+C = TypeVar("C", "Client", "AsyncClient")
+
+
+class _BatchBase(Generic[C]):
+    """What both batches share: their client, their core, and the counts so far."""
+
+    _max_requests: ClassVar[int]
+
+    def __init__(self, client: C, model: str, inputs: Inputs, **options: Unpack[BatchKwargs]):
+        self._client: C = client
+        self._core = _core(model, inputs, options, client._settings.context, self._max_requests)
 
     @property
     def summary(self) -> BatchSummary:
         return self._core.scheduler.summary()
 
 
-class Batch(_BatchBase):
+class Batch(_BatchBase["Client"]):
     """A running batch (see :meth:`Client.batch`): iterate for each item's result as it ends.
 
     ``summary`` counts the outcomes so far. Closing (``close()``, leaving a ``with`` block, or
     breaking out of the loop) waits for the requests already sent and records their answers.
     """
 
-    def __init__(
-        self,
-        client: Client,
-        model: str,
-        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
-        **options: Unpack[BatchKwargs],
-    ) -> None:
-        super().__init__(client._settings.context, model, inputs, options, SYNC_REQUESTS)
-        self._client = client
-        self._results = self._run()
+    _max_requests = SYNC_REQUESTS
+
+    @cached_property
+    def _results(self) -> Generator[BatchResult]:
+        return self._run()
 
     def __iter__(self) -> Iterator[BatchResult]:
         return self._results
@@ -353,20 +361,15 @@ class Batch(_BatchBase):
                 core.close()
 
 
-class AsyncBatch(_BatchBase):
+class AsyncBatch(_BatchBase["AsyncClient"]):
     """The asynchronous twin of :class:`Batch` (see :meth:`AsyncClient.batch`): ``async for``
     over it; ``aclose()`` or ``async with`` to stop early."""
 
-    def __init__(
-        self,
-        client: AsyncClient,
-        model: str,
-        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
-        **options: Unpack[BatchKwargs],
-    ) -> None:
-        super().__init__(client._settings.context, model, inputs, options, ASYNC_REQUESTS)
-        self._client = client
-        self._results = self._run()
+    _max_requests = ASYNC_REQUESTS
+
+    @cached_property
+    def _results(self) -> AsyncGenerator[BatchResult]:
+        return self._run()
 
     def __aiter__(self) -> AsyncIterator[BatchResult]:
         return self._results

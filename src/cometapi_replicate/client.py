@@ -11,7 +11,7 @@ import inspect
 import ipaddress
 import os
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -33,7 +33,7 @@ from ._http import (
     send,
 )
 from ._secret import install_log_filter, normalize_key
-from .batch_run import AsyncBatch, Batch, BatchKwargs
+from .batch_run import AsyncBatch, Batch, BatchKwargs, Inputs
 from .clock import Clock
 from .errors import CometAPIError, without_foreign_causes
 from .names import DEFAULT_NAME
@@ -259,7 +259,7 @@ class Client(_ClientBase[httpx.Client]):
     def batch(
         self,
         model: str,
-        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        inputs: Inputs,
         **options: Unpack[BatchKwargs],
     ) -> Batch:
         """Run many predictions of ``model``; iterate for each item's :class:`BatchResult` as it
@@ -466,7 +466,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
     def batch(
         self,
         model: str,
-        inputs: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]],
+        inputs: Inputs,
         **options: Unpack[BatchKwargs],
     ) -> AsyncBatch:
         """See :meth:`Client.batch`; ``async for`` over the result."""
