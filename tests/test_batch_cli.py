@@ -280,6 +280,17 @@ def test_a_malformed_line_is_reported_before_anything_is_created(
     (tmp_path / "in.jsonl").write_text(text)
     finished = run_cli(server, command(tmp_path))
     assert finished.returncode == 2 and message in finished.stderr
+
+
+@pytest.mark.parametrize("make", [lambda path: None, lambda path: path.mkdir()])
+def test_an_inputs_file_that_cannot_be_read_is_a_usage_error(
+    tmp_path: Path, server: SandboxServer, make: Callable[[Path], None]
+) -> None:
+    make(tmp_path / "in.jsonl")  # missing, or a folder
+    finished = run_cli(server, command(tmp_path))
+    assert finished.returncode == 2, finished.stderr
+    assert finished.stderr.startswith(f"error: --inputs {tmp_path / 'in.jsonl'}: ")
+    assert "Errno" not in finished.stderr and not server.sandbox.creates
     assert server.sandbox.requests == []
 
 

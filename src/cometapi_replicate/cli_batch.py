@@ -115,11 +115,15 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
 
 
 def read_inputs(path: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(key, input)`` per non-blank line, read lazily."""
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, 1):
-            if line.strip():
-                yield _parse_line(line, f"{path}:{number}", str(number))
+    """``(key, input)`` per non-blank line, read lazily; a file that cannot be opened or read is a
+    usage error, like ``run``'s ``@file``."""
+    try:
+        with open(path, encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                if line.strip():
+                    yield _parse_line(line, f"{path}:{number}", str(number))
+    except OSError as exc:
+        raise UsageError(f"--inputs {path}: {exc.strerror or exc}") from None
 
 
 def _parse_line(line: str, where: str, number: str) -> tuple[str, dict[str, Any]]:
