@@ -14,11 +14,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from cometapi_replicate.batch import BatchOutcome, BatchSummary
+from cometapi_replicate.cli_batch import BatchDisplay
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 
 MODEL = "black-forest-labs/flux-schnell"
@@ -196,7 +199,7 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
     ok = [r for key, r in results.items() if key not in ("k004", "k011")]
     assert all(r["status"] == "succeeded" and len(r["files"]) >= 1 for r in ok)
     assert "28 succeeded, 1 failed, 1 canceled" in finished.stderr
-    assert "30/30 done, 2 failed, 0 in flight" in finished.stderr  # the progress, not a tty
+    assert finished.stderr.count("30/30 done, 2 failed, 0 in flight") == 1  # not a tty: lines
 
     again = run_cli(server, command(tmp_path))  # a resume reports every item, none sent again
     assert again.returncode == 1
@@ -303,3 +306,20 @@ def test_bad_flags_are_usage_errors(
     write_inputs(tmp_path / "in.jsonl", 1)
     finished = run_cli(server, [*command(tmp_path), flag, value])
     assert finished.returncode == 2 and flag in finished.stderr
+
+
+def test_the_plain_progress_ends_with_one_line_for_the_final_counts() -> None:
+    def summary(done: int) -> BatchSummary:
+        counts = {BatchOutcome.SUCCEEDED: done}
+        return BatchSummary(counts, in_flight=0, waiting=0, resumed=0, elapsed=1.0, per_minute=60)
+
+    stream = StringIO()  # not a terminal: plain lines
+    display = BatchDisplay(stream, 3)
+    display.update(summary(3))  # the last item ends: a line
+    display.update(summary(3), final=True)  # the same counts: no second line
+    assert stream.getvalue().count("3/3 done") == 1
+    display = BatchDisplay(stream, 3)
+    display.update(summary(1))
+    display.update(summary(3))  # within two seconds of the last line: not shown
+    display.update(summary(3), final=True)  # so the final line shows it
+    assert stream.getvalue().splitlines()[-1].startswith("3/3 done")

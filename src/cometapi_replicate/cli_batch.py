@@ -171,6 +171,7 @@ class BatchDisplay:
     def __init__(self, stream: TextIO, total: int, *, quiet: bool = False) -> None:
         self.stream, self.total, self.quiet = stream, total, quiet
         self.last = 0.0
+        self.shown: tuple[int, int, int] | None = None
         self.bar: Any = None
         if not quiet and stream.isatty():
             try:
@@ -208,9 +209,10 @@ class BatchDisplay:
             )
             return
         now = time.monotonic()
-        if self.quiet or (not final and now - self.last < PLAIN_EVERY):
-            return
-        self.last = now
+        counts = (summary.done, summary.not_succeeded, summary.in_flight)
+        if self.quiet or (now - self.last < PLAIN_EVERY if not final else counts == self.shown):
+            return  # the final line only when it tells something the last line did not
+        self.last, self.shown = now, counts
         left = max(self.total - summary.done, 0)
         eta = f", ETA {_duration(60 * left / summary.per_minute)}" if summary.per_minute else ""
         print(
