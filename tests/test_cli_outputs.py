@@ -84,6 +84,10 @@ def test_a_failed_download_still_prints_the_prediction(
     assert json.loads(broken.stdout)["prediction"]["id"] == pid
     assert list((tmp_path / "new").iterdir()) == []
     assert cli(env, "download", "nosuchprediction", str(tmp_path)).returncode == 4
+    (tmp_path / "file").touch()  # a file where the folder should be
+    blocked = cli(env, "download", pid, str(tmp_path / "file" / "out"))
+    assert blocked.returncode == 5 and pid in blocked.stdout
+    assert blocked.stderr == f"error: {tmp_path / 'file' / 'out'}: Not a directory\n"
 
 
 def test_a_bad_name_template_creates_nothing(server: SandboxServer, env: dict[str, str]) -> None:

@@ -436,6 +436,8 @@ def failure(exc: BaseException, prediction_id: str | None) -> tuple[int, str]:
         return EXIT_USAGE, f"error: {exc}"
     if isinstance(exc, PredictionError):
         return EXIT_FAILED, f"error: {exc}"
+    if isinstance(exc, OSError) and exc.filename and exc.strerror:  # not "[Errno 20] ..."
+        return EXIT_ERROR, f"error: {exc.filename}: {exc.strerror}"
     return EXIT_ERROR, f"error: {exc}"
 
 
