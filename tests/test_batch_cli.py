@@ -298,7 +298,16 @@ def test_an_inputs_file_that_cannot_be_read_is_a_usage_error(
 
 
 @pytest.mark.parametrize(
-    ("flag", "value"), [("--rate", "fast"), ("--shard", "3/3"), ("--shard", "1")]
+    ("flag", "value"),
+    [
+        ("--rate", "fast"),
+        ("--shard", "3/3"),
+        ("--shard", "1"),
+        ("--concurrency", "0"),
+        ("--concurrency", "many"),
+        ("--timeout", "-1"),
+        ("--timeout", "nan"),
+    ],
 )
 def test_bad_flags_are_usage_errors(
     tmp_path: Path, server: SandboxServer, flag: str, value: str
@@ -306,6 +315,7 @@ def test_bad_flags_are_usage_errors(
     write_inputs(tmp_path / "in.jsonl", 1)
     finished = run_cli(server, [*command(tmp_path), flag, value])
     assert finished.returncode == 2 and flag in finished.stderr
+    assert "Traceback" not in finished.stderr and server.sandbox.requests == []
 
 
 def test_the_plain_progress_ends_with_one_line_for_the_final_counts() -> None:

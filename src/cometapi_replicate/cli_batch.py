@@ -33,6 +33,28 @@ PLAIN_EVERY = 2.0
 """Seconds between progress lines when stderr is not a terminal."""
 
 
+def parse_concurrency(text: str) -> int:
+    """``--concurrency``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return value
+
+
+def parse_seconds(text: str) -> float:
+    """``--timeout``: 0 or more seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"0 or more seconds, not {text!r}")
+    return value
+
+
 def parse_rate(text: str) -> float | None:
     """``600/min``, ``10/s`` or ``600`` (per minute) -> creates per minute; ``unlimited``."""
     value = text.strip().lower()
@@ -91,7 +113,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
     )
     batch.add_argument(
         "--concurrency",
-        type=int,
+        type=parse_concurrency,
         default=DEFAULT_CONCURRENCY,
         metavar="N",
         help=f"predictions in flight at most (default {DEFAULT_CONCURRENCY})",
@@ -103,7 +125,7 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="N/min",
         help=f"creates per minute at most, or unlimited (default {DEFAULT_RATE:g}/min)",
     )
-    batch.add_argument("--timeout", type=float, metavar="S", help="seconds per prediction")
+    batch.add_argument("--timeout", type=parse_seconds, metavar="S", help="seconds per prediction")
     batch.add_argument(
         "--shard", type=parse_shard, metavar="I/N", help="only the items whose key hashes to I"
     )
