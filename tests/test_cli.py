@@ -153,6 +153,19 @@ def test_a_missing_input_file_is_a_usage_error_and_nothing_is_sent(
 
 
 @pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--timeout", "-1"), ("--timeout", "nan"), ("--interval", "0.1"), ("--interval", "soon")],
+)
+def test_a_bad_timeout_or_interval_is_a_usage_error_and_nothing_is_created(
+    server: SandboxServer, env: dict[str, str], flag: str, value: str
+) -> None:
+    before = len(server.sandbox.requests)
+    result = cli(env, "run", "o/m", flag, value)  # a create costs money: refused before it
+    assert result.returncode == 2 and f"argument {flag}: " in result.stderr
+    assert len(server.sandbox.requests) == before
+
+
+@pytest.mark.parametrize(
     ("sig", "code", "word"),
     [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
 )

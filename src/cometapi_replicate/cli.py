@@ -26,6 +26,7 @@ from .client import Client
 from .errors import CometAPIError, PredictionError, WaitTimeoutError
 from .names import DEFAULT_NAME, check_name_template
 from .progress import parse_progress
+from .schedule import FLOOR
 from .status import PredictionStatus, normalize_status, output_urls
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_ERROR = 0, 1, 2, 3, 4
@@ -75,6 +76,22 @@ class DownloadFailed(Exception):
     def __init__(self, prediction: Prediction, error: Exception) -> None:
         super().__init__(str(error))
         self.prediction, self.error = prediction, error
+
+
+def parse_seconds(minimum: float) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds, at least ``minimum``; checked before
+    anything is created, since a create costs money."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"{minimum:g} or more seconds, not {text!r}")
+        return value
+
+    return parse
 
 
 def parse_value(text: str) -> Any:
@@ -269,9 +286,14 @@ def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)  # every command's parent
     _global_options(common, top=False)
     waiting = argparse.ArgumentParser(add_help=False)
-    waiting.add_argument("--timeout", type=float, metavar="S", help="give up after S seconds")
     waiting.add_argument(
-        "--interval", type=float, metavar="S", help="poll every S seconds instead of adaptively"
+        "--timeout", type=parse_seconds(0), metavar="S", help="give up after S seconds"
+    )
+    waiting.add_argument(
+        "--interval",
+        type=parse_seconds(FLOOR),
+        metavar="S",
+        help="poll every S seconds instead of adaptively",
     )
     waiting.add_argument("--download", metavar="DIR", help="save the outputs into DIR")
     waiting.add_argument("--overwrite", action="store_true", help="replace existing files in DIR")

@@ -22,6 +22,7 @@ from .cli import (
     EXIT_USAGE,
     Terminated,
     UsageError,
+    parse_seconds,
     sigterm_as_interrupt,
 )
 from .client import Client
@@ -41,17 +42,6 @@ def parse_concurrency(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
-    return value
-
-
-def parse_seconds(text: str) -> float:
-    """``--timeout``: 0 or more seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"0 or more seconds, not {text!r}")
     return value
 
 
@@ -125,7 +115,9 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         metavar="N/min",
         help=f"creates per minute at most, or unlimited (default {DEFAULT_RATE:g}/min)",
     )
-    batch.add_argument("--timeout", type=parse_seconds, metavar="S", help="seconds per prediction")
+    batch.add_argument(
+        "--timeout", type=parse_seconds(0), metavar="S", help="seconds per prediction"
+    )
     batch.add_argument(
         "--shard", type=parse_shard, metavar="I/N", help="only the items whose key hashes to I"
     )
