@@ -297,6 +297,17 @@ def test_an_inputs_file_that_cannot_be_read_is_a_usage_error(
     assert server.sandbox.requests == []
 
 
+def test_a_file_where_the_journal_folder_should_be_is_named_plainly(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    write_inputs(tmp_path / "in.jsonl", 1)
+    (tmp_path / "file").write_text("not a folder")
+    journal = tmp_path / "file" / "journal.sqlite"
+    finished = run_cli(server, [*command(tmp_path), "--journal", str(journal)])
+    assert finished.returncode == 4
+    assert f"error: {tmp_path / 'file'}: " in finished.stderr and "Errno" not in finished.stderr
+
+
 @pytest.mark.parametrize(
     ("flag", "value"),
     [

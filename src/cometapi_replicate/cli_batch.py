@@ -294,7 +294,10 @@ def run_batch(args: argparse.Namespace) -> int:
     except Exception as exc:  # API, journal, files, or a bug: the journal has what was done
         display.close()
         hint = "" if isinstance(exc, JournalError) else f"; resume with: {resume}"
-        print(f"error: {exc or type(exc).__name__}{hint}", file=sys.stderr)
+        detail = str(exc) or type(exc).__name__
+        if isinstance(exc, OSError) and exc.filename and exc.strerror:  # not "[Errno 17] ..."
+            detail = f"{exc.filename}: {exc.strerror}"
+        print(f"error: {detail}{hint}", file=sys.stderr)
         return EXIT_ERROR
     summary = batch.summary
     display.update(summary, final=True)
