@@ -88,7 +88,7 @@ def parse_seconds(minimum: float) -> Callable[[str], float]:
         except ValueError:
             value = float("nan")
         if not minimum <= value < float("inf"):
-            raise argparse.ArgumentTypeError(f"{minimum:g} or more seconds, not {text!r}")
+            raise argparse.ArgumentTypeError(f"at least {minimum:g} seconds, not {text!r}")
         return value
 
     return parse
