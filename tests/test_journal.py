@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,3 +84,35 @@ def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     path.write_text("not a database at all, just text " * 100)
     with pytest.raises(JournalError, match="not a usable journal"):
         SqliteJournal(path, MODEL)
+
+
+class _InterruptedAfterBegin:
+    """A connection on which Ctrl-C lands just after ``BEGIN`` returns, once."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db, self.fired = db, False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        cursor = self._db.execute(sql, *args)
+        if sql.startswith("BEGIN") and not self.fired:
+            self.fired = True
+            raise KeyboardInterrupt
+        return cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._db, name)
+
+
+def test_ctrl_c_just_after_begin_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """The batch commits its last answers after Ctrl-C: that commit must find the journal usable."""
+    with SqliteJournal(tmp_path / "j.sqlite", MODEL) as journal:
+        real = journal._db
+        journal._db = _InterruptedAfterBegin(real)  # type: ignore[assignment]
+        journal.save(Record("k0", "h", Stage.CREATING, creates=1))
+        with pytest.raises(KeyboardInterrupt):
+            journal.commit()
+        assert not real.in_transaction
+        journal.commit()  # the staged record is still staged, and now written
+        journal._db = real
+    with SqliteJournal(tmp_path / "j.sqlite", MODEL) as journal:
+        assert journal.lookup("k0") == Record("k0", "h", Stage.CREATING, creates=1)

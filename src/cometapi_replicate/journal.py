@@ -99,8 +99,8 @@ class SqliteJournal:
         if str(mode).lower() != "wal":
             raise JournalError(f"{self.path}: SQLite refused WAL mode ({mode})")
         db.execute("PRAGMA synchronous = FULL")
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             db.execute("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT)")
             db.execute(
                 "CREATE TABLE IF NOT EXISTS items (key TEXT PRIMARY KEY, input_hash TEXT NOT NULL,"
@@ -139,8 +139,10 @@ class SqliteJournal:
             return
         rows = [_row(r) for r in self._staged.values()]
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        # BEGIN inside the try: a Ctrl-C that lands just after it must still roll back, or the
+        # next commit (the one that records the batch's last answers) finds a transaction open.
         try:
+            db.execute("BEGIN IMMEDIATE")
             db.executemany(_UPSERT, rows)
             db.execute("COMMIT")
         except BaseException:  # Ctrl-C included: the transaction is all or nothing
