@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import sys
 import threading
 import tracemalloc
 from collections.abc import Iterator
@@ -179,6 +180,14 @@ class Parked(Clock):
         await self.go.wait()
 
 
+# What a wait holds, not what measuring it does: coverage records each new line it sees, and
+# tracemalloc's snapshots are themselves allocations.
+NOT_MEASURED = [
+    tracemalloc.Filter(False, "*/coverage/*"),
+    tracemalloc.Filter(False, tracemalloc.__file__),
+]
+
+
 def test_a_sleeping_wait_holds_a_few_kilobytes() -> None:
     sandbox = Sandbox(queue=0.0, run=3600.0)
     ids = created(sandbox, 200)
@@ -190,15 +199,19 @@ def test_a_sleeping_wait_holds_a_few_kilobytes() -> None:
             await client.predictions.get(ids[0])  # warm up: imports and caches are not the waits'
             gc.collect()
             tracemalloc.start()
-            before = tracemalloc.get_traced_memory()[0]
+            before = tracemalloc.take_snapshot().filter_traces(NOT_MEASURED)
             tasks = [asyncio.ensure_future(client.predictions.wait(i)) for i in ids]
             await clock.all_parked.wait()
             gc.collect()
-            held = tracemalloc.get_traced_memory()[0] - before
+            after = tracemalloc.take_snapshot().filter_traces(NOT_MEASURED)
             tracemalloc.stop()
+            held = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
         return held / len(ids)
 
-    assert asyncio.run(crowd()) < 8_192  # bytes per sleeping wait
+    # Under a tracer (coverage in `make test`) each suspended frame is materialised larger;
+    # the bound is for the SDK's own state, so it allows for that and no more.
+    bound = 8_192 if sys.gettrace() is None else 12_288
+    assert asyncio.run(crowd()) < bound  # bytes per sleeping wait
