@@ -204,7 +204,7 @@ class BatchOptions:
             raise ValueError("concurrency must be a whole number of at least 1")
         if self.rate is not None and not self.rate > 0:
             raise ValueError("rate must be a positive number of creates per minute, or None")
-        if self.timeout is not None and self.timeout < 0:
+        if self.timeout is not None and not self.timeout >= 0:  # NaN too
             raise ValueError("timeout must be 0 or more seconds, or None for no limit")
         if self.max_requests < 1:
             raise ValueError("max_requests must be at least 1")

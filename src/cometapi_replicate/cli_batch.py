@@ -259,19 +259,24 @@ def run_batch(args: argparse.Namespace) -> int:
     except (UsageError, OSError, ValueError, CometAPIError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError | ValueError) else EXIT_ERROR
+    try:
+        batch = client.batch(
+            args.model,
+            read_inputs(args.inputs),
+            journal=journal,
+            concurrency=args.concurrency,
+            download=args.out,
+            timeout=args.timeout,
+            rate=args.rate,
+            recreate_unknown=args.recreate_unknown,
+            shard=args.shard,
+        )
+    except ValueError as exc:  # --concurrency 0, --timeout -1: refused before anything runs
+        client.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     print(f"journal: {journal}; resume with: {resume}", file=sys.stderr, flush=True)
     display = BatchDisplay(sys.stderr, total, quiet=args.quiet)
-    batch = client.batch(
-        args.model,
-        read_inputs(args.inputs),
-        journal=journal,
-        concurrency=args.concurrency,
-        download=args.out,
-        timeout=args.timeout,
-        rate=args.rate,
-        recreate_unknown=args.recreate_unknown,
-        shard=args.shard,
-    )
     try:
         with sigterm_as_interrupt(), client, batch:
             for result in batch:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import ipaddress
+import math
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -94,6 +95,8 @@ class _Settings:
         install_log_filter()
         self.base_url = url
         self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        if not all(t is None or 0 < t < math.inf for t in self.timeout.as_dict().values()):
+            raise ValueError("timeout must be a positive finite number of seconds, or None")
         phases = [t for t in self.timeout.as_dict().values() if t is not None]
         self.context = plans.Context(
             timing=Timing(max_retries=max_retries, request_timeout=max(phases, default=None)),

@@ -200,7 +200,15 @@ def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Pre
     owner, name = split_model(model)
     if not isinstance(model_input, Mapping):
         raise TypeError("input must be a mapping of the model's input names to values")
-    body = PredictionRequest.from_dict({"input": encode_input(model_input)})
+    try:
+        encoded = encode_input(model_input)
+    except RecursionError:
+        raise ValueError("input is not JSON: it contains itself") from None
+    try:  # here, not later as a "bad response" to a request never sent
+        json.dumps(encoded, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValueError(f"input is not JSON: {exc}") from None
+    body = PredictionRequest.from_dict({"input": encoded})
     prediction, _ = yield from call_with_retries(
         CreatePrediction(owner, name, body),
         ctx,
@@ -229,7 +237,7 @@ def run(
 
 
 def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and timeout < 0:
+    if timeout is not None and not timeout >= 0:  # NaN too: it would mean no limit
         raise ValueError("timeout must be 0 or more seconds, or None for no limit")
 
 

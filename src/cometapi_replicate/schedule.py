@@ -107,6 +107,6 @@ def polling_schedule(poll_interval: float | None) -> Schedule:
     """The adaptive schedule, or a fixed one of ``poll_interval`` seconds (at least ``FLOOR``)."""
     if poll_interval is None:
         return AdaptiveSchedule()
-    if poll_interval < FLOOR:
+    if not poll_interval >= FLOOR:  # NaN too
         raise ValueError(f"poll_interval must be at least {FLOOR} seconds")
     return FixedSchedule(poll_interval)
