@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from cometapi_replicate import AsyncClient, Client
+from cometapi_replicate.names import check_name_template
 from cometapi_replicate.testing import SandboxServer
 
 from .conftest import Facade, ScriptedAPI, prediction_body
@@ -130,3 +131,11 @@ def test_a_closed_descriptor_is_no_traceback(
         assert result.stderr == ""
     else:
         assert pid in result.stdout
+
+
+@pytest.mark.parametrize("template", ["{index:>999999999}", "{id:.{index}}", "{stem:0>256}"])
+def test_a_name_template_that_would_build_a_huge_name_is_refused_at_once(template: str) -> None:
+    # Unchecked, the first took gigabytes and minutes to build a name cut to 255 bytes.
+    with pytest.raises(ValueError, match="name template"):
+        check_name_template(template)
+    assert check_name_template("{index:0>255}{ext}")

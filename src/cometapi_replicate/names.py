@@ -25,6 +25,7 @@ _RESERVED = frozenset(
     + [f"{port}{n}" for port in ("COM", "LPT") for n in [*"0123456789", "¹", "²", "³"]]
 )
 _EXT = re.compile(r"\.[A-Za-z0-9]{1,16}")
+_NUMBER = re.compile(r"\d+")
 
 
 def check_name_template(template: object) -> str:
@@ -37,9 +38,14 @@ def check_name_template(template: object) -> str:
     if not isinstance(template, str) or not template:
         raise ValueError("name must be a non-empty template such as '{id}-{index}{ext}'")
     try:
-        for _, field_name, _, _ in string.Formatter().parse(template):
+        for _, field_name, spec, _ in string.Formatter().parse(template):
             if field_name is not None and field_name not in _FIELDS:
                 raise ValueError(f"unknown field {{{field_name}}}")
+            # '{index:>999999999}' would build gigabytes for a name cut to 255 bytes anyway.
+            if spec and (
+                "{" in spec or any(int(n) > MAX_NAME_BYTES for n in _NUMBER.findall(spec))
+            ):
+                raise ValueError(f"format spec {spec!r}: no nested fields, no width over 255")
         template.format(id="id", index=0, stem="stem", ext=".ext")
     except (ValueError, TypeError) as exc:
         fields = ", ".join(f"{{{f}}}" for f in _FIELDS)
