@@ -72,7 +72,8 @@ def test_an_input_that_is_not_json_is_a_value_error_before_the_network(
 
 
 @pytest.mark.parametrize(
-    "option", [["--concurrency", "0"], ["--concurrency", "-5"], ["--timeout", "-1"]]
+    "option",
+    [["--concurrency", "0"], ["--concurrency", "-5"], ["--timeout", "-1"], ["--timeout", "nan"]],
 )
 def test_batch_bad_numbers_are_usage_errors(
     env: dict[str, str], tmp_path: Path, option: list[str]
@@ -83,7 +84,7 @@ def test_batch_bad_numbers_are_usage_errors(
     result = cli(env, "batch", "o/m", "--inputs", str(inputs), "--out", str(out), *option)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: ")
+    assert "error: " in result.stderr
     assert not out.exists(), "nothing was started"
 
 
