@@ -10,6 +10,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -38,6 +39,7 @@ from cometapi_replicate.plans import (
     Sleep,
     Step,
 )
+from cometapi_replicate.schedule import BLIND_CAP
 from cometapi_replicate.timing import Timing
 
 from .conftest import KEY, FakeClock, prediction_body
@@ -356,3 +358,20 @@ def test_next_emit_stops_at_each_update_and_forwards_failures() -> None:
     second = walk(plans.next_emit(plan), [ok("succeeded")], clock)
     assert second.steps == [Sleep(1.0), GET] and second.result == state("succeeded")
     assert walk(plans.next_emit(plan), [], clock).result is None
+
+
+@pytest.mark.parametrize(
+    ("age", "pauses"),
+    [(0.0, [0.5, 0.5, 0.5]), (600.0, [2 * BLIND_CAP] * 3), (None, [0.5, 0.5, 0.5])],
+)
+def test_a_wait_paces_its_polls_by_the_predictions_own_age(
+    age: float | None, pauses: list[float]
+) -> None:
+    """A prediction ten minutes old is not polled as if it had just begun (its ``created_at``
+    says how old it is); without a usable ``created_at``, its age is the wait's."""
+    clock = FakeClock()
+    created = "yesterday" if age is None else datetime.fromtimestamp(clock.time() - age, UTC)
+    stamp = {"created_at": created if isinstance(created, str) else created.isoformat()}
+    answers = [ok(**stamp)] * 3 + [ok("succeeded", **stamp)]
+    steps = walk(plans.watch("pred1", context(clock)), answers, clock).steps
+    assert [s.seconds for s in steps if isinstance(s, Sleep)] == pytest.approx(pauses)

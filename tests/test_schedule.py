@@ -17,9 +17,9 @@ from cometapi_replicate import (
     parse_progress,
     raise_for_failure,
 )
-from cometapi_replicate.schedule import CAP, FLOOR, AdaptiveSchedule, FixedSchedule
+from cometapi_replicate.schedule import BLIND_CAP, FLOOR, AdaptiveSchedule, FixedSchedule
 from cometapi_replicate.timing import Timing, bounded_delay, parse_retry_after
-from tools.polling_sim import Summary, run, split, workload_w1
+from tools.polling_sim import Summary, run, split, workload_tail, workload_w1
 
 # Reference: fixed 0.5 s poll on W1 (../shared/reference/polling-workload.md).
 REF_ALL_REQUESTS = 116.9
@@ -60,17 +60,49 @@ def test_default_schedule_beats_the_fixed_poll_on_both_axes_with_progress(
     assert progress.median_delay < w1["fixed"]["with progress"].median_delay
 
 
+def test_on_the_benchmarks_tail_workload_no_end_is_seen_late() -> None:
+    """``make bench``'s tail goals, on an ideal server: the same predictions simulated."""
+    workload = workload_tail()
+    ours = split(run(AdaptiveSchedule, workload))
+    fixed = split(run(lambda: FixedSchedule(0.5), workload))
+    progress, blind = ours["with progress"], ours["without progress"]
+    assert progress.p95_delay <= fixed["with progress"].p95_delay
+    assert progress.requests <= 0.5 * fixed["with progress"].requests
+    assert blind.p95_delay <= 2 * fixed["without progress"].p95_delay
+    assert blind.requests <= 0.75 * fixed["without progress"].requests
+    assert ours["all"].requests <= 0.6 * fixed["all"].requests
+    assert ours["all"].max_delay <= 2.0
+
+
 def test_schedule_keeps_to_floor_and_cap() -> None:
     schedule = AdaptiveSchedule()
-    assert schedule.next_delay(0.0) == FLOOR
-    assert schedule.next_delay(10_000.0) == CAP
+    assert schedule.next_delay(0.0) == 2 * FLOOR
+    assert schedule.next_delay(10_000.0) == 2 * BLIND_CAP
     schedule.observe(0.0, "processing", Progress(0.999, 999, 1000))
     schedule.observe(0.1, "processing", Progress(0.9995, 9995, 10000))
     assert schedule.next_delay(0.1) >= FLOOR
 
 
+def test_without_progress_no_end_is_seen_more_than_a_second_late_in_two_minutes() -> None:
+    schedule, now, delays = AdaptiveSchedule(), 0.0, []
+    while now < 600:
+        delays.append((now, schedule.next_delay(now)))
+        now += delays[-1][1]
+    assert max(d for t, d in delays if t < 120) == BLIND_CAP
+    assert max(d for t, d in delays) == 2 * BLIND_CAP
+    assert [d for t, d in delays] == sorted(d for t, d in delays), "never faster as it ages"
+
+
+def test_the_blind_pause_follows_the_predictions_own_age() -> None:
+    new, old = AdaptiveSchedule(), AdaptiveSchedule()
+    old.aged(300.0)  # five minutes old when the wait began
+    assert new.next_delay(1.0) == 2 * FLOOR
+    assert old.next_delay(1.0) == 2 * BLIND_CAP
+
+
 def test_schedule_aims_at_the_end_estimated_from_progress() -> None:
     schedule = AdaptiveSchedule()
+    schedule.aged(20.0)  # old enough for the pause not to be held to half its age
     schedule.observe(0.0, "starting", None)
     schedule.observe(1.0, "processing", Progress(0.1, 10, 100))
     schedule.observe(2.0, "processing", Progress(0.2, 20, 100))
@@ -79,6 +111,13 @@ def test_schedule_aims_at_the_end_estimated_from_progress() -> None:
     assert schedule.next_delay(2.0) == pytest.approx(0.7 * 7.95), "partway, to refine the estimate"
     schedule.observe(9.5, "processing", Progress(0.95, 95, 100))
     assert schedule.next_delay(9.5) == pytest.approx(0.45 + 0.05), "just past the end"
+
+
+def test_a_far_estimate_never_sleeps_more_than_half_the_age() -> None:
+    schedule = AdaptiveSchedule()
+    schedule.observe(0.0, "processing", Progress(0.01, 1, 100))
+    schedule.observe(10.0, "processing", Progress(0.02, 2, 100))  # 1,000 s to go, it says
+    assert schedule.next_delay(10.0) == pytest.approx(5.0)
 
 
 def test_a_start_time_from_the_server_makes_one_progress_sample_enough() -> None:
@@ -97,8 +136,8 @@ def test_an_overdue_estimate_backs_off_instead_of_hammering() -> None:
     schedule = AdaptiveSchedule()
     schedule.observe(0.0, "processing", Progress(0.5, 5, 10))
     schedule.observe(10.0, "processing", Progress(0.9, 9, 10))
-    delays = [schedule.next_delay(t) for t in (14.0, 20.0, 40.0, 100.0)]
-    assert delays == sorted(delays) and delays[-1] > 5 * FLOOR
+    delays = [schedule.next_delay(t) for t in (12.0, 14.0, 20.0, 100.0)]
+    assert delays == sorted(delays) and delays[0] > FLOOR and delays[-1] == BLIND_CAP
 
 
 def test_bounded_delay_honours_retry_after_and_never_passes_the_deadline() -> None:

@@ -68,6 +68,17 @@ def workload_w1(count: int = 2000, seed: int = 7) -> list[SimPrediction]:
     return out
 
 
+def workload_tail(count: int = 2000, seed: int = 15) -> list[SimPrediction]:
+    """The waits of ``make bench``'s tail rows: starting 0.2-2 s, processing 2-120 s."""
+    rng = random.Random(seed)
+    out = []
+    for index in range(count):
+        queue = rng.uniform(0.2, 2.0)
+        run = math.exp(rng.uniform(math.log(2), math.log(120)))
+        out.append(SimPrediction(index, queue, run))
+    return out
+
+
 @dataclass(frozen=True)
 class Outcome:
     prediction: SimPrediction
@@ -103,6 +114,7 @@ class Summary:
     median_delay: float
     p95_delay: float
     p95_relative: float
+    max_delay: float
 
 
 def _p95(values: list[float]) -> float:
@@ -117,6 +129,7 @@ def summarize(outcomes: list[Outcome]) -> Summary:
         median_delay=statistics.median(delays),
         p95_delay=_p95(delays),
         p95_relative=_p95([o.relative_delay for o in outcomes]),
+        max_delay=max(delays),
     )
 
 

@@ -21,7 +21,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from .errors import (
     RateLimitError,
 )
 from .progress import parse_progress
+from .responses import server_time
 from .schedule import CAP, FLOOR, AdaptiveSchedule
 from .status import PredictionStatus, is_terminal, normalize_status, output_urls
 from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
@@ -347,14 +347,10 @@ def create_refused(error: BaseException) -> bool:
 def _duration(prediction: Prediction, until: str = "completed_at") -> float | None:
     """Seconds from creation to completion (or ``until`` another timestamp), by the server's
     own timestamps."""
-    start, end = prediction.created_at, getattr(prediction, until, None)
-    if not isinstance(start, str) or not isinstance(end, str):
+    start, end = server_time(prediction.created_at), server_time(getattr(prediction, until, None))
+    if start is None or end is None or end < start:
         return None
-    try:
-        seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except (ValueError, TypeError):
-        return None
-    return seconds if seconds >= 0 else None
+    return end - start
 
 
 def _output_json(prediction: Prediction) -> Any:

@@ -43,7 +43,7 @@ from .errors import (
 )
 from .inputs import encode_input, split_model, validate_prediction_id
 from .progress import parse_progress
-from .responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body
+from .responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
 from .responses import Reply as Reply  # what drivers answer API calls with
 from .schedule import polling_schedule
 from .status import is_terminal, normalize_status, raise_for_failure
@@ -271,6 +271,7 @@ def watch(
     seen = _fingerprint(start) if isinstance(start, Prediction) else None
     warned: set[str] = set()
     latest = start if isinstance(start, Prediction) else None
+    created: float | None = None
     while True:
         try:
             latest, retry_after = yield from call_with_retries(
@@ -297,6 +298,8 @@ def watch(
                 "prediction %s has unknown status %r; waiting on", prediction_id, latest.status
             )
         now = ctx.clock.monotonic()
+        if created is None and (created := server_time(latest.created_at)) is not None:
+            schedule.aged(ctx.clock.time() - created - (now - began))  # its age at the first poll
         schedule.observe(now - began, latest.status, parse_progress(_logs(latest)))
         delay = ctx.timing.poll_delay(
             schedule.next_delay(now - began),

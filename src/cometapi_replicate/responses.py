@@ -12,6 +12,7 @@ import email.utils
 import json
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ __all__ = [
     "load_json",
     "parse_retry_after",
     "read_prediction_body",
+    "server_time",
 ]
 
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -86,6 +88,18 @@ def parse_retry_after(headers: Mapping[str, str], now: float) -> float | None:
             return None
         return max(when.timestamp() - now, 0.0)
     except (TypeError, ValueError, OverflowError, IndexError, OSError):
+        return None
+
+
+def server_time(value: object) -> float | None:
+    """A timestamp the server sent (ISO 8601; UTC unless it says otherwise) as Unix seconds;
+    ``None`` when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        stamp = datetime.fromisoformat(value)
+        return (stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)).timestamp()
+    except (ValueError, OverflowError, OSError):
         return None
 
 
