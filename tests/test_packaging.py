@@ -104,3 +104,26 @@ def test_the_wheel_installs_and_runs_on_each_python(
     assert re.search(r"^License-Expression: MIT$", shown, re.M), shown
     assert f"Programming Language :: Python :: {version}" in shown
     assert "API documentation, https://apidoc.cometapi.com" in shown
+
+
+def test_importing_the_package_leaves_batches_downloads_and_asyncio_for_later() -> None:
+    """``import cometapi_replicate`` loads what a ``get`` needs; the rest comes on first use."""
+    probe = """
+import sys
+import cometapi_replicate as sdk
+later = ("asyncio", "sqlite3", "cometapi_replicate.batch", "cometapi_replicate.batch_run",
+         "cometapi_replicate.journal", "cometapi_replicate.download", "cometapi_replicate.cli")
+print(sorted(m for m in later if m in sys.modules))
+from cometapi_replicate import Batch, JournalError
+print(Batch.__module__, JournalError.__module__, sdk.BatchSummary.__name__)
+try:
+    sdk.nothing_here
+except AttributeError as error:
+    print(error)
+"""
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines() == [
+        "[]",
+        "cometapi_replicate.batch_run cometapi_replicate.journal BatchSummary",
+        "module 'cometapi_replicate' has no attribute 'nothing_here'",
+    ]

@@ -7,13 +7,13 @@ with Client() as client:  # COMETAPI_KEY from the environment
     paths = client.predictions.download(prediction, "out/")
 """
 
+from typing import TYPE_CHECKING, Any
+
 from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.spec_info import SPECS
 
 from ._logs import setup_logging
 from ._version import __version__
-from .batch import BatchOutcome, BatchResult, BatchSummary
-from .batch_run import AsyncBatch, Batch
 from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
 from .clock import Clock
 from .errors import (
@@ -35,7 +35,6 @@ from .errors import (
     ResponseValidationError,
     WaitTimeoutError,
 )
-from .journal import JournalError
 from .progress import Progress, parse_progress
 from .status import (
     TERMINAL_STATUSES,
@@ -45,6 +44,33 @@ from .status import (
     raise_for_failure,
     to_json,
 )
+
+if TYPE_CHECKING:
+    from .batch import BatchOutcome, BatchResult, BatchSummary
+    from .batch_run import AsyncBatch, Batch
+    from .journal import JournalError
+
+_LAZY = {
+    "AsyncBatch": "batch_run",
+    "Batch": "batch_run",
+    "BatchOutcome": "batch",
+    "BatchResult": "batch",
+    "BatchSummary": "batch",
+    "JournalError": "journal",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The batch names, imported on first use: a program that runs no batch never pays for
+    them (nor for ``sqlite3`` and ``asyncio``)."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 setup_logging()  # COMETAPI_LOG=debug|info
 

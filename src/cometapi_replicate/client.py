@@ -6,7 +6,6 @@ throws in each failure, and returns what the plan returns. Nothing here decides 
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import ipaddress
 import math
@@ -16,13 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, closing, contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, Unpack, assert_never
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack, assert_never
 
 import httpx
 from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
 from cometapi_replicate_api.models import Prediction
 
-from . import download, plans
+from . import plans
 from ._http import (
     USER_AGENT,
     AsyncForwardingTransport,
@@ -34,12 +33,16 @@ from ._http import (
     send,
 )
 from ._secret import install_log_filter, normalize_key
-from .batch_run import AsyncBatch, Batch, BatchKwargs, Inputs
 from .clock import Clock
 from .errors import CometAPIError, without_foreign_causes
 from .names import DEFAULT_NAME
 from .responses import MAX_RESPONSE_BYTES
 from .timing import Timing
+
+if TYPE_CHECKING:  # imported when first used: most programs never start a batch
+    import asyncio
+
+    from .batch_run import AsyncBatch, Batch, BatchKwargs, Inputs
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MAX_CONNECTIONS", "AsyncClient", "Client"]
 
@@ -208,7 +211,6 @@ class Client(_ClientBase[httpx.Client]):
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
-        self._downloads = download.Files(self._files, self._settings.context)
         self.predictions = Predictions(self)
 
     def _drive(self, plan: plans.Plan[T], on_update: OnUpdate | None = None) -> T:
@@ -272,6 +274,8 @@ class Client(_ClientBase[httpx.Client]):
         500; ``None``: unpaced), ``download`` (a directory: each item's files in a folder named
         for its key), ``timeout`` (seconds per prediction), ``recreate_unknown``, ``shard``
         (``(index, count)``). See the README's batch section."""
+        from .batch_run import Batch
+
         return Batch(self, model, inputs, **options)
 
     def close(self) -> None:
@@ -343,8 +347,10 @@ class Predictions(_PredictionsBase):
         succeeded, output removed, or an output with no files. Up to four files download at
         once; when one fails, the others stop and its error is raised.
         """
+        from . import download  # here: a program that saves no file never imports it
+
         return download.save(
-            self._client._downloads,
+            download.Files(self._client._files, self._context),
             prediction_or_id,
             directory,
             overwrite=overwrite,
@@ -357,14 +363,19 @@ class Predictions(_PredictionsBase):
     ) -> bytes:
         """Output file ``index`` in memory. A file larger than ``max_bytes`` raises
         :class:`OutputTooLargeError` and no more of it is read."""
-        files = self._client._downloads
+        from . import download
+
+        files = download.Files(self._client._files, self._context)
         return download.read(files, prediction_or_id, index, max_bytes=max_bytes, get=self.get)
 
     def stream_output(
         self, prediction_or_id: Prediction | str, index: int = 0
     ) -> AbstractContextManager[Iterator[bytes]]:
         """``with ... as chunks:`` output file ``index`` as an iterator of byte chunks."""
-        return download.stream(self._client._downloads, prediction_or_id, index, get=self.get)
+        from . import download
+
+        files = download.Files(self._client._files, self._context)
+        return download.stream(files, prediction_or_id, index, get=self.get)
 
     def wait(
         self,
@@ -409,7 +420,6 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         files = self._settings.httpx_kwargs(downloads=True)
         self._files = httpx.AsyncClient(transport=mine, **files)
         self._loop_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
-        self._downloads = download.AsyncFiles(self._files, self._settings.context)
         self.predictions = AsyncPredictions(self)
 
     async def _drive(self, plan: plans.Plan[T], on_update: AsyncOnUpdate | None = None) -> T:
@@ -431,6 +441,8 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
     def _slots(self) -> asyncio.Semaphore:
         """The bound on requests in flight (see ``MAX_CONNECTIONS``); an asyncio semaphore
         belongs to one event loop, so a client used from another loop gets a new one."""
+        import asyncio  # here: a synchronous program never imports it
+
         loop = asyncio.get_running_loop()
         if self._loop_slots is None or self._loop_slots[0] is not loop:
             self._loop_slots = (loop, asyncio.Semaphore(MAX_CONNECTIONS))
@@ -473,6 +485,8 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         **options: Unpack[BatchKwargs],
     ) -> AsyncBatch:
         """See :meth:`Client.batch`; ``async for`` over the result."""
+        from .batch_run import AsyncBatch
+
         return AsyncBatch(self, model, inputs, **options)
 
     async def aclose(self) -> None:
@@ -516,8 +530,10 @@ class AsyncPredictions(_PredictionsBase):
         name: str = DEFAULT_NAME,
     ) -> list[Path]:
         """See :meth:`Predictions.download`; files are written off the event loop."""
+        from . import download
+
         return await download.asave(
-            self._client._downloads,
+            download.AsyncFiles(self._client._files, self._context),
             prediction_or_id,
             directory,
             overwrite=overwrite,
@@ -529,7 +545,9 @@ class AsyncPredictions(_PredictionsBase):
         self, prediction_or_id: Prediction | str, index: int = 0, *, max_bytes: int | None = None
     ) -> bytes:
         """See :meth:`Predictions.read_output`."""
-        files = self._client._downloads
+        from . import download
+
+        files = download.AsyncFiles(self._client._files, self._context)
         return await download.aread(
             files, prediction_or_id, index, max_bytes=max_bytes, get=self.get
         )
@@ -538,7 +556,10 @@ class AsyncPredictions(_PredictionsBase):
         self, prediction_or_id: Prediction | str, index: int = 0
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """``async with ... as chunks:`` output file ``index`` as an async iterator of chunks."""
-        return download.astream(self._client._downloads, prediction_or_id, index, get=self.get)
+        from . import download
+
+        files = download.AsyncFiles(self._client._files, self._context)
+        return download.astream(files, prediction_or_id, index, get=self.get)
 
     async def wait(
         self,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 __all__ = ["Clock"]
@@ -27,4 +26,6 @@ class Clock:
         time.sleep(seconds)
 
     async def async_sleep(self, seconds: float) -> None:
+        import asyncio  # here: a synchronous program never imports it
+
         await asyncio.sleep(seconds)

@@ -13,7 +13,6 @@ cancelled task) leaves the folder as it was.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
 import contextlib
@@ -22,6 +21,7 @@ import itertools
 import os
 import re
 import secrets
+import sys
 import threading
 import urllib.parse
 from collections.abc import (
@@ -36,7 +36,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, TYPE_CHECKING, TypeVar
 
 import httpx
 from cometapi_replicate_api.models import Prediction
@@ -56,6 +56,9 @@ from .plans import Context
 from .responses import error_for, parse_retry_after
 from .status import PredictionStatus, normalize_status, output_urls
 from .timing import is_transient
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "AsyncFiles",
@@ -290,7 +293,10 @@ class _Stopped(Exception):
 
 
 def _stopped(exc: BaseException) -> bool:
-    return isinstance(exc, _Stopped | asyncio.CancelledError)
+    asyncio = sys.modules.get("asyncio")  # not imported: nothing was cancelled by it either
+    return isinstance(exc, _Stopped) or (
+        asyncio is not None and isinstance(exc, asyncio.CancelledError)
+    )
 
 
 @contextlib.contextmanager
@@ -467,6 +473,8 @@ async def _afetch(files: AsyncFiles, url: str, staged: _Staged) -> None:
 
 async def _write_off_loop(chunks: AsyncIterator[bytes], staged: _Staged) -> None:
     """Write ``chunks`` in batches on a worker thread while the next batch arrives."""
+    import asyncio  # here: a synchronous program never imports it
+
     batch: list[bytes] = []
     size = 0
     writing: asyncio.Future[None] | None = None
@@ -489,6 +497,8 @@ async def _write_off_loop(chunks: AsyncIterator[bytes], staged: _Staged) -> None
 
 async def _off_loop(work: Callable[[], T]) -> T:
     """``work()`` on a worker thread; cancelled meanwhile, it still finishes before we go on."""
+    import asyncio  # here: a synchronous program never imports it
+
     running = asyncio.ensure_future(asyncio.to_thread(work))
     try:
         return await asyncio.shield(running)
@@ -579,6 +589,8 @@ async def asave(
     name: str,
     get: Callable[[str], Awaitable[Prediction]],
 ) -> list[Path]:
+    import asyncio
+
     check_name_template(name)
     prediction = (
         await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
