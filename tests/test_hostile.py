@@ -15,10 +15,12 @@ import os
 import random
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 
 from cometapi_replicate import (
@@ -65,7 +67,7 @@ def assert_hidden(text: str) -> None:
 # -- deadlines ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["sync", "async"])
+@pytest.mark.parametrize("kind", ["sync", "sync, own http_client", "async"])
 def test_a_body_dripping_a_byte_a_second_cannot_hold_get(sandbox: Sandbox, kind: str) -> None:
     kwargs: dict[str, Any] = {"api_key": KEY, "base_url": sandbox.api_url, "max_retries": 0}
     with Client(**kwargs) as client:
@@ -77,11 +79,28 @@ def test_a_body_dripping_a_byte_a_second_cannot_hold_get(sandbox: Sandbox, kind:
             await client.predictions.get(prediction.id)
 
     began = time.monotonic()
-    with pytest.raises(APITimeoutError, match="within 2s"):
-        Client(**kwargs, timeout=2).predictions.get(
-            prediction.id
-        ) if kind == "sync" else asyncio.run(get())
+    with pytest.raises(APITimeoutError, match="within 2s"), httpx.Client() as mine:
+        if kind == "async":
+            asyncio.run(get())
+        else:
+            own = {"http_client": mine} if "own" in kind else {}
+            Client(**kwargs, **own, timeout=2).predictions.get(prediction.id)
     assert time.monotonic() - began < 2 + MARGIN
+
+
+def test_a_default_client_bounds_each_request_without_a_thread(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline is kept by the connection's own reads and writes, not a helper thread
+    per request (which cost about a third of a call)."""
+    with Client(KEY, base_url=sandbox.api_url, timeout=5) as client:
+        prediction = client.predictions.create("o/m", {})
+
+        def no_thread(self: threading.Thread) -> None:
+            raise AssertionError(f"a thread was started: {self.name}")
+
+        monkeypatch.setattr(threading.Thread, "start", no_thread)
+        assert client.predictions.get(prediction.id).id == prediction.id
 
 
 @pytest.mark.parametrize("kind", ["sync", "async"])

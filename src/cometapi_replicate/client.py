@@ -28,6 +28,7 @@ from ._http import (
     ForwardingTransport,
     OriginBearerAuth,
     asend,
+    bound_requests,
     build,
     normalize_base_url,
     send,
@@ -209,6 +210,7 @@ class Client(_ClientBase[httpx.Client]):
     def _connect(self, http_client: httpx.Client | None) -> None:
         mine = ForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
+        self._bounded = bound_requests(self._http)  # deadlines without a thread per request
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
         self.predictions = Predictions(self)
@@ -241,7 +243,9 @@ class Client(_ClientBase[httpx.Client]):
                 request = self._settings.request(self._http, step)
                 limit = self._settings.context.max_response_bytes
                 with self._slots:
-                    return plans.Reply(send(self._http, request, step.budget, limit))
+                    return plans.Reply(
+                        send(self._http, request, step.budget, limit, bounded=self._bounded)
+                    )
             case _:
                 assert_never(step)
         return None
