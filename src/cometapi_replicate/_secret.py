@@ -29,13 +29,16 @@ class Secret:
     """Holds the API key. ``reveal()`` is the only way to the value; everything that prints an
     object (``repr``, ``str``, f-strings, frame-local dumps, pickling) sees ``<redacted>``."""
 
-    __slots__ = ("__weakref__", "_pattern", "_value")
+    __slots__ = ("__weakref__", "_escape", "_pattern", "_value")
 
     def __init__(self, value: str) -> None:
         if not isinstance(value, str) or not value:
             raise TypeError("a secret is a non-empty string")
         self._value = value
         self._pattern = _forms(value)
+        # What any escaped form of the value contains: "\u", or just "\" when the value has a
+        # character JSON may also escape as "\/", "\"" or "\\".
+        self._escape = "\\" if _JSON_SHORT_ESCAPES.intersection(value) else "\\u"
         _LIVE.add(self)
 
     def reveal(self) -> str:
@@ -45,7 +48,7 @@ class Secret:
         """``text`` with every occurrence of the value, as itself or JSON-escaped, replaced by
         ``<redacted>``."""
         text = text.replace(self._value, REDACTED)
-        return self._pattern.sub(REDACTED, text) if "\\" in text else text
+        return self._pattern.sub(REDACTED, text) if self._escape in text else text
 
     def __repr__(self) -> str:
         return f"Secret({REDACTED!r})"

@@ -104,14 +104,13 @@ def server_time(value: object) -> float | None:
 
 
 def _depth_ok(data: Any) -> bool:
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > MAX_DEPTH:
-                return False
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children)
+    """Whether ``data`` nests no deeper than ``MAX_DEPTH``: one level at a time, no recursion."""
+    level, depth = [data], 0
+    while containers := [value for value in level if isinstance(value, dict | list)]:
+        depth += 1
+        if depth > MAX_DEPTH:
+            return False
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
     return True
 
 
@@ -124,7 +123,8 @@ def load_json(text: str) -> Any:
         raise ResponseValidationError("the response body is nested too deeply") from None
     except ValueError:
         raise ResponseValidationError("the response body is not JSON") from None
-    if not _depth_ok(data):
+    # A value nests no deeper than the brackets the text holds: most bodies need no walk.
+    if text.count("[") + text.count("{") > MAX_DEPTH and not _depth_ok(data):
         raise ResponseValidationError(f"the response body is nested deeper than {MAX_DEPTH}")
     return data
 
