@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 import warnings
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -624,3 +628,37 @@ def test_async_client_awaits_an_async_on_update_and_calls_a_plain_one() -> None:
         "async succeeded",
         "succeeded",
     ]
+
+
+_SNIFFIO_PROBE = """
+import asyncio, sys, httpx
+from cometapi_replicate import AsyncClient
+from cometapi_replicate.testing import Sandbox
+sandbox = Sandbox()
+async def main():
+    http = httpx.AsyncClient(transport=sandbox.transport())
+    async with AsyncClient(**sandbox.client_kwargs(), http_client=http) as client:
+        created = await client.predictions.create("o/m", {})
+        print((await client.predictions.get(created.id)).id == created.id)
+asyncio.run(main())
+try:
+    import sniffio
+    print("sniffio", sniffio.__name__)
+except ImportError as error:
+    print(type(error).__name__, sys.modules["sniffio"])
+"""
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_an_async_client_makes_a_missing_sniffio_fail_fast_and_leaves_one_installed(
+    tmp_path: Path, installed: bool
+) -> None:
+    """httpcore imports ``sniffio`` on every async request; missing, each try searched the whole
+    ``sys.path`` until the AsyncClient marked it absent."""
+    if installed:
+        (tmp_path / "sniffio.py").write_text("def current_async_library():\n    return 'asyncio'\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    probe = [sys.executable, "-c", _SNIFFIO_PROBE]
+    done = subprocess.run(probe, capture_output=True, text=True, check=True, env=env)
+    expected = "sniffio sniffio" if installed else "ModuleNotFoundError None"
+    assert done.stdout.splitlines() == ["True", expected]

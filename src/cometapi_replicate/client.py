@@ -32,6 +32,7 @@ from ._http import (
     build,
     normalize_base_url,
     send,
+    spare_failing_sniffio_imports,
 )
 from ._secret import install_log_filter, normalize_key
 from .clock import Clock
@@ -131,9 +132,7 @@ class _Settings:
             "timeout": self.timeout,
             "headers": {"User-Agent": USER_AGENT},
             "follow_redirects": downloads,
-            "limits": httpx.Limits(
-                max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-            ),
+            "limits": httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=20),
         }
 
 
@@ -419,6 +418,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
     and ``on_update`` may be a plain function or an ``async def``."""
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
+        spare_failing_sniffio_imports()
         mine = AsyncForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.AsyncClient(transport=mine, **self._settings.httpx_kwargs())
         files = self._settings.httpx_kwargs(downloads=True)
