@@ -6,12 +6,9 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
-from collections.abc import Generator, Iterable
-from contextvars import ContextVar
+from collections.abc import Generator
 from typing import Any
 
-import httpcore
 import httpx
 from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.types import Response
@@ -165,88 +162,6 @@ class _Exchange:
                 sock.shutdown(socket.SHUT_RDWR)
 
 
-_deadline: ContextVar[float | None] = ContextVar("cometapi_request_deadline", default=None)
-
-
-def _cut(timeout: float | None, late: type[httpcore.TimeoutException]) -> float | None:
-    """``timeout`` for one socket operation, cut to the time left before the request's
-    deadline; ``late`` raised once it has passed."""
-    deadline = _deadline.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise late("the request's deadline has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A connection whose every read and write ends by the deadline of the request using it."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _cut(timeout, httpcore.ReadTimeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, _cut(timeout, httpcore.WriteTimeout))
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self, ssl_context: Any, server_hostname: str | None = None, timeout: float | None = None
-    ) -> httpcore.NetworkStream:
-        cut = _cut(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, cut))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """Opens :class:`_DeadlineStream` connections through httpcore's own backend."""
-
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        cut = _cut(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, cut, local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        cut = _cut(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._backend.connect_unix_socket(path, cut, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def bound_requests(client: httpx.Client) -> bool:
-    """Make each transport of ``client`` (httpx's own, proxies included) end every socket
-    operation by the deadline :func:`send` sets; ``False`` if one is not httpx's own (a
-    caller's, through :class:`ForwardingTransport`): :func:`send` then waits in a thread."""
-    transports = [client._transport, *client._mounts.values()]  # httpx's own attributes,
-    pools: list[Any] = [getattr(t, "_pool", None) for t in transports if t is not None]
-    backends = [getattr(pool, "_network_backend", None) for pool in pools]  # httpcore's too
-    if not all(isinstance(backend, httpcore.NetworkBackend) for backend in backends):
-        return False
-    for pool in pools:
-        pool._network_backend = _DeadlineBackend(pool._network_backend)
-    return True
-
-
 def send(
     client: httpx.Client,
     request: httpx.Request,
@@ -257,19 +172,17 @@ def send(
 ) -> Response[Prediction]:
     """Send ``request`` and read its body; ``RequestDeadlineExceeded`` once ``budget`` seconds
     have passed, whatever the server does (a body dripping a byte a second included).
-    ``bounded``: :func:`bound_requests` holds ``client`` to the deadline, on this thread."""
+    ``bounded``: ``_deadline.bound_requests`` holds ``client`` to the deadline, on this
+    thread."""
     exchange = _Exchange(client, request, limit)
     if budget is None:
         exchange()
     elif bounded:
-        deadline = time.monotonic() + budget
-        token = _deadline.set(deadline)
-        try:
+        from ._deadline import request_deadline
+
+        with request_deadline(budget) as passed:
             exchange()
-        finally:
-            _deadline.reset(token)
-        late = time.monotonic() >= deadline - 0.01  # a socket's clock may end a hair early
-        if isinstance(exchange.error, httpx.TimeoutException) and late:
+        if isinstance(exchange.error, httpx.TimeoutException) and passed():
             error = RequestDeadlineExceeded(f"no complete response within {budget:g}s")
             raise error from exchange.error
     else:

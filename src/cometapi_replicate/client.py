@@ -28,7 +28,6 @@ from ._http import (
     ForwardingTransport,
     OriginBearerAuth,
     asend,
-    bound_requests,
     build,
     normalize_base_url,
     send,
@@ -209,6 +208,8 @@ class Client(_ClientBase[httpx.Client]):
     def _connect(self, http_client: httpx.Client | None) -> None:
         mine = ForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
+        from ._deadline import bound_requests  # here: the async client never needs it
+
         self._bounded = bound_requests(self._http)  # deadlines without a thread per request
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
