@@ -130,30 +130,25 @@ def runs() -> tuple[Run, Run]:
     return drive(scheduler(CONCURRENCY), JOBS), one_by_one_run(JOBS)
 
 
-@pytest.mark.parametrize(
-    ("progress", "most"),
-    [
-        (True, 0.45),  # the end aimed from progress and the server's start time
-        (False, 0.35),  # polls aimed at quantiles of the batch's own durations
-    ],
-)
-def test_a_batch_polls_each_prediction_far_less_than_waiting_on_it_alone(
-    runs: tuple[Run, Run], progress: bool, most: float
-) -> None:
-    batch, alone = runs
-    # Once the first wave has ended, the batch knows how long this model's predictions take.
-    learned = batch.per_prediction(JOBS, progress, skip=CONCURRENCY)
-    assert learned <= most * alone.per_prediction(JOBS, progress, skip=CONCURRENCY)
-    assert batch.per_prediction(JOBS, progress) < alone.per_prediction(JOBS, progress)
-
-
-def test_fewer_polls_keep_the_median_detection_delay_within_the_workload_bar(
+def test_a_batch_polls_less_than_waiting_on_each_prediction_alone_for_the_same_delay(
     runs: tuple[Run, Run],
 ) -> None:
-    batch, _ = runs
+    """``make bench-batch``'s goal, on an ideal server: fewer requests per prediction, with
+    about the same detection delay as the same waits one by one (within 20 ms at the median:
+    the batch skips the polls a prediction is unlikely to end before, and those few end later
+    than they would have been seen alone)."""
+    batch, alone = runs
     assert len(batch.delays) == len(JOBS)
     assert min(batch.delays) >= 0.0
-    assert statistics.median(batch.delays) <= 0.5  # the bar of polling-workload.md
+    for progress in (True, False):
+        assert batch.per_prediction(JOBS, progress) < alone.per_prediction(JOBS, progress)
+    assert statistics.mean(batch.gets) <= 0.8 * statistics.mean(alone.gets)
+    assert statistics.median(batch.delays) <= statistics.median(alone.delays) + 0.02
+    assert _p95(batch.delays) <= _p95(alone.delays) + 0.05
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20, method="inclusive")[-1]
 
 
 def _instant(count: int) -> list[Job]:

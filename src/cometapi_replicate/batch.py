@@ -37,7 +37,7 @@ from .errors import (
 )
 from .progress import parse_progress
 from .responses import server_time
-from .schedule import CAP, FLOOR, AdaptiveSchedule
+from .schedule import FLOOR, AdaptiveSchedule, blind_cap
 from .status import PredictionStatus, is_terminal, normalize_status, output_urls
 from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
@@ -63,8 +63,8 @@ LEARN_AFTER = 8
 """Finished predictions needed before their durations aim the first poll of the next ones."""
 LEARNED = 256
 """How many recent durations the schedule keeps (memory stays flat however long the batch)."""
-FIRST_POLL_QUANTILE = 0.2
-AIM_STEP = 0.25
+FIRST_POLL_QUANTILE = 0.02
+AIM_STEP = 0.03
 """Without progress, each next poll is aimed where this share more of the learned durations
 has ended (never sooner than the age-based schedule would poll)."""
 MIN_GAP = 0.05
@@ -680,15 +680,15 @@ class BatchScheduler:
         age = now - (item.started if item.started is not None else now)
         schedule = item.schedule
         began = _duration(prediction, "started_at") if item.created_here else None
-        if began is not None and began <= age:  # the start is known: aim at the end itself
+        if began is not None and began <= age:  # the start is known: aim close to the end
             schedule.started(began)
-            schedule.approach = 1.0
+            schedule.approach = 0.9
         schedule.observe(age, prediction.status, parse_progress(_text(prediction.logs)))
         delay = schedule.next_delay(age)
         if item.polls == 0:  # the create's answer: aim the first poll from the batch so far
             delay = max(delay, self.first_poll_age() - age)
         elif schedule.estimated_end() is None:  # no progress: aim by the batch's durations
-            delay = max(delay, min(self._aimed_age(age) - age, CAP))
+            delay = max(delay, min(self._aimed_age(age) - age, blind_cap(age)))
         return self._next_poll(item, now, delay)
 
     def _next_poll(self, item: _Item, now: float, delay: float) -> list[Effect]:
