@@ -318,7 +318,7 @@ def test_the_first_poll_is_aimed_by_the_durations_of_finished_predictions() -> N
             completed_at=f"2026-01-01T00:00:{4 + n:02d}.000Z",
         )
         sched.created(key, ended, 0.0)
-    assert sched.first_poll_age() == 4.0  # the 2nd percentile of 4..11 s
+    assert sched.first_poll_age() == 4.0  # the 10th percentile of 4..11 s
     start(sched, "new", now=20.0)
     sched.created("new", pred(id="pn"), 20.0)
     assert sched.next_wakeup() == 24.0

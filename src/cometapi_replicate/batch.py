@@ -63,8 +63,8 @@ LEARN_AFTER = 8
 """Finished predictions needed before their durations aim the first poll of the next ones."""
 LEARNED = 256
 """How many recent durations the schedule keeps (memory stays flat however long the batch)."""
-FIRST_POLL_QUANTILE = 0.02
-AIM_STEP = 0.03
+FIRST_POLL_QUANTILE = 0.1
+AIM_STEP = 0.1
 """Without progress, each next poll is aimed where this share more of the learned durations
 has ended (never sooner than the age-based schedule would poll)."""
 MIN_GAP = 0.05
