@@ -635,30 +635,41 @@ import asyncio, sys, httpx
 from cometapi_replicate import AsyncClient
 from cometapi_replicate.testing import Sandbox
 sandbox = Sandbox()
+def marked():
+    return "absent" if "sniffio" in sys.modules and sys.modules["sniffio"] is None else "free"
 async def main():
     http = httpx.AsyncClient(transport=sandbox.transport())
     async with AsyncClient(**sandbox.client_kwargs(), http_client=http) as client:
-        created = await client.predictions.create("o/m", {})
-        print((await client.predictions.get(created.id)).id == created.id)
+        async with AsyncClient(**sandbox.client_kwargs(), http_client=http):
+            created = await client.predictions.create("o/m", {})
+        print((await client.predictions.get(created.id)).id == created.id, marked())
+    print(marked())
 asyncio.run(main())
-try:
-    import sniffio
-    print("sniffio", sniffio.__name__)
-except ImportError as error:
-    print(type(error).__name__, sys.modules["sniffio"])
+import sniffio
+print("sniffio", sniffio.__name__)
 """
 
 
 @pytest.mark.parametrize("installed", [False, True])
-def test_an_async_client_makes_a_missing_sniffio_fail_fast_and_leaves_one_installed(
+def test_an_open_async_client_makes_a_missing_sniffio_fail_fast_and_leaves_one_installed(
     tmp_path: Path, installed: bool
 ) -> None:
     """httpcore imports ``sniffio`` on every async request; missing, each try searched the whole
-    ``sys.path`` until the AsyncClient marked it absent."""
+    ``sys.path``. An open AsyncClient marks it absent, and the last one closed undoes that: a
+    ``sniffio`` installed meanwhile (here: put on the path) imports afterwards."""
+    stub = "def current_async_library():\n    return 'asyncio'\n"
     if installed:
-        (tmp_path / "sniffio.py").write_text("def current_async_library():\n    return 'asyncio'\n")
-    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
-    probe = [sys.executable, "-c", _SNIFFIO_PROBE]
-    done = subprocess.run(probe, capture_output=True, text=True, check=True, env=env)
-    expected = "sniffio sniffio" if installed else "ModuleNotFoundError None"
-    assert done.stdout.splitlines() == ["True", expected]
+        (tmp_path / "sniffio.py").write_text(stub)
+    else:  # appears on the path only after the clients are closed
+        probe_dir = tmp_path / "later"
+        probe_dir.mkdir()
+        (probe_dir / "sniffio.py").write_text(stub)
+    later = "" if installed else f"sys.path.insert(0, {str(tmp_path / 'later')!r})\n"
+    probe = _SNIFFIO_PROBE.replace("import sniffio\n", later + "import sniffio\n")
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    inside = "True free" if installed else "True absent"
+    assert done.stdout.splitlines() == [inside, "free", "sniffio sniffio"]

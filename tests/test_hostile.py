@@ -13,12 +13,14 @@ import asyncio
 import logging
 import os
 import random
+import socket
 import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -33,6 +35,7 @@ from cometapi_replicate import (
     WaitTimeoutError,
     raise_for_failure,
 )
+from cometapi_replicate._deadline import bound_requests
 from cometapi_replicate.testing import Fault, Sandbox, SandboxServer
 
 from .conftest import assert_hidden as assert_key_hidden
@@ -90,6 +93,43 @@ def test_a_body_dripping_a_byte_a_second_cannot_hold_get(sandbox: Sandbox, kind:
     with pytest.raises(APITimeoutError, match="within 2s"):
         call()
     assert time.monotonic() - began < 2 + MARGIN
+
+
+def test_a_slow_name_lookup_cannot_hold_a_request(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Socket timeouts leave out name resolution: a resolver stalling for seconds must not
+    stretch a request past its deadline."""
+    resolve = socket.getaddrinfo
+
+    def stalled(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(4)
+        return resolve(*args, **kwargs)
+
+    url = sandbox.api_url.replace("127.0.0.1", "localhost")
+    with Client(KEY, base_url=url, timeout=1, max_retries=0) as client:
+        monkeypatch.setattr(socket, "getaddrinfo", stalled)
+        began = time.monotonic()
+        with pytest.raises(APITimeoutError, match="within 1s"):
+            client.predictions.get("p1")
+        assert time.monotonic() - began < 3
+
+
+def test_an_httpcore_without_public_backends_falls_back_to_a_thread_per_request(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """httpx 0.23 comes with an httpcore (< 0.17) whose backends the deadline module cannot
+    wrap; so does an httpx whose client keeps its transports elsewhere."""
+    assert bound_requests(cast(httpx.Client, types.SimpleNamespace())) is False
+    monkeypatch.setitem(sys.modules, "cometapi_replicate._deadline", None)  # its import fails
+    with Client(KEY, base_url=sandbox.api_url, timeout=2, max_retries=0) as client:
+        assert client._bounded is False
+        prediction = client.predictions.create("o/m", {"sandbox_queue": 60})
+        sandbox.inject(Fault.drip(1.0), on="get")
+        began = time.monotonic()
+        with pytest.raises(APITimeoutError, match="within 2s"):
+            client.predictions.get(prediction.id)
+        assert time.monotonic() - began < 2 + MARGIN
 
 
 def test_a_default_client_bounds_each_request_without_a_thread(

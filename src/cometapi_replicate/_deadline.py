@@ -8,6 +8,7 @@ Imported when a sync client is created: ``import cometapi_replicate`` does not l
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -57,6 +58,50 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._stream.get_extra_info(info)
 
 
+class _Connecting:
+    """One connection attempt, run in a thread the request can stop waiting for."""
+
+    def __init__(self, connect: Callable[[], httpcore.NetworkStream]) -> None:
+        self.connect, self.lock, self.done = connect, threading.Lock(), threading.Event()
+        self.abandoned = False
+        self.stream: httpcore.NetworkStream | None = None
+        self.error: BaseException | None = None
+
+    def __call__(self) -> None:
+        try:
+            stream = self.connect()
+        except BaseException as exc:  # handed to the requesting thread
+            self.error = exc
+        else:
+            with self.lock:
+                if self.abandoned:
+                    stream.close()
+                else:
+                    self.stream = stream
+        finally:
+            self.done.set()
+
+
+def _connect_by_deadline(connect: Callable[[], httpcore.NetworkStream]) -> httpcore.NetworkStream:
+    """``connect()`` bounded by the request's deadline. Socket timeouts leave out name
+    resolution and give each address of a host the whole timeout, so a new connection (not a
+    request on a kept one) is opened in a thread that the request stops waiting for."""
+    deadline = _deadline_at.get()
+    if deadline is None:
+        return connect()
+    attempt = _Connecting(connect)
+    threading.Thread(target=attempt, name="cometapi-connect", daemon=True).start()
+    if not attempt.done.wait(max(deadline - time.monotonic(), 0.0)):
+        with attempt.lock:
+            if attempt.stream is None and attempt.error is None:
+                attempt.abandoned = True
+                raise httpcore.ConnectTimeout("no connection before the request's deadline")
+    if attempt.error is not None:
+        raise attempt.error
+    assert attempt.stream is not None
+    return attempt.stream
+
+
 class _DeadlineBackend(httpcore.NetworkBackend):
     """Opens :class:`_DeadlineStream` connections through httpcore's own backend."""
 
@@ -72,14 +117,21 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
         cut = _cut(timeout, httpcore.ConnectTimeout)
-        stream = self._backend.connect_tcp(host, port, cut, local_address, socket_options)
-        return _DeadlineStream(stream)
+        return _DeadlineStream(
+            _connect_by_deadline(
+                lambda: self._backend.connect_tcp(host, port, cut, local_address, socket_options)
+            )
+        )
 
     def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
     ) -> httpcore.NetworkStream:
         cut = _cut(timeout, httpcore.ConnectTimeout)
-        return _DeadlineStream(self._backend.connect_unix_socket(path, cut, socket_options))
+        return _DeadlineStream(
+            _connect_by_deadline(
+                lambda: self._backend.connect_unix_socket(path, cut, socket_options)
+            )
+        )
 
     def sleep(self, seconds: float) -> None:
         self._backend.sleep(seconds)
@@ -89,7 +141,10 @@ def bound_requests(client: httpx.Client) -> bool:
     """Make each transport of ``client`` (httpx's own, proxies included) end every socket
     operation by the deadline of :func:`request_deadline`; ``False`` if one is not httpx's own
     (a caller's, through ``ForwardingTransport``): ``_http.send`` then waits in a thread."""
-    transports = [client._transport, *client._mounts.values()]  # httpx's own attributes,
+    mounts: dict[Any, Any] | None = getattr(client, "_mounts", None)  # httpx's own attributes,
+    if not hasattr(client, "_transport") or not isinstance(mounts, dict):
+        return False
+    transports = [client._transport, *mounts.values()]
     pools: list[Any] = [getattr(t, "_pool", None) for t in transports if t is not None]
     backends = [getattr(pool, "_network_backend", None) for pool in pools]  # httpcore's too
     if not all(isinstance(backend, httpcore.NetworkBackend) for backend in backends):

@@ -30,6 +30,7 @@ from ._http import (
     asend,
     build,
     normalize_base_url,
+    restore_sniffio_imports,
     send,
     spare_failing_sniffio_imports,
 )
@@ -135,6 +136,16 @@ class _Settings:
         }
 
 
+def _bound_requests(http: httpx.Client) -> bool:
+    """Whether ``http`` now keeps each request's deadline on its own connections (see
+    ``_deadline.py``); ``False`` with an httpx or httpcore whose insides differ."""
+    try:
+        from ._deadline import bound_requests  # here: the async client never needs it
+    except (ImportError, AttributeError):  # httpcore before 0.17 has no public backends
+        return False
+    return bound_requests(http)
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -208,9 +219,7 @@ class Client(_ClientBase[httpx.Client]):
     def _connect(self, http_client: httpx.Client | None) -> None:
         mine = ForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
-        from ._deadline import bound_requests  # here: the async client never needs it
-
-        self._bounded = bound_requests(self._http)  # deadlines without a thread per request
+        self._bounded = _bound_requests(self._http)  # deadlines without a thread per request
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
         self.predictions = Predictions(self)
@@ -419,7 +428,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
     and ``on_update`` may be a plain function or an ``async def``."""
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
-        spare_failing_sniffio_imports()
+        self._spares_sniffio = spare_failing_sniffio_imports()
         mine = AsyncForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.AsyncClient(transport=mine, **self._settings.httpx_kwargs())
         files = self._settings.httpx_kwargs(downloads=True)
@@ -498,6 +507,9 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         """Close the connections this client opened (never a caller's ``http_client``)."""
         await self._http.aclose()
         await self._files.aclose()
+        if self._spares_sniffio:
+            self._spares_sniffio = False
+            restore_sniffio_imports()
 
     async def __aenter__(self) -> Self:
         return self
