@@ -305,6 +305,27 @@ def test_polls_of_many_predictions_come_from_one_timeline_in_time_order() -> Non
     assert order == ["a", "b", "c"]
 
 
+def test_durations_a_server_misreports_cannot_push_the_first_poll_out() -> None:
+    """A day between created_at (naive) and completed_at (aware) is not how long predictions
+    that ended at once took: the batch learns no more than it saw, and aims no further than
+    30 s."""
+    sched = BatchScheduler(options(concurrency=100))
+    for n in range(8):
+        start(sched, f"k{n}", now=0.0)
+        ended = pred(
+            "succeeded",
+            id=f"p{n}",
+            created_at="2026-01-01T00:00:00",
+            completed_at="2026-01-02T00:00:05+00:00",
+        )
+        sched.created(f"k{n}", ended, 0.0)
+    assert sched.first_poll_age() <= FLOOR
+    start(sched, "new", now=20.0)
+    sched.created("new", pred(id="pn"), 20.0)
+    wakeup = sched.next_wakeup()
+    assert wakeup is not None and wakeup <= 20.0 + 30.0
+
+
 def test_the_first_poll_is_aimed_by_the_durations_of_finished_predictions() -> None:
     sched = BatchScheduler(options(concurrency=100))
     assert sched.first_poll_age() == FLOOR

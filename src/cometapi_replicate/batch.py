@@ -37,7 +37,7 @@ from .errors import (
 )
 from .progress import parse_progress
 from .responses import server_time
-from .schedule import FLOOR, AdaptiveSchedule, blind_cap
+from .schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
 from .status import PredictionStatus, is_terminal, normalize_status, output_urls
 from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
@@ -686,7 +686,7 @@ class BatchScheduler:
         schedule.observe(age, prediction.status, parse_progress(_text(prediction.logs)))
         delay = schedule.next_delay(age)
         if item.polls == 0:  # the create's answer: aim the first poll from the batch so far
-            delay = max(delay, self.first_poll_age() - age)
+            delay = max(delay, min(self.first_poll_age() - age, CAP))
         elif schedule.estimated_end() is None:  # no progress: aim by the batch's durations
             delay = max(delay, min(self._aimed_age(age) - age, blind_cap(age)))
         return self._next_poll(item, now, delay)
@@ -789,7 +789,9 @@ class BatchScheduler:
 
     def _learn(self, item: _Item, prediction: Prediction, now: float) -> None:
         seconds = _duration(prediction)
-        if seconds is None and item.started is not None:
+        if item.started is not None and item.created_here:  # never longer than we saw it take
+            seconds = now - item.started if seconds is None else min(seconds, now - item.started)
+        elif seconds is None and item.started is not None:
             seconds = now - item.started
         if seconds is not None:
             self._durations.append(seconds)
