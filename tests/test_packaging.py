@@ -116,7 +116,7 @@ later = ("asyncio", "sqlite3", "httpcore", "cometapi_replicate.batch",
          "cometapi_replicate.download", "cometapi_replicate.cli")
 print(sorted(m for m in later if m in sys.modules))
 from cometapi_replicate import Batch, JournalError
-print(Batch.__module__, JournalError.__module__, sdk.BatchSummary.__name__)
+print(Batch.__module__, JournalError.__module__, sdk.BatchSummary.__name__, "Batch" in dir(sdk))
 try:
     sdk.nothing_here
 except AttributeError as error:
@@ -125,6 +125,6 @@ except AttributeError as error:
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.splitlines() == [
         "[]",
-        "cometapi_replicate.batch_run cometapi_replicate.journal BatchSummary",
+        "cometapi_replicate.batch_run cometapi_replicate.journal BatchSummary True",
         "module 'cometapi_replicate' has no attribute 'nothing_here'",
     ]

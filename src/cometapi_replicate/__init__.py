@@ -72,6 +72,10 @@ def __getattr__(name: str) -> Any:
     return value
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 setup_logging()  # COMETAPI_LOG=debug|info
 
 SPEC_VERSION: str = SPECS["replicate-query.openapi.yaml"]["version"]
