@@ -130,21 +130,21 @@ def runs() -> tuple[Run, Run]:
     return drive(scheduler(CONCURRENCY), JOBS), one_by_one_run(JOBS)
 
 
-def test_a_batch_polls_far_less_than_waiting_on_each_prediction_alone_for_little_delay(
+def test_a_batch_polls_far_less_than_waiting_on_each_prediction_alone_for_a_little_delay(
     runs: tuple[Run, Run],
 ) -> None:
-    """``make bench-batch``'s trade, on an ideal server (where waits one by one lose nothing to
-    the client's load, as they do over real sockets): about 40% fewer requests per prediction
-    for at most 50 ms more median detection delay (the batch skips the polls little can end
-    before, so those few are seen later)."""
+    """``make bench-batch``'s trade, on an ideal server: about 60% fewer requests per
+    prediction for at most 150 ms more median delay. Over real sockets, waits one by one lose
+    much more than that to the client's load (the README's table), the batch's one scheduler
+    does not."""
     batch, alone = runs
     assert len(batch.delays) == len(JOBS)
     assert min(batch.delays) >= 0.0
     for progress in (True, False):
         assert batch.per_prediction(JOBS, progress) < alone.per_prediction(JOBS, progress)
-    assert statistics.mean(batch.gets) <= 0.65 * statistics.mean(alone.gets)
-    assert statistics.median(batch.delays) <= statistics.median(alone.delays) + 0.05
-    assert _p95(batch.delays) <= _p95(alone.delays) + 0.25
+    assert statistics.mean(batch.gets) <= 0.45 * statistics.mean(alone.gets)
+    assert statistics.median(batch.delays) <= statistics.median(alone.delays) + 0.15
+    assert _p95(batch.delays) <= 2.0
 
 
 def _p95(values: list[float]) -> float:

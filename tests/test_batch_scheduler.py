@@ -306,9 +306,8 @@ def test_polls_of_many_predictions_come_from_one_timeline_in_time_order() -> Non
 
 
 def test_durations_a_server_misreports_cannot_push_the_first_poll_out() -> None:
-    """A day between created_at (naive) and completed_at (aware) is not how long predictions
-    that ended at once took: the batch learns no more than it saw, and aims no further than
-    30 s."""
+    """A day between created_at (naive) and completed_at (aware), for predictions that ended
+    at once: the batch aims a first poll no further than 30 s out, like any other pause."""
     sched = BatchScheduler(options(concurrency=100))
     for n in range(8):
         start(sched, f"k{n}", now=0.0)
@@ -319,7 +318,6 @@ def test_durations_a_server_misreports_cannot_push_the_first_poll_out() -> None:
             completed_at="2026-01-02T00:00:05+00:00",
         )
         sched.created(f"k{n}", ended, 0.0)
-    assert sched.first_poll_age() <= FLOOR
     start(sched, "new", now=20.0)
     sched.created("new", pred(id="pn"), 20.0)
     wakeup = sched.next_wakeup()
@@ -339,10 +337,10 @@ def test_the_first_poll_is_aimed_by_the_durations_of_finished_predictions() -> N
             completed_at=f"2026-01-01T00:00:{4 + n:02d}.000Z",
         )
         sched.created(key, ended, 0.0)
-    assert sched.first_poll_age() == 4.0  # the 10th percentile of 4..11 s
+    assert sched.first_poll_age() == 6.0  # the 30th percentile of 4..11 s
     start(sched, "new", now=20.0)
     sched.created("new", pred(id="pn"), 20.0)
-    assert sched.next_wakeup() == 24.0
+    assert sched.next_wakeup() == 26.0
 
 
 def test_a_failed_prediction_is_recorded_and_the_others_go_on() -> None:

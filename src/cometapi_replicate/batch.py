@@ -63,8 +63,8 @@ LEARN_AFTER = 8
 """Finished predictions needed before their durations aim the first poll of the next ones."""
 LEARNED = 256
 """How many recent durations the schedule keeps (memory stays flat however long the batch)."""
-FIRST_POLL_QUANTILE = 0.1
-AIM_STEP = 0.1
+FIRST_POLL_QUANTILE = 0.3
+AIM_STEP = 0.3
 """Without progress, each next poll is aimed where this share more of the learned durations
 has ended (never sooner than the age-based schedule would poll)."""
 MIN_GAP = 0.05
@@ -688,7 +688,7 @@ class BatchScheduler:
         if item.polls == 0:  # the create's answer: aim the first poll from the batch so far
             delay = max(delay, min(self.first_poll_age() - age, CAP))
         elif schedule.estimated_end() is None:  # no progress: aim by the batch's durations
-            delay = max(delay, min(self._aimed_age(age) - age, blind_cap(age)))
+            delay = max(delay, min(self._aimed_age(age) - age, 2 * blind_cap(age)))
         return self._next_poll(item, now, delay)
 
     def _next_poll(self, item: _Item, now: float, delay: float) -> list[Effect]:
@@ -789,9 +789,7 @@ class BatchScheduler:
 
     def _learn(self, item: _Item, prediction: Prediction, now: float) -> None:
         seconds = _duration(prediction)
-        if item.started is not None and item.created_here:  # never longer than we saw it take
-            seconds = now - item.started if seconds is None else min(seconds, now - item.started)
-        elif seconds is None and item.started is not None:
+        if seconds is None and item.started is not None:
             seconds = now - item.started
         if seconds is not None:
             self._durations.append(seconds)
