@@ -63,7 +63,7 @@ bench: bench-polling bench-batch bench-downloads $(BENCH_STAMP) ## All benchmark
 bench-polling: $(STAMP) ## Poll schedules on workload W1 (simulated clock)
 	$(BIN)/python -m tools.bench_polling
 
-bench-batch: $(STAMP) ## client.batch vs one-by-one waits over loopback, 10,000 predictions (QUICK=1: 1,000)
+bench-batch: $(STAMP) ## client.batch vs one-by-one waits over loopback, 10,000 predictions (QUICK=1: 1,000; CLI=0: no CLI rows)
 	$(BIN)/python -m tools.bench_batch
 
 bench-downloads: $(STAMP) ## Event-loop stalls and MB/s of a 200 MB async download, before and after
