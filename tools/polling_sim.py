@@ -58,25 +58,25 @@ def _tqdm_lines(total: int) -> list[str]:
     return lines
 
 
-def workload_w1(count: int = 2000, seed: int = 7) -> list[SimPrediction]:
+def _workload(
+    count: int, seed: int, queue: tuple[float, float], run: tuple[float, float]
+) -> list[SimPrediction]:
+    """``count`` predictions: a uniform queue time, then a log-uniform run time, drawn in turn."""
     rng = random.Random(seed)
-    out = []
-    for index in range(count):
-        queue = rng.uniform(0.2, 8.0)
-        run = math.exp(rng.uniform(math.log(1), math.log(300)))
-        out.append(SimPrediction(index, queue, run))
-    return out
+    low, high = math.log(run[0]), math.log(run[1])
+    return [
+        SimPrediction(index, rng.uniform(*queue), math.exp(rng.uniform(low, high)))
+        for index in range(count)
+    ]
+
+
+def workload_w1(count: int = 2000, seed: int = 7) -> list[SimPrediction]:
+    return _workload(count, seed, queue=(0.2, 8.0), run=(1.0, 300.0))
 
 
 def workload_tail(count: int = 2000, seed: int = 15) -> list[SimPrediction]:
     """The waits of ``make bench``'s tail rows: starting 0.2-2 s, processing 2-120 s."""
-    rng = random.Random(seed)
-    out = []
-    for index in range(count):
-        queue = rng.uniform(0.2, 2.0)
-        run = math.exp(rng.uniform(math.log(2), math.log(120)))
-        out.append(SimPrediction(index, queue, run))
-    return out
+    return _workload(count, seed, queue=(0.2, 2.0), run=(2.0, 120.0))
 
 
 @dataclass(frozen=True)
