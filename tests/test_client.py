@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import subprocess
@@ -114,6 +115,49 @@ def test_users_http_client_keeps_its_hooks_but_sdk_url_auth_and_timeout_apply() 
     assert hooked == [f"{BASE}/replicate/v1/predictions/abc"]
     assert not mine.is_closed, "closing the SDK client leaves the caller's client open"
     mine.close()
+
+
+def test_polls_of_one_path_send_what_httpx_builds_cookies_included(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A GET's URL is parsed once per path and kept: later requests must still be exactly what
+    httpx would build (headers, a cookie the server set, the timeout, a deadline's cut)."""
+    from cometapi_replicate._http import Requests
+
+    monkeypatch.setattr(Requests, "KEPT", 2)
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        body = prediction_body("processing", id=request.url.path.rsplit("/", 1)[1])
+        return httpx.Response(
+            200, content=json.dumps(body).encode(), headers={"Set-Cookie": "lb=node7; Path=/"}
+        )
+
+    mine = httpx.Client(transport=httpx.MockTransport(handler))
+    with Client(KEY, base_url=BASE, timeout=7.0, http_client=mine) as client:
+        for prediction_id in ["abc", "abc", "abc", "def", "ghi", "abc", "abc"]:
+            client.predictions.get(prediction_id)
+        client._requests.build({"method": "get", "url": "/replicate/v1/predictions/abc"}, 0.5)
+        assert len(client._requests._urls) <= 2, "the kept URLs are bounded"
+        cut = client._requests.build({"method": "get", "url": "/replicate/v1/predictions/abc"}, 0.5)
+    reference = httpx.Client(base_url=BASE, headers={"User-Agent": seen[0].headers["user-agent"]})
+    reference.cookies.set("lb", "node7")
+    for request in seen[1:]:
+        expected = reference.build_request("GET", request.url.path, timeout=7.0)
+        assert request.url == expected.url
+        assert request.headers.get("cookie") == "lb=node7"
+        assert request.headers["authorization"] == f"Bearer {KEY}"
+        assert sorted(request.headers.multi_items()) == sorted(
+            [*expected.headers.multi_items(), ("authorization", f"Bearer {KEY}")]
+        )
+        assert request.extensions["timeout"] == expected.extensions["timeout"]
+    ids = [r.url.path.rsplit("/", 1)[1] for r in seen]
+    assert ids == ["abc", "abc", "abc", "def", "ghi", "abc", "abc"]
+    assert "cookie" not in seen[0].headers
+    assert cut.extensions["timeout"] == dict.fromkeys(["connect", "read", "write", "pool"], 0.5)
+    mine.close()
+    reference.close()
 
 
 def test_authorization_goes_only_to_the_api_origin() -> None:

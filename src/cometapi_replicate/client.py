@@ -27,8 +27,8 @@ from ._http import (
     AsyncForwardingTransport,
     ForwardingTransport,
     OriginBearerAuth,
+    Requests,
     asend,
-    build,
     normalize_base_url,
     restore_sniffio_imports,
     send,
@@ -64,6 +64,13 @@ MAX_CONNECTIONS = 100
 """Requests in flight at once on one client (and the size of the pool it opens). Calls beyond
 that wait their turn in the SDK, holding no connection, instead of in httpx's pool queue, whose
 cost grows with its length and which ends in ``PoolTimeout``. A pause between polls holds none."""
+
+
+def _endpoint(call: plans.Call) -> dict[str, Any]:
+    """The request for an API call, as the generated endpoint describes it."""
+    if isinstance(call, plans.GetPrediction):
+        return replicate_query._get_kwargs(call.prediction_id)
+    return create_predictions_general._get_kwargs(call.owner, call.name, body=call.body)
 
 
 class _Settings:
@@ -109,18 +116,6 @@ class _Settings:
             clock=clock or Clock(),
             max_response_bytes=max_response_bytes,
         )
-
-    def request(
-        self,
-        http: httpx.Client | httpx.AsyncClient,
-        call: plans.GetPrediction | plans.CreatePrediction,
-    ) -> httpx.Request:
-        """The request for an API call, as the generated endpoint describes it."""
-        if isinstance(call, plans.GetPrediction):
-            kwargs = replicate_query._get_kwargs(call.prediction_id)
-        else:
-            kwargs = create_predictions_general._get_kwargs(call.owner, call.name, body=call.body)
-        return build(http, kwargs, call.budget, self.timeout)
 
     def httpx_kwargs(self, *, downloads: bool = False) -> dict[str, Any]:
         """For the API client, or (``downloads``) for output files: those follow redirects,
@@ -219,6 +214,7 @@ class Client(_ClientBase[httpx.Client]):
     def _connect(self, http_client: httpx.Client | None) -> None:
         mine = ForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.Client(transport=mine, **self._settings.httpx_kwargs())
+        self._requests = Requests(self._http, self._settings.timeout)
         self._bounded = _bound_requests(self._http)  # deadlines without a thread per request
         self._files = httpx.Client(transport=mine, **self._settings.httpx_kwargs(downloads=True))
         self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)  # held only for a request
@@ -249,7 +245,7 @@ class Client(_ClientBase[httpx.Client]):
             case plans.Sleep(seconds):
                 self._settings.context.clock.sleep(seconds)
             case plans.GetPrediction() | plans.CreatePrediction():
-                request = self._settings.request(self._http, step)
+                request = self._requests.build(_endpoint(step), step.budget)
                 limit = self._settings.context.max_response_bytes
                 with self._slots:
                     return plans.Reply(
@@ -431,6 +427,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         self._spares_sniffio = spare_failing_sniffio_imports()
         mine = AsyncForwardingTransport(http_client) if http_client is not None else None
         self._http = httpx.AsyncClient(transport=mine, **self._settings.httpx_kwargs())
+        self._requests = Requests(self._http, self._settings.timeout)
         files = self._settings.httpx_kwargs(downloads=True)
         self._files = httpx.AsyncClient(transport=mine, **files)
         self._loop_slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
@@ -472,7 +469,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
             case plans.Sleep(seconds):
                 await self._settings.context.clock.async_sleep(seconds)
             case plans.GetPrediction() | plans.CreatePrediction():
-                request = self._settings.request(self._http, step)
+                request = self._requests.build(_endpoint(step), step.budget)
                 limit = self._settings.context.max_response_bytes
                 async with self._slots():
                     return plans.Reply(await asend(self._http, request, step.budget, limit))
