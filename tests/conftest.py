@@ -220,12 +220,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in inner]
 
 
-PYTHONS_TESTED = pytest.StashKey[bool]()
+WHEEL_ON_EACH_PYTHON = "test_the_wheel_installs_and_runs_on_each_python"
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Say which CPython versions the wheel was tested on, and which this machine lacks."""
-    if config.stash.get(PYTHONS_TESTED, False):
+    """Say which CPython versions the wheel was tested on, and which this machine lacks (from
+    the reports: with ``-n``, the tests ran in other processes)."""
+    reports = [r for kind in terminalreporter.stats.values() for r in kind]
+    if any(WHEEL_ON_EACH_PYTHON in getattr(r, "nodeid", "") for r in reports):
         terminalreporter.write_line(pythons.summary())
 
 

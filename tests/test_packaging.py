@@ -16,7 +16,6 @@ from cometapi_replicate import __version__
 from tools.generate import ROOT
 
 from . import pythons
-from .conftest import PYTHONS_TESTED
 
 SMOKE = """
 import cometapi_replicate, cometapi_replicate_api
@@ -60,9 +59,8 @@ def test_classifiers_name_each_python_version_tested(wheel: Path) -> None:
 
 @pytest.mark.parametrize("version", pythons.present())
 def test_the_wheel_installs_and_runs_on_each_python(
-    version: str, wheel: Path, tmp_path: Path, request: pytest.FixtureRequest
+    version: str, wheel: Path, tmp_path: Path
 ) -> None:
-    request.config.stash[PYTHONS_TESTED] = True
     interpreter = pythons.find(version)
     assert interpreter is not None
     env_dir = tmp_path / "venv"
