@@ -529,6 +529,8 @@ def test_failure_past_the_deadline_ends_in_a_wait_timeout(make: Any, clock: Fake
     with pytest.raises(WaitTimeoutError, match="refused") as waited:
         client.wait("pred1", timeout=20)
     assert clock.now <= 20
+    # it may end before 20 s (no retry fits): the message must not claim 20 s went by
+    assert "20s timeout leaves no time to try again" in str(waited.value)
     assert waited.value.prediction is not None
     assert isinstance(waited.value.__cause__, APIConnectionError)
 
@@ -717,3 +719,12 @@ def test_an_open_async_client_makes_a_missing_sniffio_fail_fast_and_leaves_one_i
     )
     inside = "True free" if installed else "True absent"
     assert done.stdout.splitlines() == [inside, "free", "sniffio sniffio"]
+
+
+def test_the_bodys_input_is_input_and_to_dict_gives_the_body_back() -> None:
+    """As the README's public surface says: ``input`` is a builtin's name, so the field is
+    ``input_``; ``to_dict()`` still writes ``input``."""
+    body = prediction_body("starting", input={"prompt": "a boat", "num_outputs": 2})
+    prediction = Prediction.from_dict(body)
+    assert prediction.input_ is not None and prediction.input_["prompt"] == "a boat"
+    assert prediction.to_dict() == body

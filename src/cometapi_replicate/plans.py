@@ -283,8 +283,9 @@ def watch(
             )
         except DeadlinePassed as passed:
             last = f"still {latest.status}" if latest is not None else "no answer"
-            raise WaitTimeoutError(
-                f"prediction {prediction_id}: {last} after {timeout:g}s ({passed.__cause__})",
+            raise WaitTimeoutError(  # maybe before the deadline: no retry fits before it
+                f"prediction {prediction_id}: {last}, and its {timeout:g}s timeout leaves no "
+                f"time to try again ({passed.__cause__})",
                 latest,
             ) from passed.__cause__
         if _fingerprint(latest) != seen:
