@@ -209,6 +209,34 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
     assert all(r["resumed"] for r in manifest(again.stdout))
 
 
+def test_a_closed_stdout_stops_the_batch_with_the_command_that_resumes(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    """Unlike ``get``, a batch whose reader has gone (``| head -1``) has work left: it exits 4
+    with the resume line, and the resume finishes it, creating nothing twice."""
+    write_inputs(tmp_path / "in.jsonl", 30)
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    try:
+        stopped = subprocess.run(
+            [sys.executable, "-c", ENTRY, *command(tmp_path)],
+            env=env_for(server),
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert stopped.returncode == 4, stopped.stderr
+    assert "resume with: " in stopped.stderr.splitlines()[-1]
+    resumed = run_cli(server, command(tmp_path))
+    assert resumed.returncode == 0, resumed.stderr
+    assert sorted(r["key"] for r in manifest(resumed.stdout)) == [f"k{n:03d}" for n in range(30)]
+    assert creates(server.sandbox) == 30, "nothing was created twice"
+
+
 def test_shards_are_disjoint_and_their_union_is_the_batch(
     tmp_path: Path, server: SandboxServer
 ) -> None:

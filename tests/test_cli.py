@@ -9,6 +9,7 @@ import signal
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cometapi_replicate import Client
@@ -83,6 +84,36 @@ def test_json_piped_into_head(env: dict[str, str], long_pid: str) -> None:
     assert result.stdout == "{\n"
     assert result.stderr == ""
     assert result.returncode == 141, "head left before the end: stdout was closed early"
+
+
+def test_the_sandbox_command_prints_the_url_and_key_that_reach_it(env: dict[str, str]) -> None:
+    """As the README has users do: serve it, then point the command line at what it printed."""
+    base = {k: v for k, v in env.items() if k not in ("COMETAPI_BASE_URL", "COMETAPI_KEY")}
+    served = subprocess.Popen(
+        [*CLI, "sandbox", "--port", "0", "--json"],
+        env=base,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert served.stdout is not None
+        printed = json.loads(served.stdout.readline())
+        assert printed["base_url"].startswith("http://127.0.0.1:")
+        pointed = {**base, "COMETAPI_BASE_URL": printed["base_url"], "COMETAPI_KEY": printed["key"]}
+        result = cli(
+            pointed, "run", "o/m", "-i", "sandbox_queue=0", "-i", "sandbox_run=0", "--json"
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["status"] == "succeeded"
+        stats = f"{printed['base_url'].rstrip('/')}/sandbox/v1/stats"
+        assert httpx.get(stats).status_code == 401, "the stats need the bearer key"
+        counted = httpx.get(stats, headers={"Authorization": f"Bearer {printed['key']}"})
+        assert counted.status_code == 200
+        assert counted.json()["predictions"] == counted.json()["max_creates_per_input"] == 1
+    finally:
+        served.terminate()
+        served.communicate(timeout=30)
 
 
 def test_sandbox_without_its_extra_says_what_to_install(
