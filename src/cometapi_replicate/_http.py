@@ -135,7 +135,7 @@ class Requests:
 
     def build(self, kwargs: dict[str, Any], budget: float | None) -> httpx.Request:
         """The request ``kwargs`` describe, each phase's timeout cut to ``budget``."""
-        timeout = _cut(self._timeout, budget)
+        timeout = _within(self._timeout, budget)
         plain_get = kwargs.keys() == {"method", "url"} and kwargs["method"].upper() == "GET"
         url = self._urls.get(kwargs["url"]) if plain_get else None
         if url is None:
@@ -155,7 +155,8 @@ class Requests:
         )
 
 
-def _cut(timeout: httpx.Timeout, budget: float | None) -> httpx.Timeout:
+def _within(timeout: httpx.Timeout, budget: float | None) -> httpx.Timeout:
+    """``timeout`` with each phase cut to ``budget`` (itself when nothing needs cutting)."""
     phases = timeout.as_dict()
     if budget is None or all(limit is not None and limit <= budget for limit in phases.values()):
         return timeout
