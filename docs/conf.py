@@ -22,7 +22,7 @@ release = version = __version__
 extensions = ["myst_parser", "sphinx.ext.autodoc"]
 source_suffix = {".md": "markdown"}
 root_doc = "index"
-# bench.md is written by `make bench` and included by guides/performance.md.
+# bench.md is written by `make bench`, which also puts its table into guides/performance.md.
 exclude_patterns = ["_build", "bench.md"]
 
 myst_heading_anchors = 4
