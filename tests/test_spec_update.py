@@ -1,7 +1,7 @@
 """Real spec updates, end to end through `make update-spec`, in a copy of the work tree.
 
 The changes are made to whatever document is vendored today (so an update never breaks this
-test): first the README's recipe (copy the vendored file, add one optional nullable field by
+test): first the documented recipe (copy the vendored file, add one optional nullable field by
 hand, taken with SKIP_TESTS=1), then a second change on top of it (an enum on status, another
 field), followed by the project's test run in the copy (less the modules in HEAVY, and this
 one: it is already inside one), and finally the copy's `make check-generated lint`, so the
@@ -20,8 +20,9 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.generate import DOCUMENTS, ROOT
+from tools.generate import DOCUMENTS
 
+from .documents import containing
 from .test_spec import response_schema
 from .tree import copy_env, copy_tree, make_in
 
@@ -70,16 +71,17 @@ def add_a_line_as_a_user_would(tree: Path, out: Path) -> Path:
         if line.strip() == f"{name}:"
     )
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    added, _ = readme_example()
-    assert added == "deadline: {type: [string, 'null']}", "the line the README has users add"
+    added, _ = documented_example()
+    assert added == "deadline: {type: [string, 'null']}", "the line the guide has users add"
     lines.insert(at, f"{indent}{added}\n")
     out.write_text("".join(lines), "utf-8")
     return out
 
 
-def readme_example() -> tuple[str, list[str]]:
-    """The README's update example: the line it tells the user to add, and the output lines."""
-    text = (ROOT / "README.md").read_text("utf-8")
+def documented_example() -> tuple[str, list[str]]:
+    """The documented update example (the maintainers' guide): the line it tells the user to
+    add, and the output lines."""
+    _, text = containing("<!-- update-spec-output -->")
     block = text.split("<!-- update-spec-output -->\n```console\n", 1)[1].split("```", 1)[0]
     lines = block.splitlines()
     added = next(line for line in lines if line.startswith("$ #")).split("add the line", 1)[1]
@@ -127,8 +129,8 @@ def test_two_updates_compose_and_the_copy_passes_make_ci(tmp_path: Path) -> None
     assert "Release it as a minor version bump" in out
     assert " passed" not in out, "SKIP_TESTS=1 runs no tests"
     assert (tree / "openapi" / QUERY).read_bytes() == first.read_bytes(), "vendored as given"
-    shown = [line for line in readme_example()[1] if versionless(line) not in versionless(out)]
-    assert not shown, f"the README shows output that the update does not print: {shown}"
+    shown = [line for line in documented_example()[1] if versionless(line) not in versionless(out)]
+    assert not shown, f"the maintainers' guide shows output that the update does not print: {shown}"
     generated = tree / "generated" / "cometapi_replicate_api" / "models" / "prediction.py"
     assert "deadline: None | str = None" in generated.read_text("utf-8")
 
