@@ -134,6 +134,7 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
+        """The prediction succeeded (and, with ``download``, its files are saved)."""
         return self.outcome is BatchOutcome.SUCCEEDED
 
     def to_json(self) -> dict[str, Any]:
@@ -163,14 +164,17 @@ class BatchSummary:
 
     @property
     def done(self) -> int:
+        """Items finished, whatever their outcome."""
         return sum(self.counts.values())
 
     @property
     def succeeded(self) -> int:
+        """Items that succeeded."""
         return self.counts.get(BatchOutcome.SUCCEEDED, 0)
 
     @property
     def not_succeeded(self) -> int:
+        """Items finished with any other outcome."""
         return self.done - self.succeeded
 
     @property

@@ -37,11 +37,24 @@ MAX_BODY = 4096
 
 
 class CometAPIError(Exception):
-    """Base class of every error the SDK raises on purpose."""
+    """Base class of every error the SDK raises on purpose: no ``KeyError``, ``JSONDecodeError``
+    or httpx exception escapes a public call, and no error's message, fields or chain hold the
+    API key. Catch it to handle them all::
+
+        try:
+            prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
+        except CometAPIError as error:
+            print("no image:", error)
+    """
 
 
 class APIStatusError(CometAPIError):
-    """The API answered with an error status."""
+    """The API answered with an error status (a subclass names the common ones).
+
+    ``status_code``; ``message``, from CometAPI's error envelope, Replicate's ``detail``, or a
+    note that the body was HTML or empty; ``code`` and ``request_id`` when the body has them;
+    ``body``, the response text; ``headers``.
+    """
 
     def __init__(
         self,
@@ -63,7 +76,7 @@ class APIStatusError(CometAPIError):
 
 
 class BadRequestError(APIStatusError):
-    """400."""
+    """400: the request was refused as malformed (a bad input, for one)."""
 
 
 class AuthenticationError(APIStatusError):
@@ -71,7 +84,7 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """403."""
+    """403: the key may not do this."""
 
 
 class NotFoundError(APIStatusError):
@@ -79,11 +92,11 @@ class NotFoundError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429."""
+    """429: too many requests; raised once the retries (which honour ``Retry-After``) are spent."""
 
 
 class InternalServerError(APIStatusError):
-    """500 and above."""
+    """500 and above; raised once the retries of a GET are spent (a create is not retried)."""
 
 
 class APIConnectionError(CometAPIError):
@@ -91,11 +104,14 @@ class APIConnectionError(CometAPIError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out, or (with your own ``http_client``) its pool had no free
+    connection in time."""
 
 
 class ResponseValidationError(CometAPIError):
-    """A successful response whose body is not a prediction (not JSON, or no id/status)."""
+    """A successful response whose body is not a prediction: not JSON, no ``id`` or
+    ``status``, an id that cannot go in a URL, nested deeper than 64 or larger than
+    ``max_response_bytes``; also a malformed ``data:`` output URL."""
 
 
 class PredictionError(CometAPIError):
@@ -115,7 +131,8 @@ class PredictionCanceledError(PredictionError):
 
 
 class OutputUnavailableError(PredictionError):
-    """No output file to fetch: not succeeded, data removed, or an output with no files."""
+    """No output file to fetch: not succeeded, data removed, an output with no files, or no
+    such index."""
 
 
 class OutputTooLargeError(CometAPIError):
