@@ -95,7 +95,13 @@ class APITimeoutError(APIConnectionError):
 
 
 class ResponseValidationError(CometAPIError):
-    """A successful response whose body is not a prediction (not JSON, or no id/status)."""
+    """A successful response that does not answer the request: not a prediction (not JSON, no
+    id or status, an id that is not UTF-8), or a GET answered with another prediction."""
+
+
+class OtherPredictionError(ResponseValidationError):
+    """A GET answered with another prediction's body (a proxy's cache or routing fault):
+    transient, so a wait polls again instead of returning it."""
 
 
 class PredictionError(CometAPIError):
