@@ -20,6 +20,7 @@ __all__ = [
     "BadRequestError",
     "CometAPIError",
     "InternalServerError",
+    "JournalError",
     "NotFoundError",
     "OutputTooLargeError",
     "OutputUnavailableError",
@@ -102,6 +103,13 @@ class ResponseValidationError(CometAPIError):
 class OtherPredictionError(ResponseValidationError):
     """A GET answered with another prediction's body (a proxy's cache or routing fault):
     transient, so a wait polls again instead of returning it."""
+
+
+class JournalError(CometAPIError):
+    """A batch's journal cannot be used: in use by another run, of another model, not a
+    journal of this SDK (another application's database, a newer format, not SQLite), or
+    a write or read that failed (disk full, read-only, removed); ``__cause__`` is the
+    ``sqlite3`` or ``OSError`` behind it."""
 
 
 class PredictionError(CometAPIError):
