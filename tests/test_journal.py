@@ -82,8 +82,9 @@ def test_a_journal_belongs_to_one_model(tmp_path: Path) -> None:
 def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a database at all, just text " * 100)
-    with pytest.raises(JournalError, match="not a usable journal"):
+    with pytest.raises(JournalError, match="not a SQLite database"):
         SqliteJournal(path, MODEL)
+    assert path.read_text() == "not a database at all, just text " * 100
 
 
 class _InterruptedAfterBegin:

@@ -24,6 +24,7 @@ from .errors import (
     BadRequestError,
     CometAPIError,
     InternalServerError,
+    JournalError,
     NotFoundError,
     OutputTooLargeError,
     OutputUnavailableError,
@@ -48,7 +49,6 @@ from .status import (
 if TYPE_CHECKING:
     from .batch import BatchOutcome, BatchResult, BatchSummary
     from .batch_run import AsyncBatch, Batch
-    from .journal import JournalError
 
 _LAZY = {
     "AsyncBatch": "batch_run",
@@ -56,7 +56,6 @@ _LAZY = {
     "BatchOutcome": "batch",
     "BatchResult": "batch",
     "BatchSummary": "batch",
-    "JournalError": "journal",
 }
 
 

@@ -38,7 +38,7 @@ from .errors import (
 from .progress import parse_progress
 from .responses import server_time
 from .schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
-from .status import PredictionStatus, is_terminal, normalize_status, output_urls
+from .status import PredictionStatus, awaiting_output, is_terminal, normalize_status, output_urls
 from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
 __all__ = [
@@ -392,6 +392,13 @@ class _Item:
     failures: int = 0
     prediction: Prediction | None = None
     download_attempts: int = 0
+    grace_ends: float | None = None
+    """While its prediction awaits its output (succeeded, output null): when it is taken as
+    it is."""
+
+    def ends(self) -> float | None:
+        """When the item stops being polled: its deadline, or the end of its output grace."""
+        return min((t for t in (self.deadline, self.grace_ends) if t is not None), default=None)
 
 
 class BatchScheduler:
@@ -622,6 +629,11 @@ class BatchScheduler:
         delay = self._retry_delay(item, error, retry_after, now)
         if delay is None:
             return self._give_up(item, error, now)
+        ends = item.ends()
+        if item.grace_ends is not None and ends is not None and now + delay >= ends:
+            assert item.prediction is not None  # no retry fits in the output grace:
+            item.grace_ends = now  # the state it has is the one it ends with
+            return self._seen(item, item.prediction, now)
         if item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
         return self._next_poll(item, now, delay)
@@ -655,7 +667,13 @@ class BatchScheduler:
     def _seen(self, item: _Item, prediction: Prediction, now: float) -> list[Effect]:
         """A state of the prediction arrived (from its create or a poll)."""
         item.prediction = prediction
-        if is_terminal(prediction):
+        if not awaiting_output(prediction):
+            item.grace_ends = None
+        elif item.grace_ends is None:
+            item.grace_ends = now + self.options.timing.output_grace
+        ends = item.ends()
+        held = item.grace_ends is not None and ends is not None and now < ends
+        if is_terminal(prediction) and not held:
             self._learn(item, prediction, now)
             item.record = replace(
                 item.record,
@@ -675,7 +693,7 @@ class BatchScheduler:
                 item.record = replace(item.record, stage=Stage.SAVED, files=())
             return [Save(item.record), self._finish(item, outcome, None, now)]
         item.record = replace(item.record, status=prediction.status)
-        if item.deadline is not None and now >= item.deadline:
+        if not held and item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
         age = now - (item.started if item.started is not None else now)
         schedule = item.schedule
@@ -692,7 +710,8 @@ class BatchScheduler:
         return self._next_poll(item, now, delay)
 
     def _next_poll(self, item: _Item, now: float, delay: float) -> list[Effect]:
-        remaining = None if item.deadline is None else item.deadline - now
+        ends = item.ends()
+        remaining = None if ends is None else ends - now
         self._queue_poll(item, now + bounded_delay(delay, remaining=remaining))
         return []
 

@@ -20,6 +20,7 @@ __all__ = [
     "BadRequestError",
     "CometAPIError",
     "InternalServerError",
+    "JournalError",
     "NotFoundError",
     "OutputTooLargeError",
     "OutputUnavailableError",
@@ -95,7 +96,20 @@ class APITimeoutError(APIConnectionError):
 
 
 class ResponseValidationError(CometAPIError):
-    """A successful response whose body is not a prediction (not JSON, or no id/status)."""
+    """A successful response that does not answer the request: not a prediction (not JSON, no
+    id or status, an id that is not UTF-8), or a GET answered with another prediction."""
+
+
+class OtherPredictionError(ResponseValidationError):
+    """A GET answered with another prediction's body (a proxy's cache or routing fault):
+    transient, so a wait polls again instead of returning it."""
+
+
+class JournalError(CometAPIError):
+    """A batch's journal cannot be used: in use by another run, of another model, not a
+    journal of this SDK (another application's database, a newer format, not SQLite), or
+    a write or read that failed (disk full, read-only, removed); ``__cause__`` is the
+    ``sqlite3`` or ``OSError`` behind it."""
 
 
 class PredictionError(CometAPIError):

@@ -49,13 +49,16 @@ EchoPlace = Literal["body", "header", "status", "error"]
 class Fault:
     """A misbehaviour for the next matching request(s); build one with the class methods."""
 
-    kind: Literal["status", "html", "slow", "hang", "drop", "truncate", "drip", "nested", "echo"]
+    kind: Literal[
+        "status", "html", "slow", "hang", "drop", "truncate", "drip", "nested", "echo", "id"
+    ]
     status: int = 200
     seconds: float = 0.0
     retry_after: float | None = None
     depth: int = 0
     place: EchoPlace = "body"
     escaped: bool = False
+    id: bytes = b""
 
     @classmethod
     def server_error(cls, status: int = 502) -> Fault:
@@ -110,6 +113,14 @@ class Fault:
         ``error`` of a failed prediction; ``escaped``: as JSON ``\\uXXXX`` escapes."""
         return cls("echo", place=place, escaped=escaped)
 
+    @classmethod
+    def wrong_id(cls, prediction_id: str | bytes = "someoneelses0prediction00") -> Fault:
+        """The prediction answered with another id (a proxy's cache or routing fault): a
+        ``str``, or raw ``bytes`` put between the quotes as they are (``b"\\xc0\\xaf"``: not
+        UTF-8)."""
+        raw = prediction_id if isinstance(prediction_id, bytes) else prediction_id.encode()
+        return cls("id", id=raw)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -137,6 +148,10 @@ class _Prediction:
     output: Any = None
     """The ``sandbox_output`` template, or ``None`` for a list of the PNG files."""
     output_bytes: int = 0
+    null_output: bool = False
+    """``sandbox_output`` was ``null``: the model succeeds with no output at all."""
+    output_lag: int = 0
+    """Polls still to answer ``succeeded`` with ``output: null`` before the output shows."""
 
 
 @dataclass
@@ -145,8 +160,10 @@ class Sandbox:
 
     Timing and outcome for new predictions come from these attributes, or per request from
     the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome``, ``sandbox_steps``,
-    ``sandbox_progress`` (``false``: logs without tqdm lines) and ``sandbox_output_bytes`` (each
-    output PNG padded to that size); ``num_outputs`` sets the number of images. Defaults: 1 s
+    ``sandbox_progress`` (``false``: logs without tqdm lines), ``sandbox_output_bytes`` (each
+    output PNG padded to that size) and ``sandbox_output_lag`` (the first that many polls that
+    see it succeeded get ``output: null``, as from a proxy whose copy of the output lags);
+    ``num_outputs`` sets the number of images. Defaults: 1 s
     starting, 3 s processing in 20 tqdm steps, then succeeded with one 64x64 PNG.
 
     ``create_rate`` (creates per second, bursts of ``create_burst``) limits creates like a
@@ -154,7 +171,7 @@ class Sandbox:
     counts the creates of each distinct input, so a test can prove nothing was created twice.
 
     The input ``sandbox_output`` sets the output to any JSON value, in which a string
-    ``"$file0"``, ``"$file1"``... becomes the URL of a PNG file.
+    ``"$file0"``, ``"$file1"``... becomes the URL of a PNG file; ``null``: no output at all.
     """
 
     key: str = SANDBOX_KEY
@@ -242,6 +259,8 @@ class Sandbox:
             )
         if fault is not None and fault.kind == "echo":
             return _echo(fault, headers.get("authorization", "").removeprefix("Bearer "), reply)
+        if fault is not None and fault.kind == "id":
+            return _with_id(reply, fault.id)
         if fault is not None:
             return Reply(reply.status, reply.headers, reply.body, fault)
         return reply
@@ -268,7 +287,11 @@ class Sandbox:
             prediction = self._predictions.get(match[1])
             if prediction is None:
                 return _error(404, "Prediction not found", "")
-            return _json(200, self.view(prediction))
+            view = self.view(prediction)
+            if view["status"] == "succeeded" and prediction.output_lag > 0:
+                prediction.output_lag -= 1
+                view["output"] = None
+            return _json(200, view)
         return _error(404, f"No route for {method} {path}", "")
 
     def _throttle(self) -> float | None:
@@ -305,6 +328,7 @@ class Sandbox:
             outputs = int(given.get("num_outputs", self.outputs))
             progress = given.get("sandbox_progress", self.progress)
             output_bytes = int(given.get("sandbox_output_bytes", self.output_bytes))
+            output_lag = int(given.get("sandbox_output_lag", 0))
             if min(queue, run) < 0 or steps < 1 or not 1 <= outputs <= 16:
                 raise ValueError(
                     "sandbox_queue and sandbox_run >= 0, sandbox_steps >= 1, num_outputs 1-16"
@@ -318,6 +342,8 @@ class Sandbox:
                 raise ValueError(
                     f"sandbox_progress is true or false, sandbox_output_bytes 0-{MAX_OUTPUT_BYTES}"
                 )
+            if output_lag < 0:
+                raise ValueError("sandbox_output_lag is 0 or more polls")
         except (TypeError, ValueError) as exc:
             return _error(400, str(exc), "invalid_request")
         prediction = _Prediction(
@@ -334,6 +360,8 @@ class Sandbox:
             progress=progress,
             output=template,
             output_bytes=output_bytes,
+            null_output="sandbox_output" in given and template is None,
+            output_lag=output_lag,
         )
         self._predictions[prediction.id] = prediction
         self.creates[self.input_key(given)] += 1
@@ -404,7 +432,7 @@ class Sandbox:
         }
         if status == "succeeded":
             body["metrics"] = {"image_count": p.outputs, "predict_time": round(p.run, 3)}
-            if not removed:
+            if not removed and not p.null_output:
                 files = [f"{self.files_url}/files/{p.id}/out-{i}.png" for i in range(p.outputs)]
                 body["output"] = files if p.output is None else _fill_files(p.output, files)
         elif status == "failed":
@@ -537,6 +565,16 @@ def _echo(fault: Fault, key: str, reply: Reply) -> Reply:
         else {"status": _ECHO}
     )
     return Reply(200, reply.headers, _fill(view, form))
+
+
+def _with_id(reply: Reply, raw: bytes) -> Reply:
+    """``reply`` (a prediction) with ``raw`` in place of its id, byte for byte."""
+    if reply.status != 200:
+        return reply
+    view = json.loads(reply.body)
+    view["id"] = _ECHO
+    body = json.dumps(view).encode().replace(_ECHO.encode(), raw)
+    return Reply(200, reply.headers, body)
 
 
 def _fill(body: object, form: str) -> bytes:
