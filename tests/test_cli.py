@@ -280,3 +280,30 @@ def test_the_readme_and_help_list_every_exit_code(env: dict[str, str]) -> None:
     assert {int(n) for n in re.findall(r"^\| (\d+) \|", table, re.M)} == codes
     top_help = cli(env, "--help").stdout.split("exit codes:", 1)[1]
     assert {int(n) for n in re.findall(r"\b(\d{1,3})\b", top_help)} == codes
+
+
+HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
+
+
+@pytest.mark.parametrize("command", ["get", "download"])
+def test_get_and_download_on_a_terminal_draw_no_bar_and_keep_the_cursor(
+    env: dict[str, str], pid: str, tmp_path: Path, command: str
+) -> None:
+    terminal = {**env, "COLUMNS": "100", "TERM": "xterm-256color"}
+    code, screen = run_on_pty(terminal, command, pid, *([str(tmp_path)] * (command == "download")))
+    assert code == 0, screen
+    assert HIDE not in screen, "the cursor was hidden"
+    assert "━" not in screen and "starting" not in screen, f"a progress bar:\n{screen!r}"
+
+
+@pytest.mark.parametrize(
+    "args", [["wait", "{pid}"], ["run", "o/m", "-i", "sandbox_run=60", "--timeout", "0.5"]]
+)
+def test_a_wait_on_a_terminal_shows_the_cursor_again_however_it_ends(
+    env: dict[str, str], pid: str, args: list[str]
+) -> None:
+    terminal = {**env, "COLUMNS": "100", "TERM": "xterm-256color"}
+    code, screen = run_on_pty(terminal, *(a.format(pid=pid) for a in args))
+    assert code == (0 if args[0] == "wait" else 3), screen
+    assert HIDE in screen, "the bar was drawn"
+    assert screen.rfind(SHOW) > screen.rfind(HIDE), f"the cursor stays hidden:\n{screen!r}"

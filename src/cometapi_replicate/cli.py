@@ -385,7 +385,16 @@ def _main(argv: Sequence[str] | None) -> int:
         from .cli_batch import run_batch
 
         return run_batch(args)
-    display = Display(sys.stderr, quiet=args.quiet)
+    # Only a wait has progress to show: get and download read one state and draw no bar.
+    display = Display(sys.stderr, quiet=args.quiet or args.command in ("get", "download"))
+    try:
+        return _predict(args, display)
+    finally:
+        display.close()  # whatever happened: the bar hid the cursor, this shows it again
+
+
+def _predict(args: argparse.Namespace, display: Display) -> int:
+    """``get``, ``wait``, ``run`` or ``download``: the exit code."""
     seen: dict[str, str] = {"id": args.id} if args.command == "wait" else {}
 
     def on_update(prediction: Prediction) -> None:
