@@ -307,3 +307,21 @@ def test_a_wait_on_a_terminal_shows_the_cursor_again_however_it_ends(
     assert code == (0 if args[0] == "wait" else 3), screen
     assert HIDE in screen, "the bar was drawn"
     assert screen.rfind(SHOW) > screen.rfind(HIDE), f"the cursor stays hidden:\n{screen!r}"
+
+
+def test_the_sandbox_on_a_port_in_use_says_so_and_exits(
+    env: dict[str, str], held_port: int
+) -> None:
+    result = cli(env, "sandbox", "--port", str(held_port))
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr == (
+        f"error: cannot serve on 127.0.0.1:{held_port}: "
+        "in use by another program; --port 0 picks a free one\n"
+    )
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "eighty"])
+def test_the_sandbox_on_an_impossible_port_is_a_usage_error(env: dict[str, str], port: str) -> None:
+    result = cli(env, "sandbox", "--port", port)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument --port: a port from 0 to 65535, not '{port}'" in result.stderr

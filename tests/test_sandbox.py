@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import struct
 import zlib
@@ -278,3 +279,17 @@ def test_outputs_of_a_chosen_size_are_valid_pngs_over_real_sockets(tmp_path: Pat
             kinds.append(kind)
             offset += 12 + length
         assert kinds == [b"IHDR", b"IDAT", b"skIp", b"IEND"]
+
+
+def test_a_port_in_use_is_an_oserror_from_start_and_a_bad_port_a_valueerror(
+    held_port: int,
+) -> None:
+    with pytest.raises(OSError) as raised, SandboxServer(Sandbox(), port=held_port):
+        pass
+    assert raised.value.errno == errno.EADDRINUSE
+    server = SandboxServer(Sandbox(), port=held_port)
+    with pytest.raises(OSError):
+        server.start()
+    for port in (99999, -1):
+        with pytest.raises(ValueError, match="0 to 65535"):
+            SandboxServer(Sandbox(), port=port)

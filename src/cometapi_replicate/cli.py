@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -93,6 +94,17 @@ def parse_seconds(minimum: float) -> Callable[[str], float]:
         return value
 
     return parse
+
+
+def parse_port(text: str) -> int:
+    """``--port``: a whole number from 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port from 0 to 65535, not {text!r}")
+    return port
 
 
 def parse_value(text: str) -> Any:
@@ -337,7 +349,7 @@ def parser() -> argparse.ArgumentParser:
     download.add_argument("directory", help="where to save the files (created if missing)")
     download.add_argument("--overwrite", action="store_true", help="replace existing files")
     download.add_argument("--name", default=DEFAULT_NAME, help=NAME_HELP)
-    sub["sandbox"].add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sub["sandbox"].add_argument("--port", type=parse_port, default=0, help="0 picks a free port")
     from .cli_batch import add_parser as add_batch
 
     add_batch(commands, common)
@@ -523,7 +535,12 @@ def serve_sandbox(port: int, as_json: bool, quiet: bool) -> int:
         return EXIT_ERROR
     try:
         server.start()
-    except (OSError, RuntimeError) as exc:
+    except OSError as exc:
+        taken = exc.errno == errno.EADDRINUSE
+        reason = "in use by another program; --port 0 picks a free one" if taken else exc.strerror
+        print(f"error: cannot serve on 127.0.0.1:{port}: {reason or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     sandbox = server.sandbox
