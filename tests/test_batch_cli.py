@@ -22,7 +22,7 @@ import pytest
 
 from cometapi_replicate.batch import BatchOutcome, BatchSummary
 from cometapi_replicate.cli_batch import BatchDisplay
-from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
 
 MODEL = "black-forest-labs/flux-schnell"
 # SIGINT back to Python's handler: a suite started in the background passes it on ignored.
@@ -199,7 +199,7 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
     ok = [r for key, r in results.items() if key not in ("k004", "k011")]
     assert all(r["status"] == "succeeded" and len(r["files"]) >= 1 for r in ok)
     assert "28 succeeded, 1 failed, 1 canceled" in finished.stderr
-    assert finished.stderr.count("30/30 done, 2 failed, 0 in flight") == 1  # not a tty: lines
+    assert finished.stderr.count("30/30 done, 2 failed, 0 unknown, 0 in flight") == 1  # lines
 
     again = run_cli(server, command(tmp_path))  # a resume reports every item, none sent again
     assert again.returncode == 1
@@ -207,6 +207,17 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
         key: r["status"] for key, r in results.items()
     }
     assert all(r["resumed"] for r in manifest(again.stdout))
+
+
+def test_unknown_items_are_counted_apart_from_failed_ones(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    write_inputs(tmp_path / "in.jsonl", 10, k009={"sandbox_outcome": "failed"})
+    server.sandbox.inject(Fault.server_error(502), times=3, on="create")  # may exist: unknown
+    finished = run_cli(server, command(tmp_path))
+    assert finished.returncode == 1
+    assert "6 succeeded, 1 failed, 0 canceled, 0 timed out, 3 unknown" in finished.stderr
+    assert finished.stderr.count("10/10 done, 1 failed, 3 unknown, 0 in flight") == 1
 
 
 def test_a_closed_stdout_stops_the_batch_with_the_command_that_resumes(

@@ -155,14 +155,21 @@ class BatchSummary:
     """Counts so far: each outcome, items in flight and waiting, finishes per minute."""
 
     counts: Mapping[BatchOutcome, int]
+    """Items ended so far, by outcome (an outcome no item has had may be absent)."""
     in_flight: int
+    """Items created (or being created) and not yet ended."""
     waiting: int
+    """Items read and not yet started."""
     resumed: int
+    """Items that an earlier run of the journal had finished."""
     elapsed: float
+    """Seconds since the batch began."""
     per_minute: float
+    """Items ended per minute so far."""
 
     @property
     def done(self) -> int:
+        """Items ended so far, whatever their outcome."""
         return sum(self.counts.values())
 
     @property
@@ -170,7 +177,32 @@ class BatchSummary:
         return self.counts.get(BatchOutcome.SUCCEEDED, 0)
 
     @property
+    def failed(self) -> int:
+        return self.counts.get(BatchOutcome.FAILED, 0)
+
+    @property
+    def canceled(self) -> int:
+        """Canceled or aborted."""
+        return self.counts.get(BatchOutcome.CANCELED, 0)
+
+    @property
+    def timed_out(self) -> int:
+        return self.counts.get(BatchOutcome.TIMED_OUT, 0)
+
+    @property
+    def unknown(self) -> int:
+        """Creates sent and never answered: they may exist and be billed."""
+        return self.counts.get(BatchOutcome.UNKNOWN, 0)
+
+    @property
+    def error(self) -> int:
+        """Items ended by an error: a create refused with a 4xx, polls or a download that kept
+        failing, a status that is not a prediction's."""
+        return self.counts.get(BatchOutcome.ERROR, 0)
+
+    @property
     def not_succeeded(self) -> int:
+        """Items ended with any other outcome than ``succeeded``."""
         return self.done - self.succeeded
 
     @property
