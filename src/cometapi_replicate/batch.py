@@ -49,6 +49,7 @@ __all__ = [
     "BatchSummary",
     "Record",
     "Stage",
+    "checked_input",
     "fingerprint",
     "in_shard",
     "item_folder",
@@ -310,6 +311,18 @@ def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
         raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
 
 
+def checked_input(key: str, model_input: Mapping[str, Any], record: Record | None) -> str:
+    """The input's fingerprint; a :class:`ValueError` when the journal's ``record`` of ``key``
+    holds another input."""
+    digest = fingerprint(model_input)
+    if record is not None and record.input_hash != digest:
+        raise ValueError(
+            f"item {key!r}: the input differs from the one the journal recorded for this "
+            "key; restore the input or use another journal"
+        )
+    return digest
+
+
 def fingerprint(model_input: Mapping[str, Any]) -> str:
     """A stable digest of an input, to notice a journal resumed with different inputs."""
 
@@ -482,12 +495,7 @@ class BatchScheduler:
         self._last = now
         if key in self._items:
             raise ValueError(f"key {key!r} appears twice in the inputs")
-        digest = fingerprint(model_input)
-        if record is not None and record.input_hash != digest:
-            raise ValueError(
-                f"item {key!r}: the input differs from the one the journal recorded for this "
-                "key; restore the input or use another journal"
-            )
+        digest = checked_input(key, model_input, record)
         record = record or Record(key, digest)
         stage, download = record.stage, self.options.download
         if stage is Stage.SAVED or (

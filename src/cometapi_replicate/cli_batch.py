@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .batch import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_KEY, BatchSummary, in_shard
+from .batch import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE,
+    MAX_KEY,
+    BatchSummary,
+    checked_input,
+    in_shard,
+)
 from .cli import (
     EXIT_ERROR,
     EXIT_FAILED,
@@ -27,7 +34,7 @@ from .cli import (
 )
 from .client import Client
 from .errors import CometAPIError
-from .journal import JournalError
+from .journal import JournalError, SqliteJournal
 
 JOURNAL = ".batch-journal"
 PLAIN_EVERY = 2.0
@@ -157,6 +164,31 @@ def _parse_line(line: str, where: str, number: str) -> tuple[str, dict[str, Any]
     return number, value
 
 
+def preflight(args: argparse.Namespace, journal: str) -> int:
+    """The number of items of this shard, once it is known the run would not be refused: a
+    key that appears twice, or an input that differs from the one an existing journal recorded
+    for its key, is a :class:`UsageError`; another model's journal a :class:`JournalError`.
+    Creates no journal."""
+    keys: set[str] = set()
+    recorded = SqliteJournal(journal, args.model) if Path(journal).exists() else None
+    try:
+        for key, model_input in read_inputs(args.inputs):
+            if not in_shard(key, args.shard):
+                continue
+            if key in keys:
+                raise UsageError(f"--inputs {args.inputs}: key {key!r} appears twice")
+            keys.add(key)
+            if recorded is not None:
+                try:
+                    checked_input(key, model_input, recorded.lookup(key))
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
+    finally:
+        if recorded is not None:
+            recorded.close()
+    return len(keys)
+
+
 def journal_path(args: argparse.Namespace) -> str:
     if args.journal:
         return str(args.journal)
@@ -263,7 +295,7 @@ def run_batch(args: argparse.Namespace) -> int:
     journal = journal_path(args)
     resume = resume_command(args, journal)
     try:
-        total = sum(1 for key, _ in read_inputs(args.inputs) if in_shard(key, args.shard))
+        total = preflight(args, journal)
         client = Client(base_url=args.base_url)
     except (UsageError, OSError, ValueError, CometAPIError) as exc:
         print(f"error: {exc}", file=sys.stderr)
