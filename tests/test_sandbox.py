@@ -31,6 +31,7 @@ from cometapi_replicate import (
     parse_progress,
 )
 from cometapi_replicate.testing import OUTCOMES, SANDBOX_KEY, Fault, Sandbox, SandboxServer
+from cometapi_replicate.testing.sandbox import parse_fault
 from tools.generate import ROOT, load_yaml
 
 from .conftest import FakeClock
@@ -293,3 +294,25 @@ def test_a_port_in_use_is_an_oserror_from_start_and_a_bad_port_a_valueerror(
     for port in (99999, -1):
         with pytest.raises(ValueError, match="0 to 65535"):
             SandboxServer(Sandbox(), port=port)
+
+
+def test_known_models_and_faults_written_as_text() -> None:
+    sandbox = Sandbox(queue=0, run=0, models={"o/m"})
+    fault, times, on = parse_fault("rate_limit:2*3@get")
+    assert (fault, times, on) == (Fault.rate_limit(2.0), 3, "get")
+    assert parse_fault("echo:body") == (Fault.echo("body"), 1, "any")
+    assert parse_fault("server_error") == (Fault.server_error(502), 1, "any")
+    sandbox.inject(fault, times=times, on=on)
+    with Client(
+        **sandbox.client_kwargs(),
+        http_client=httpx.Client(transport=sandbox.transport()),
+        max_retries=0,
+    ) as client:
+        with pytest.raises(NotFoundError, match="Model x/y not found"):
+            client.predictions.create("x/y", {})
+        prediction = client.predictions.create("o/m", {})
+        with pytest.raises(RateLimitError):
+            client.predictions.get(prediction.id)
+    for bad in ("melt", "slow", "hang:1", "drop*0", "drop@post", "echo:nowhere", "rate_limit:x"):
+        with pytest.raises(ValueError, match="a fault is KIND"):
+            parse_fault(bad)
