@@ -410,3 +410,29 @@ def test_create_prints_the_id_that_wait_and_download_take(
     assert as_json.returncode == 0 and json.loads(as_json.stdout)["status"] == "starting"
     bad = cli(env, "create", "o/m", "-i", "novalue")
     assert bad.returncode == 2 and "-i takes key=value" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("abc", "a number of seconds, not 'abc'"),
+        ("nan", "a finite number of seconds, not 'nan'"),
+        ("-1", "at least 0 seconds, not '-1'"),
+    ],
+)
+def test_a_timeout_that_is_not_a_number_is_called_so(
+    env: dict[str, str], value: str, said: str
+) -> None:
+    result = cli(env, "wait", "abc123", "--timeout", value)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(f"argument --timeout: {said}")
+
+
+def test_the_top_level_help_fits_80_columns_with_whole_exit_code_lines(
+    env: dict[str, str],
+) -> None:
+    shown = cli({**env, "COLUMNS": "80"}, "--help").stdout
+    assert [line for line in shown.splitlines() if len(line) > 79] == []
+    [line] = [line for line in shown.splitlines() if "130, 143" in line]
+    assert line.endswith("interrupted (Ctrl-C, SIGTERM): prints the command that resumes")
+    assert "create a prediction and print its id" in shown

@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import os
+import re
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -316,3 +320,17 @@ def test_known_models_and_faults_written_as_text() -> None:
     for bad in ("melt", "slow", "hang:1", "drop*0", "drop@post", "echo:nowhere", "rate_limit:x"):
         with pytest.raises(ValueError, match="a fault is KIND"):
             parse_fault(bad)
+
+
+def test_help_shows_the_settings_and_no_private_field() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-c", "from cometapi_replicate.testing import Sandbox; help(Sandbox)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PAGER": "cat", "TERM": "dumb"},
+    ).stdout
+    constructor = shown.split("__init__(self,", 1)[1].split(")", 1)[0]
+    assert "queue: 'float' = 1.0" in constructor and "models:" in constructor
+    assert not re.search(r"\b_\w+:", constructor), constructor
+    assert "requests:" not in constructor and "rate_limited" not in constructor

@@ -37,11 +37,14 @@ EXIT_DOWNLOAD = 5
 # 128 + the signal number, as a shell reports a command that a signal stopped.
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 EXIT_CODES = """exit codes:
-  0  succeeded          1  failed, canceled or aborted     2  usage (arguments, input, key)
-  3  timed out          4  API, network or file error
-  5  the prediction succeeded but saving its files failed (it is still printed)
-  130, 143  interrupted (Ctrl-C, SIGTERM): prints the id to resume with
-  141  stdout closed early (e.g. piped into head)"""
+  0         succeeded
+  1         failed, canceled or aborted
+  2         usage (arguments, input, key)
+  3         timed out
+  4         API, network or file error
+  5         succeeded, but saving its files failed (the prediction is printed)
+  130, 143  interrupted (Ctrl-C, SIGTERM): prints the command that resumes
+  141       stdout closed early (e.g. piped into head)"""
 NO_KEY = (
     "error: no API key: export COMETAPI_KEY=... "
     "(in the environment: on the command line it would land in shell history)"
@@ -89,8 +92,10 @@ def parse_seconds(minimum: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            value = float("nan")
-        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"a number of seconds, not {text!r}") from None
+        if value != value or value == float("inf"):  # NaN, inf
+            raise argparse.ArgumentTypeError(f"a finite number of seconds, not {text!r}")
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"at least {minimum:g} seconds, not {text!r}")
         return value
 

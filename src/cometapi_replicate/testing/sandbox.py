@@ -213,21 +213,21 @@ class Sandbox:
     clock: Callable[[], float] = time.monotonic
     api_url: str = IN_PROCESS_API
     files_url: str = IN_PROCESS_FILES
-    _predictions: dict[str, _Prediction] = field(default_factory=dict, repr=False)
-    _faults: list[tuple[Target, Fault]] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     create_rate: float | None = None
     create_burst: int = 1
     models: Collection[str] | None = None
     """The models it knows (``owner/name``); a create of another is a 404. ``None``: any."""
-    requests: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    requests: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
     """``(method, url)`` of every request served but its own admin routes, for assertions."""
-    creates: Counter[str] = field(default_factory=Counter, repr=False)
+    creates: Counter[str] = field(default_factory=Counter, init=False, repr=False)
     """Predictions created per input (the input as canonical JSON)."""
-    rate_limited: int = 0
+    rate_limited: int = field(default=0, init=False)
     """Creates refused by ``create_rate`` with 429."""
-    _tokens: float | None = field(default=None, repr=False)
-    _refilled: float = field(default=0.0, repr=False)
+    _predictions: dict[str, _Prediction] = field(default_factory=dict, init=False, repr=False)
+    _faults: list[tuple[Target, Fault]] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _tokens: float | None = field(default=None, init=False, repr=False)
+    _refilled: float = field(default=0.0, init=False, repr=False)
 
     @staticmethod
     def input_key(model_input: Mapping[str, Any]) -> str:
