@@ -34,8 +34,14 @@ from cometapi_replicate import (
     ResponseValidationError,
     parse_progress,
 )
-from cometapi_replicate.testing import OUTCOMES, SANDBOX_KEY, Fault, Sandbox, SandboxServer
-from cometapi_replicate.testing.sandbox import parse_fault
+from cometapi_replicate.testing import (
+    OUTCOMES,
+    SANDBOX_KEY,
+    Fault,
+    Sandbox,
+    SandboxServer,
+    parse_fault,
+)
 from tools.generate import ROOT, load_yaml
 
 from .conftest import FakeClock
