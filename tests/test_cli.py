@@ -364,7 +364,8 @@ def test_the_sandbox_command_injects_faults_and_knows_its_models(env: dict[str, 
         faults = f"{url}/sandbox/v1/faults"
         refused = httpx.post(faults, json={"fault": "rate_limit:1*2@create"})
         assert refused.status_code == 401, "the admin route needs the key"
-        assert httpx.post(faults, json={"fault": "melt"}, headers=auth).status_code == 400
+        for wrong in ({"fault": "melt"}, {"faults": "drop"}, [1]):
+            assert httpx.post(faults, json=wrong, headers=auth).status_code == 400
         added = httpx.post(faults, json={"fault": "rate_limit:1*2@create"}, headers=auth)
         assert added.json() == {"pending": 2}
         create = f"{url}/replicate/v1/models/o/n/predictions"

@@ -449,7 +449,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from .cli_batch import run_batch
 
         return run_batch(args)
-    # Only a wait has progress to show: get and download read one state and draw no bar.
+    # Only a wait has progress to show: get, create and download draw no bar.
     display = Display(sys.stderr, quiet=args.quiet or args.command not in ("wait", "run"))
     try:
         return _predict(args, display)
@@ -458,7 +458,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 def _predict(args: argparse.Namespace, display: Display) -> int:
-    """``get``, ``wait``, ``run`` or ``download``: the exit code."""
+    """``get``, ``create``, ``wait``, ``run`` or ``download``: the exit code."""
     seen: dict[str, str] = {"id": args.id} if args.command == "wait" else {}
 
     def on_update(prediction: Prediction) -> None:

@@ -327,10 +327,14 @@ class Sandbox:
         if method == "POST" and path == FAULTS_PATH:
             try:
                 spec = json.loads(body)["fault"]
-                fault, times, on = parse_fault(spec if isinstance(spec, str) else "")
-            except (ValueError, KeyError, TypeError) as exc:
-                message = str(exc) if isinstance(exc, ValueError) else 'the body is {"fault": SPEC}'
-                return _error(400, message, "invalid_request")
+            except (ValueError, KeyError, TypeError):
+                spec = None
+            if not isinstance(spec, str):
+                return _error(400, 'The body must be {"fault": "KIND..."}', "invalid_request")
+            try:
+                fault, times, on = parse_fault(spec)
+            except ValueError as exc:
+                return _error(400, str(exc), "invalid_request")
             self._faults.extend([(on, fault)] * times)
             return _json(200, {"pending": len(self._faults)})
         return _error(404, f"No route for {method} {path}", "")
