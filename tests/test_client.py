@@ -28,6 +28,7 @@ from cometapi_replicate import (
     Client,
     CometAPIError,
     InternalServerError,
+    MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     Prediction,
@@ -743,3 +744,14 @@ def test_the_bodys_input_is_input_and_to_dict_gives_the_body_back() -> None:
     prediction = Prediction.from_dict(body)
     assert prediction.input_ is not None and prediction.input_["prompt"] == "a boat"
     assert prediction.to_dict() == body
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_no_key_is_a_named_error_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    for client_class in (Client, AsyncClient):
+        with pytest.raises(MissingAPIKeyError, match="no API key: pass api_key= or set COMETAPI"):
+            client_class(key)
+    assert issubclass(MissingAPIKeyError, CometAPIError)

@@ -123,3 +123,18 @@ def test_the_streaming_example_saves_and_hashes_the_file(
     checksum = namespace["checksum"]
     digest = asyncio.run(checksum("q4chw5rey9rmt0cww76t4h3ma4"))  # type: ignore[operator]
     assert digest == hashlib.sha256(PNG).hexdigest()
+
+
+def test_the_project_needs_nothing_outside_its_tree() -> None:
+    """A clone has only the project: every relative link of the README leads to one of its
+    files, and no file points at a folder beside it."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
+    local = [link for link in links if not re.match(r"[a-z]+:", link)]
+    assert "docs/polling-workload.md" in local
+    assert [link for link in local if not (ROOT / link).is_file()] == []
+    outside = "../" + "shared"  # spelled apart, so that this file does not match itself
+    files = [ROOT / name for name in ("README.md", "CHANGELOG.md", "Makefile", "pyproject.toml")]
+    for folder in ("docs", "tools", "src", "tests"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md", ".toml")]
+    assert [str(p) for p in files if outside in p.read_text("utf-8", "replace")] == []

@@ -1,4 +1,4 @@
-"""Workload W1 of ``../shared/reference/polling-workload.md``, simulated with a virtual clock.
+"""Workload W1 of ``docs/polling-workload.md``, simulated with a virtual clock.
 
 Used by ``make bench-polling`` and by the tests that hold the default schedule to its bar.
 """

@@ -49,6 +49,7 @@ __all__ = [
     "BatchSummary",
     "Record",
     "Stage",
+    "checked_input",
     "fingerprint",
     "in_shard",
     "item_folder",
@@ -155,14 +156,21 @@ class BatchSummary:
     """Counts so far: each outcome, items in flight and waiting, finishes per minute."""
 
     counts: Mapping[BatchOutcome, int]
+    """Items ended so far, by outcome (an outcome no item has had may be absent)."""
     in_flight: int
+    """Items created (or being created) and not yet ended."""
     waiting: int
+    """Items read and not yet started."""
     resumed: int
+    """Items that an earlier run of the journal had finished."""
     elapsed: float
+    """Seconds since the batch began."""
     per_minute: float
+    """Items ended per minute so far."""
 
     @property
     def done(self) -> int:
+        """Items ended so far, whatever their outcome."""
         return sum(self.counts.values())
 
     @property
@@ -170,7 +178,32 @@ class BatchSummary:
         return self.counts.get(BatchOutcome.SUCCEEDED, 0)
 
     @property
+    def failed(self) -> int:
+        return self.counts.get(BatchOutcome.FAILED, 0)
+
+    @property
+    def canceled(self) -> int:
+        """Canceled or aborted."""
+        return self.counts.get(BatchOutcome.CANCELED, 0)
+
+    @property
+    def timed_out(self) -> int:
+        return self.counts.get(BatchOutcome.TIMED_OUT, 0)
+
+    @property
+    def unknown(self) -> int:
+        """Creates sent and never answered: they may exist and be billed."""
+        return self.counts.get(BatchOutcome.UNKNOWN, 0)
+
+    @property
+    def error(self) -> int:
+        """Items ended by an error: a create refused with a 4xx, polls or a download that kept
+        failing, a status that is not a prediction's."""
+        return self.counts.get(BatchOutcome.ERROR, 0)
+
+    @property
     def not_succeeded(self) -> int:
+        """Items ended with any other outcome than ``succeeded``."""
         return self.done - self.succeeded
 
     @property
@@ -276,6 +309,18 @@ def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
                 continue
             raise ValueError(f"item {index}: a key is a string of 1 to {MAX_KEY} characters")
         raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
+
+
+def checked_input(key: str, model_input: Mapping[str, Any], record: Record | None) -> str:
+    """The input's fingerprint; a :class:`ValueError` when the journal's ``record`` of ``key``
+    holds another input."""
+    digest = fingerprint(model_input)
+    if record is not None and record.input_hash != digest:
+        raise ValueError(
+            f"item {key!r}: the input differs from the one the journal recorded for this "
+            "key; restore the input or use another journal"
+        )
+    return digest
 
 
 def fingerprint(model_input: Mapping[str, Any]) -> str:
@@ -457,12 +502,7 @@ class BatchScheduler:
         self._last = now
         if key in self._items:
             raise ValueError(f"key {key!r} appears twice in the inputs")
-        digest = fingerprint(model_input)
-        if record is not None and record.input_hash != digest:
-            raise ValueError(
-                f"item {key!r}: the input differs from the one the journal recorded for this "
-                "key; restore the input or use another journal"
-            )
+        digest = checked_input(key, model_input, record)
         record = record or Record(key, digest)
         stage, download = record.stage, self.options.download
         if stage is Stage.SAVED or (

@@ -21,6 +21,7 @@ __all__ = [
     "CometAPIError",
     "InternalServerError",
     "JournalError",
+    "MissingAPIKeyError",
     "NotFoundError",
     "OutputTooLargeError",
     "OutputUnavailableError",
@@ -39,6 +40,10 @@ MAX_BODY = 4096
 
 class CometAPIError(Exception):
     """Base class of every error the SDK raises on purpose."""
+
+
+class MissingAPIKeyError(CometAPIError):
+    """No key: neither ``api_key=`` nor ``COMETAPI_KEY`` (or only whitespace). Nothing is sent."""
 
 
 class APIStatusError(CometAPIError):

@@ -81,11 +81,16 @@ _UPSERT = (
 
 
 class SqliteJournal:
-    """A journal in the SQLite file ``path`` (created if missing), for batches of ``model``."""
+    """A journal in the SQLite file ``path`` (created if missing), for batches of ``model``.
+
+    A file this journal created and in which nothing was recorded is removed on close: a run
+    refused before it began leaves nothing behind."""
 
     def __init__(self, path: str | os.PathLike[str], model: str) -> None:
         self.path = Path(path)
         self._staged: dict[str, Record] = {}
+        self._unused = not self.path.exists()
+        """Created by this open, and nothing recorded in it yet."""
         self.path.parent.mkdir(parents=True, exist_ok=True)  # a file in the way: OSError
         try:
             _check_header(self.path)
@@ -186,6 +191,7 @@ class SqliteJournal:
         # next commit (the one that records the batch's last answers) finds a transaction open.
         try:
             db.execute("BEGIN IMMEDIATE")
+            self._unused = False  # from here on the file may hold a record: kept
             db.executemany(_UPSERT, rows)
             db.execute("COMMIT")
         except BaseException as exc:  # Ctrl-C included: the transaction is all or nothing
@@ -210,6 +216,9 @@ class SqliteJournal:
         try:
             self.commit()
         finally:
+            if self._unused:  # removed while our lock still keeps any other run out
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
             try:
                 self._db.close()
             except sqlite3.Error as exc:

@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,7 +22,7 @@ import httpx
 
 from .png import make_png, padded_png
 
-__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox"]
+__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox", "parse_fault"]
 
 SANDBOX_KEY = "sk-sandbox-0000000000000000"
 """The key the sandbox accepts unless told otherwise. Not a secret."""
@@ -33,7 +33,9 @@ IN_PROCESS_FILES = "https://files.sandbox.invalid"
 _CREATE = re.compile(r"^/replicate/v1/models/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/predictions$")
 _GET = re.compile(r"^/replicate/v1/predictions/([A-Za-z0-9]+)$")
 _FILE = re.compile(r"^/files/([A-Za-z0-9]+)/out-(\d+)\.png$")
+ADMIN_PREFIX = "/sandbox/v1/"
 STATS_PATH = "/sandbox/v1/stats"
+FAULTS_PATH = "/sandbox/v1/faults"
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _FILE_REF = re.compile(r"^\$file(\d+)$")
 REPLICATE_API = "https://api.replicate.com/v1"
@@ -122,6 +124,45 @@ class Fault:
         return cls("id", id=raw)
 
 
+_FAULT_ARGS: dict[str, Callable[[str], Any] | None] = {
+    "server_error": int,
+    "rate_limit": float,
+    "html": int,
+    "slow": float,
+    "hang": None,
+    "drop": None,
+    "truncate": None,
+    "drip": float,
+    "nested": int,
+    "echo": lambda place: place if place in ("body", "header", "status", "error") else None,
+}
+_TARGETS: dict[str, Target] = {"create": "create", "get": "get", "file": "file", "any": "any"}
+
+
+def parse_fault(spec: str) -> tuple[Fault, int, Target]:
+    """``KIND[:ARG][*TIMES][@ON]`` (``rate_limit:2*3@get``: a 429 with ``Retry-After: 2`` on
+    the next 3 GETs) as the arguments of :meth:`Sandbox.inject`: ``KIND`` is a :class:`Fault`
+    class method, ``ARG`` its first argument; ``TIMES`` defaults to 1, ``ON`` to ``any``."""
+    text, at, on = spec.strip().partition("@")
+    text, star, times_text = text.partition("*")
+    kind, colon, arg = text.partition(":")
+    try:
+        times = int(times_text) if star else 1
+        target = _TARGETS[on if at else "any"]
+        convert = _FAULT_ARGS[kind]
+        if times < 1 or (colon and convert is None):
+            raise ValueError
+        value = convert(arg) if colon and convert is not None else None
+        factory = getattr(Fault, kind)
+        fault: Fault = factory() if value is None else factory(value)
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"a fault is KIND[:ARG][*TIMES][@ON], KIND one of {', '.join(_FAULT_ARGS)}, "
+            f"TIMES at least 1, ON one of {', '.join(_TARGETS)}; not {spec!r}"
+        ) from None
+    return fault, times, target
+
+
 @dataclass(frozen=True)
 class Reply:
     """One response: what to send, and how to misbehave while sending it."""
@@ -189,19 +230,21 @@ class Sandbox:
     clock: Callable[[], float] = time.monotonic
     api_url: str = IN_PROCESS_API
     files_url: str = IN_PROCESS_FILES
-    _predictions: dict[str, _Prediction] = field(default_factory=dict, repr=False)
-    _faults: list[tuple[Target, Fault]] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     create_rate: float | None = None
     create_burst: int = 1
-    requests: list[tuple[str, str]] = field(default_factory=list, repr=False)
-    """``(method, url)`` of every request served, for assertions."""
-    creates: Counter[str] = field(default_factory=Counter, repr=False)
+    models: Collection[str] | None = None
+    """The models it knows (``owner/name``); a create of another is a 404. ``None``: any."""
+    requests: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
+    """``(method, url)`` of every request served but its own admin routes, for assertions."""
+    creates: Counter[str] = field(default_factory=Counter, init=False, repr=False)
     """Predictions created per input (the input as canonical JSON)."""
-    rate_limited: int = 0
+    rate_limited: int = field(default=0, init=False)
     """Creates refused by ``create_rate`` with 429."""
-    _tokens: float | None = field(default=None, repr=False)
-    _refilled: float = field(default=0.0, repr=False)
+    _predictions: dict[str, _Prediction] = field(default_factory=dict, init=False, repr=False)
+    _faults: list[tuple[Target, Fault]] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _tokens: float | None = field(default=None, init=False, repr=False)
+    _refilled: float = field(default=0.0, init=False, repr=False)
 
     @staticmethod
     def input_key(model_input: Mapping[str, Any]) -> str:
@@ -246,6 +289,8 @@ class Sandbox:
     ) -> Reply:
         """Answer one request; ``origin`` is ``"api"`` or ``"files"``."""
         with self._lock:
+            if origin == "api" and path.startswith(ADMIN_PREFIX):
+                return self._admin(method, path, headers, body)  # not counted, never faulted
             base = self.api_url if origin == "api" else self.files_url
             self.requests.append((method, base + path))
             kind: Target = "file" if origin == "files" else "create" if method == "POST" else "get"
@@ -281,8 +326,6 @@ class Sandbox:
                 self.rate_limited += 1
                 return _error(429, "Request was throttled", "", **{"retry-after": f"{wait:.3f}"})
             return self._create(f"{match[1]}/{match[2]}", body)
-        if method == "GET" and path == STATS_PATH:
-            return _json(200, self._stats())
         if method == "GET" and (match := _GET.match(path)):
             prediction = self._predictions.get(match[1])
             if prediction is None:
@@ -292,6 +335,31 @@ class Sandbox:
                 prediction.output_lag -= 1
                 view["output"] = None
             return _json(200, view)
+        return _error(404, f"No route for {method} {path}", "")
+
+    def _admin(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """``GET /sandbox/v1/stats``; ``POST /sandbox/v1/faults`` with ``{"fault": SPEC}``
+        (see :func:`parse_fault`), ``DELETE`` to drop the pending ones. Bearer key required."""
+        if headers.get("authorization") != f"Bearer {self.key}":
+            return _error(401, "Invalid token", "invalid_api_key")
+        if method == "GET" and path == STATS_PATH:
+            return _json(200, self._stats())
+        if method == "DELETE" and path == FAULTS_PATH:
+            self._faults.clear()
+            return _json(200, {"pending": 0})
+        if method == "POST" and path == FAULTS_PATH:
+            try:
+                spec = json.loads(body)["fault"]
+            except (ValueError, KeyError, TypeError):
+                spec = None
+            if not isinstance(spec, str):
+                return _error(400, 'The body must be {"fault": "KIND..."}', "invalid_request")
+            try:
+                fault, times, on = parse_fault(spec)
+            except ValueError as exc:
+                return _error(400, str(exc), "invalid_request")
+            self._faults.extend([(on, fault)] * times)
+            return _json(200, {"pending": len(self._faults)})
         return _error(404, f"No route for {method} {path}", "")
 
     def _throttle(self) -> float | None:
@@ -311,6 +379,8 @@ class Sandbox:
         return (1.0 - self._tokens) / self.create_rate
 
     def _create(self, model: str, body: bytes) -> Reply:
+        if self.models is not None and model not in self.models:
+            return _error(404, f"Model {model} not found", "model_not_found")
         try:
             payload = json.loads(body)
             given = payload["input"]
