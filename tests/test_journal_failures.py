@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from cometapi_replicate import AsyncClient, BatchOutcome, Client, JournalError
-from cometapi_replicate.batch import Stage
+from cometapi_replicate.batch import Record, Stage
 from cometapi_replicate.batch_run import PARTIAL
 from cometapi_replicate.journal import SqliteJournal
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
@@ -59,7 +59,8 @@ def foreign_database(path: Path) -> None:
 
 
 def newer_journal(path: Path) -> None:
-    SqliteJournal(path, MODEL).close()
+    with SqliteJournal(path, MODEL) as journal:  # one record: an unused journal is removed
+        journal.save(Record("k0", "h"))
     with sqlite3.connect(path) as db:
         db.execute("UPDATE meta SET value = '2' WHERE name = 'schema'")
     db.close()
