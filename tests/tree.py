@@ -43,11 +43,15 @@ def copy_tree(dest: Path) -> Path:
 
 def commit_tree(dest: Path) -> Path:
     """A copy of the work tree as a git repository with everything committed (a clean tree)."""
-    copy_tree(dest)
+    return commit(copy_tree(dest), "snapshot")
+
+
+def commit(tree: Path, message: str) -> Path:
+    """Commit everything in ``tree`` (a git repository from then on); returns ``tree``."""
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run([*git, *command], cwd=dest, check=True, capture_output=True)
-    return dest
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run([*git, *command], cwd=tree, check=True, capture_output=True)
+    return tree
 
 
 def copy_env(copy: Path, **extra: str) -> dict[str, str]:
