@@ -54,9 +54,19 @@ def commit(tree: Path, message: str) -> Path:
     return tree
 
 
+MAKE_VARIABLES = ("SPEC", "ALLOW_BREAKING", "SKIP_TESTS", "VERSION")
+"""What the Makefile's targets read: make exports those given on its command line, so the
+tests `make update-spec SPEC=... ALLOW_BREAKING=1` runs would pass them on to the copy."""
+
+
 def copy_env(copy: Path, **extra: str) -> dict[str, str]:
-    # Not the pytest or coverage state of this run: the copy is another project.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COVERAGE_"))}
+    # Not the pytest or coverage state of this run, nor the make variables it was started
+    # with: the copy is another project.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "COVERAGE_")) and k not in MAKE_VARIABLES
+    }
     paths = os.pathsep.join(str(copy / part) for part in ("src", "generated"))
     env.update(PYTHONPATH=paths, MYPYPATH=str(copy / "generated"), **{INNER: "1"}, **extra)
     env.pop("MAKEFLAGS", None)
