@@ -114,12 +114,10 @@ def readme_example(name: str) -> tuple[str, list[str]]:
     text = (ROOT / "README.md").read_text("utf-8")
     block = text.split("<!-- update-spec-output -->\n```console\n", 1)[1].split("```", 1)[0]
     lines = block.splitlines()
-    added = next(line for line in lines if line.startswith("$ #")).split("add the line", 1)[1]
-    assert added.strip() == "deadline: {type: [string, 'null']}", "the line users add"
+    line = next(line for line in lines if line.startswith("$ #")).split("add the line", 1)[1]
+    assert line.strip() == "deadline: {type: [string, 'null']}", "the line users add"
     output = [line for line in lines if not line.startswith(("$", "..."))]
-    return f"{name}:{added.split(':', 1)[1]}", [
-        s.replace("`deadline`", f"`{name}`") for s in output
-    ]
+    return f"{name}:{line.split(':', 1)[1]}", [s.replace("`deadline`", f"`{name}`") for s in output]
 
 
 def add_a_line_as_a_user_would(tree: Path, out: Path, name: str) -> Path:
@@ -260,7 +258,7 @@ def updates_in_sequence(tree: Path, tmp: Path, *, suite: bool) -> dict[str, str]
     assert "nothing that reaches the generated code" in out
     assert "regenerated generated/: no code changed" in out
 
-    # 6. descriptions only: the tests run after this one when `suite`
+    # 6. the document's description alone: the tests run after this one when `suite`
     def describe(doc: Doc) -> None:
         doc["info"]["description"] = f"{doc['info'].get('description', '')} Revised.".strip()
 
