@@ -12,7 +12,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 DOCS_OUT := build/docs
 DOCS_PORT ?= 8000
 
-.PHONY: help demo install docs docs-serve generate check-generated update-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
+.PHONY: help demo install docs docs-serve generate check-generated update-spec check-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ check-generated: $(STAMP) ## Fail if openapi/ differs from provenance.json or ge
 update-spec: $(STAMP) ## Take a new spec: make update-spec SPEC=<path or URL> [ALLOW_BREAKING=1] [SKIP_TESTS=1]
 	@test -n "$(SPEC)" || { echo "usage: make update-spec SPEC=<path or URL>"; exit 2; }
 	$(BIN)/python -m tools.update_spec "$(SPEC)" $(if $(SKIP_TESTS),--skip-tests)
+
+# The tool exits 0 (current), 1 (an update is available) or 2 (cannot read SPEC); make turns
+# any failure of a recipe into its own exit status 2, naming the tool's as "Error 1" or "Error 2".
+check-spec: $(STAMP) ## Is the vendored spec current? make check-spec SPEC=<path or URL>: the report, nothing written
+	@test -n "$(SPEC)" || { echo "usage: make check-spec SPEC=<path or URL>"; exit 2; }
+	@$(BIN)/python -m tools.update_spec --check "$(SPEC)"
 
 bump-generator: $(STAMP) ## Move the openapi-python-client pin and regenerate: make bump-generator VERSION=x.y.z
 	@test -n "$(VERSION)" || { echo "usage: make bump-generator VERSION=x.y.z"; exit 2; }

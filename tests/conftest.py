@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import time
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -245,3 +246,12 @@ def release_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def wheel(release_tree: Path) -> Path:
     (path,) = (release_tree / "dist").glob("cometapi_replicate-*.whl")
     return path
+
+
+@pytest.fixture
+def held_port() -> Iterator[int]:
+    """A loopback port another socket holds (bound and listening) for the test's length."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])

@@ -18,11 +18,13 @@ from io import StringIO
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from cometapi_replicate import Client
 from cometapi_replicate.batch import BatchOutcome, BatchSummary
 from cometapi_replicate.cli_batch import BatchDisplay
-from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
+from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
 
 MODEL = "black-forest-labs/flux-schnell"
 # SIGINT back to Python's handler: a suite started in the background passes it on ignored.
@@ -199,7 +201,7 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
     ok = [r for key, r in results.items() if key not in ("k004", "k011")]
     assert all(r["status"] == "succeeded" and len(r["files"]) >= 1 for r in ok)
     assert "28 succeeded, 1 failed, 1 canceled" in finished.stderr
-    assert finished.stderr.count("30/30 done, 2 failed, 0 in flight") == 1  # not a tty: lines
+    assert finished.stderr.count("30/30 done, 2 failed, 0 unknown, 0 in flight") == 1  # lines
 
     again = run_cli(server, command(tmp_path))  # a resume reports every item, none sent again
     assert again.returncode == 1
@@ -207,6 +209,59 @@ def test_a_failing_item_does_not_stop_the_others(tmp_path: Path, server: Sandbox
         key: r["status"] for key, r in results.items()
     }
     assert all(r["resumed"] for r in manifest(again.stdout))
+
+
+def test_unknown_items_are_counted_apart_from_failed_ones(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    write_inputs(tmp_path / "in.jsonl", 10, k009={"sandbox_outcome": "failed"})
+    server.sandbox.inject(Fault.server_error(502), times=3, on="create")  # may exist: unknown
+    finished = run_cli(server, command(tmp_path))
+    assert finished.returncode == 1
+    assert "6 succeeded, 1 failed, 0 canceled, 0 timed out, 3 unknown" in finished.stderr
+    assert finished.stderr.count("10/10 done, 1 failed, 3 unknown, 0 in flight") == 1
+
+
+def test_a_refused_run_prints_no_resume_line_and_leaves_no_new_journal(
+    tmp_path: Path, server: SandboxServer
+) -> None:
+    journal = tmp_path / "journal.sqlite"
+    lines = write_inputs(tmp_path / "in.jsonl", 3)
+    with (tmp_path / "in.jsonl").open("a") as more:  # k001 again
+        more.write(json.dumps(lines[1]) + "\n")
+    twice = run_cli(server, command(tmp_path))
+    assert twice.returncode == 2
+    assert twice.stderr == f"error: --inputs {tmp_path / 'in.jsonl'}: key 'k001' appears twice\n"
+    assert not journal.exists() and server.sandbox.requests == []
+
+    write_inputs(tmp_path / "in.jsonl", 3)
+    assert run_cli(server, command(tmp_path)).returncode == 0  # a journal of three items
+    paid = creates(server.sandbox)
+    other = run_cli(server, [*command(tmp_path)[:1], "other/model", *command(tmp_path)[2:]])
+    assert (
+        other.returncode == 4
+        and f"is the journal of a batch of {MODEL}, not other/model" in other.stderr
+    )
+    write_inputs(tmp_path / "in.jsonl", 3, k002={"prompt": "changed"})
+    changed = run_cli(server, command(tmp_path))
+    assert changed.returncode == 2 and "item 'k002': the input differs" in changed.stderr
+    for refused in (other, changed):
+        assert "resume with" not in refused.stderr and refused.stdout == ""
+    assert creates(server.sandbox) == paid
+
+
+def test_a_library_batch_refused_at_once_leaves_no_new_journal(tmp_path: Path) -> None:
+    sandbox = Sandbox(queue=0, run=0)
+    journal = tmp_path / "journal.sqlite"
+    http = httpx.Client(transport=sandbox.transport())
+    with Client(**sandbox.client_kwargs(), http_client=http) as client:
+        with pytest.raises(ValueError, match="appears twice"):
+            list(client.batch("o/m", [("a", {}), ("a", {})], journal=journal))
+        assert not journal.exists() and not sandbox.creates
+        assert [r.outcome for r in client.batch("o/m", [("a", {})], journal=journal)] == [
+            BatchOutcome.SUCCEEDED
+        ]
+    assert journal.exists(), "a journal that recorded something is kept"
 
 
 def test_a_closed_stdout_stops_the_batch_with_the_command_that_resumes(

@@ -132,3 +132,20 @@ def test_kill_9_in_the_middle_then_resume_loses_nothing_and_creates_nothing_twic
         assert [str(p) for p in by_key[key].files] == [str(p) for p in files]
     assert not (out / PARTIAL).exists()  # no half-saved item left behind
     assert json.dumps([r.to_json() for r in results])  # the manifest of every item
+
+
+def test_outputs_lagging_behind_succeeded_are_waited_for_and_saved(
+    kind: str, server: SandboxServer, tmp_path: Path
+) -> None:
+    work = [
+        ("lag1", {"prompt": "one", "sandbox_output_lag": 1}),
+        ("lag3", {"prompt": "three", "sandbox_output_lag": 3}),
+        ("none", {"prompt": "no output", "sandbox_output": None}),
+    ]
+    results, summary = run_batch(kind, server, work, download=tmp_path / "out", rate=None)
+    by_key = {result.key: result for result in results}
+    assert summary.succeeded == 3
+    for key in ("lag1", "lag3"):
+        [path] = by_key[key].files
+        assert path.read_bytes().startswith(b"\x89PNG")
+    assert by_key["none"].output is None and by_key["none"].files == ()

@@ -51,6 +51,7 @@ def state(job: Job, created: float, now: float) -> Prediction:
         {
             "id": f"p{created}",
             "status": status,
+            "output": ["https://files.example/out-0.png"] if status == "succeeded" else None,
             "logs": _tqdm_logs(ran, job.run, 20, job.progress),
             "created_at": _iso(created),
             "started_at": _iso(created + job.queue) if status != "starting" else None,

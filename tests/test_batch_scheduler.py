@@ -223,7 +223,7 @@ def test_a_refused_create_goes_back_in_line_and_slows_the_rate() -> None:
     assert sched.next_wakeup() == 2.5
     effects = sched.due(2.5)
     assert of(effects, Save)[-1].record.creates == 2
-    sched.created("a", pred("succeeded", id="pa"), 2.6)
+    sched.created("a", pred("succeeded", id="pa", output="done"), 2.6)
     sched.admit("b", INPUT, None, 2.6)
     assert sched.next_wakeup() == pytest.approx(2.5 + 2.0)  # 60/min halved to 30/min
 
@@ -314,6 +314,7 @@ def test_durations_a_server_misreports_cannot_push_the_first_poll_out() -> None:
         ended = pred(
             "succeeded",
             id=f"p{n}",
+            output="done",
             created_at="2026-01-01T00:00:00",
             completed_at="2026-01-02T00:00:05+00:00",
         )
@@ -333,6 +334,7 @@ def test_the_first_poll_is_aimed_by_the_durations_of_finished_predictions() -> N
         ended = pred(
             "succeeded",
             id=f"p{n}",
+            output="done",
             created_at="2026-01-01T00:00:00.000Z",
             completed_at=f"2026-01-01T00:00:{4 + n:02d}.000Z",
         )
@@ -402,6 +404,82 @@ def test_the_timeout_ends_the_wait_and_keeps_the_prediction_for_a_new_run() -> N
     assert of(effects, Save)[-1].record.stage is Stage.CREATED
 
 
+def poll_until_finished(
+    sched: BatchScheduler, answer: Any, now: float = 0.0
+) -> tuple[list[Effect], float, int]:
+    """Poll item ``a`` with ``answer(poll number)`` until it finishes: its effects, the time
+    and the number of polls."""
+    effects: list[Effect] = []
+    polls = 0
+    while not of(effects, Finish):
+        wakeup = sched.next_wakeup()
+        assert wakeup is not None
+        now = wakeup
+        assert of(sched.due(now), PollStep)
+        polls += 1
+        effects = sched.polled("a", answer(polls), now)
+    return effects, now, polls
+
+
+GRACE = NO_JITTER.output_grace
+FILES = ["https://files.example/out-0.png"]
+
+
+@pytest.mark.parametrize("lag", [1, 3])
+def test_an_output_lagging_behind_succeeded_is_polled_for_and_downloaded(lag: int) -> None:
+    sched = BatchScheduler(options(download=True))
+    start(sched)
+    sched.created("a", pred(id="pa"), 0.0)
+    late = lag + 2  # the poll that first sees it succeeded is the second
+
+    def answer(poll: int) -> Exception | Prediction:
+        if poll < 2:
+            return pred("processing", id="pa")
+        return pred("succeeded", id="pa", output=FILES if poll >= late else None)
+
+    effects: list[Effect] = []
+    polls = 0
+    now = 0.0
+    while not of(effects, Finish) and not sched._downloads:
+        now = sched.next_wakeup() or now
+        assert of(sched.due(now), PollStep)
+        polls += 1
+        effects = sched.polled("a", answer(polls), now)
+    assert polls == late and not of(effects, Finish)  # not finished without its files
+    (download,) = of(sched.due(sched.next_wakeup() or now), DownloadStep)
+    assert download.prediction.output == FILES
+
+
+def test_a_null_output_is_taken_as_it_is_after_the_grace_on_the_ordinary_schedule() -> None:
+    sched = BatchScheduler(options(download=True, timeout=600.0))
+    start(sched)
+    sched.created("a", pred("succeeded", id="pa"), 0.0)  # succeeded, no output: the grace
+    effects, now, polls = poll_until_finished(sched, lambda _: pred("succeeded", id="pa"))
+    (finish,) = of(effects, Finish)
+    assert finish.result.outcome is BatchOutcome.SUCCEEDED and finish.result.output is None
+    assert now == GRACE and polls >= 3
+
+
+def test_the_output_grace_never_outlasts_the_timeout_nor_a_failing_poll() -> None:
+    sched = BatchScheduler(options(timeout=GRACE / 3))
+    start(sched)
+    sched.created("a", pred("succeeded", id="pa"), 0.0)
+    effects, now, _ = poll_until_finished(sched, lambda _: pred("succeeded", id="pa"))
+    assert of(effects, Finish)[0].result.outcome is BatchOutcome.SUCCEEDED and now <= GRACE / 3
+    sched = BatchScheduler(options())
+    start(sched)
+    sched.created("a", pred("succeeded", id="pa"), 0.0)
+    effects, now, _ = poll_until_finished(sched, lambda _: status_error(InternalServerError, 503))
+    assert of(effects, Finish)[0].result.outcome is BatchOutcome.SUCCEEDED and now <= GRACE
+
+
+def test_removed_data_is_taken_at_once() -> None:
+    sched = BatchScheduler(options(download=True))
+    start(sched)
+    sched.created("a", pred("succeeded", id="pa", data_removed=True), 0.0)
+    assert not sched._polls and len(sched._downloads) == 1  # to report the removal at once
+
+
 # -- downloads --------------------------------------------------------------------------------
 
 
@@ -447,7 +525,7 @@ def test_a_download_is_retried_then_reported_per_item() -> None:
 def test_a_succeeded_prediction_without_files_needs_no_download() -> None:
     sched = BatchScheduler(options(download=True))
     start(sched)
-    effects = sched.created("a", pred("succeeded", id="pa", output=None), 0.0)
+    effects = sched.created("a", pred("succeeded", id="pa", output="a caption"), 0.0)
     assert of(effects, Finish)[0].result.outcome is BatchOutcome.SUCCEEDED
     assert of(effects, Save)[-1].record.stage is Stage.SAVED
 
@@ -501,7 +579,7 @@ def test_429s_of_one_wave_of_creates_widen_the_gap_once() -> None:
         now = sched.next_wakeup() or now
     assert sent == pytest.approx([1.1 + 0.05 * n for n in range(10)])  # paced, no burst
     for n in range(10):
-        sched.created(f"k{n}", pred("succeeded", id=f"p{n}"), 2.0)
+        sched.created(f"k{n}", pred("succeeded", id=f"p{n}", output="done"), 2.0)
     assert sched.create_gap < 0.05  # and recovers as creates are accepted
 
 

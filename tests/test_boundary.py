@@ -169,7 +169,11 @@ def test_an_id_with_a_lone_surrogate_is_a_value_error_before_the_network() -> No
 @FUZZ
 @given(st.text(max_size=140))
 def test_any_id_is_sent_as_one_path_segment_or_refused_before_the_network(text: str) -> None:
-    client, seen = client_on(json_response(prediction_body("processing", id="pred1")))
+    def answer(request: httpx.Request) -> httpx.Response:  # the prediction asked for
+        asked = request.url.path.removeprefix("/replicate/v1/predictions/")
+        return json_response(prediction_body("processing", id=asked))
+
+    client, seen = client_on(answer)
     try:
         client.predictions.get(text)
     except ValueError:

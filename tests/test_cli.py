@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -240,6 +242,7 @@ def test_a_timeout_still_prints_the_last_state(env: dict[str, str]) -> None:
     ("command", "explained"),
     [
         ("get", "the prediction's id"),
+        ("create", "owner/name"),
         ("wait", "poll every S seconds"),
         ("run", "owner/name"),
         ("download", "where to save the files"),
@@ -281,3 +284,157 @@ def test_the_docs_and_help_list_every_exit_code(env: dict[str, str]) -> None:
     assert {int(n) for n in re.findall(r"^\| (\d+) \|", table, re.M)} == codes
     top_help = cli(env, "--help").stdout.split("exit codes:", 1)[1]
     assert {int(n) for n in re.findall(r"\b(\d{1,3})\b", top_help)} == codes
+
+
+HIDE, SHOW = "\x1b[?25l", "\x1b[?25h"
+
+
+@pytest.mark.parametrize("command", ["get", "download"])
+def test_get_and_download_on_a_terminal_draw_no_bar_and_keep_the_cursor(
+    env: dict[str, str], pid: str, tmp_path: Path, command: str
+) -> None:
+    terminal = {**env, "COLUMNS": "100", "TERM": "xterm-256color"}
+    code, screen = run_on_pty(terminal, command, pid, *([str(tmp_path)] * (command == "download")))
+    assert code == 0, screen
+    assert HIDE not in screen, "the cursor was hidden"
+    assert "━" not in screen and "starting" not in screen, f"a progress bar:\n{screen!r}"
+
+
+@pytest.mark.parametrize(
+    "args", [["wait", "{pid}"], ["run", "o/m", "-i", "sandbox_run=60", "--timeout", "0.5"]]
+)
+def test_a_wait_on_a_terminal_shows_the_cursor_again_however_it_ends(
+    env: dict[str, str], pid: str, args: list[str]
+) -> None:
+    terminal = {**env, "COLUMNS": "100", "TERM": "xterm-256color"}
+    code, screen = run_on_pty(terminal, *(a.format(pid=pid) for a in args))
+    assert code == (0 if args[0] == "wait" else 3), screen
+    assert HIDE in screen, "the bar was drawn"
+    assert screen.rfind(SHOW) > screen.rfind(HIDE), f"the cursor stays hidden:\n{screen!r}"
+
+
+def test_the_sandbox_on_a_port_in_use_says_so_and_exits(
+    env: dict[str, str], held_port: int
+) -> None:
+    result = cli(env, "sandbox", "--port", str(held_port))
+    assert result.returncode == 4 and result.stdout == ""
+    assert result.stderr == (
+        f"error: cannot serve on 127.0.0.1:{held_port}: "
+        "in use by another program; --port 0 picks a free one\n"
+    )
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "eighty"])
+def test_the_sandbox_on_an_impossible_port_is_a_usage_error(env: dict[str, str], port: str) -> None:
+    result = cli(env, "sandbox", "--port", port)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"argument --port: a port from 0 to 65535, not '{port}'" in result.stderr
+
+
+@contextlib.contextmanager
+def served(env: dict[str, str], *args: str) -> Iterator[dict[str, str]]:
+    """``cometapi-replicate sandbox --json ARGS`` running; what it printed."""
+    process = subprocess.Popen(
+        [*CLI, "sandbox", "--port", "0", "--json", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield json.loads(process.stdout.readline())
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_the_sandbox_command_injects_faults_and_knows_its_models(env: dict[str, str]) -> None:
+    base = {k: v for k, v in env.items() if k not in ("COMETAPI_BASE_URL", "COMETAPI_KEY")}
+    with served(base, "--models", "o/m,o/n", "--fault", "server_error:503*2@get") as printed:
+        url, auth = printed["base_url"], {"Authorization": f"Bearer {printed['key']}"}
+        pointed = {**base, "COMETAPI_BASE_URL": url, "COMETAPI_KEY": printed["key"]}
+        unknown = cli(pointed, "run", "x/y", "-i", "prompt=a")
+        assert unknown.returncode == 4 and "404: Model x/y not found" in unknown.stderr
+        made = cli(pointed, "create", "o/m", "-i", "sandbox_queue=0", "-i", "sandbox_run=0")
+        assert made.returncode == 0, made.stderr
+        prediction = f"{url}/replicate/v1/predictions/{made.stdout.strip()}"
+        answers = [httpx.get(prediction, headers=auth).status_code for _ in range(3)]
+        assert answers == [503, 503, 200], "the next two GETs failed, by the command line"
+
+        faults = f"{url}/sandbox/v1/faults"
+        refused = httpx.post(faults, json={"fault": "rate_limit:1*2@create"})
+        assert refused.status_code == 401, "the admin route needs the key"
+        for wrong in ({"fault": "melt"}, {"faults": "drop"}, [1]):
+            assert httpx.post(faults, json=wrong, headers=auth).status_code == 400
+        added = httpx.post(faults, json={"fault": "rate_limit:1*2@create"}, headers=auth)
+        assert added.json() == {"pending": 2}
+        create = f"{url}/replicate/v1/models/o/n/predictions"
+        limited = httpx.post(create, json={"input": {}}, headers=auth)
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+        assert httpx.delete(faults, headers=auth).json() == {"pending": 0}
+        assert httpx.post(create, json={"input": {}}, headers=auth).status_code == 200
+
+        stats = [httpx.get(f"{url}/sandbox/v1/stats", headers=auth).json() for _ in range(2)]
+        assert stats[0] == stats[1], "the stats route does not count itself"
+        assert stats[0]["requests"] == {"create": 4, "get": 3}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--fault", "melt"], "argument --fault: a fault is KIND[:ARG][*TIMES][@ON]"),
+        (["--fault", "slow"], "not 'slow'"),
+        (["--fault", "drop*0"], "TIMES at least 1"),
+        (["--fault", "drop@post"], "ON one of create, get, file, any"),
+        (["--models", "o/m,nomodel"], "argument --models: a model is 'owner/name'"),
+    ],
+)
+def test_a_bad_fault_or_model_list_is_a_usage_error(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = cli(env, "sandbox", *args)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_create_prints_the_id_that_wait_and_download_take(
+    server: SandboxServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    made = cli(env, "create", "o/m", "-i", "sandbox_run=0.3", "-i", "num_outputs=2")
+    assert made.returncode == 0 and made.stderr == "", made.stderr
+    prediction_id = made.stdout.strip()
+    assert made.stdout == f"{prediction_id}\n" and gets(server, prediction_id) == 0
+    waited = cli(env, "wait", prediction_id, "--download", str(tmp_path), "--json")
+    assert waited.returncode == 0, waited.stderr
+    assert len(json.loads(waited.stdout)["files"]) == 2
+    as_json = cli(env, "create", "o/m", "--json")
+    assert as_json.returncode == 0 and json.loads(as_json.stdout)["status"] == "starting"
+    bad = cli(env, "create", "o/m", "-i", "novalue")
+    assert bad.returncode == 2 and "-i takes key=value" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("abc", "a number of seconds, not 'abc'"),
+        ("nan", "a finite number of seconds, not 'nan'"),
+        ("-1", "at least 0 seconds, not '-1'"),
+    ],
+)
+def test_a_timeout_that_is_not_a_number_is_called_so(
+    env: dict[str, str], value: str, said: str
+) -> None:
+    result = cli(env, "wait", "abc123", "--timeout", value)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1].endswith(f"argument --timeout: {said}")
+
+
+def test_the_top_level_help_fits_80_columns_with_whole_exit_code_lines(
+    env: dict[str, str],
+) -> None:
+    shown = cli({**env, "COLUMNS": "80"}, "--help").stdout
+    assert [line for line in shown.splitlines() if len(line) > 79] == []
+    [line] = [line for line in shown.splitlines() if "130, 143" in line]
+    assert line.endswith("interrupted (Ctrl-C, SIGTERM): prints the command that resumes")
+    assert "create a prediction and print its id" in shown

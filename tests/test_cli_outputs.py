@@ -98,4 +98,4 @@ def test_a_bad_name_template_creates_nothing(server: SandboxServer, env: dict[st
 
 
 def test_the_exit_codes_are_documented(env: dict[str, str]) -> None:
-    assert "5  the prediction succeeded but saving its files failed" in cli(env, "--help").stdout
+    assert "5         succeeded, but saving its files failed" in cli(env, "--help").stdout

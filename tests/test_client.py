@@ -28,6 +28,7 @@ from cometapi_replicate import (
     Client,
     CometAPIError,
     InternalServerError,
+    MissingAPIKeyError,
     NotFoundError,
     PermissionDeniedError,
     Prediction,
@@ -66,7 +67,7 @@ def test_key_and_base_url_come_from_the_environment(monkeypatch: pytest.MonkeyPa
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return json_response(prediction_body())
+        return json_response(prediction_body(id="abc"))
 
     with Client(http_client=httpx.Client(transport=httpx.MockTransport(handler))) as client:
         client.predictions.get("abc")
@@ -98,7 +99,7 @@ def test_users_http_client_keeps_its_hooks_but_sdk_url_auth_and_timeout_apply() 
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
-        return json_response(prediction_body())
+        return json_response(prediction_body(id="abc"))
 
     mine = httpx.Client(
         base_url="https://elsewhere.example/prefix",
@@ -197,7 +198,7 @@ def test_get_parses_the_specs_own_example(make: Any) -> None:
 
 def test_get_handles_a_single_string_output(make: Any) -> None:
     client, _ = make([prediction_body("succeeded", output="https://replicate.delivery/a.png")])
-    prediction = client.get("p1")
+    prediction = client.get("pred1")
     assert prediction.output == "https://replicate.delivery/a.png"
     assert cr.output_urls(prediction) == ["https://replicate.delivery/a.png"]
 
@@ -252,7 +253,7 @@ def test_malformed_ids_raise_value_error_and_send_nothing(make: Any, bad_id: Any
 def test_each_status_maps_to_its_error(make: Any, status: int, cls: type[APIStatusError]) -> None:
     client, _ = make([json_response(ENVELOPE, status)], max_retries=0)
     with pytest.raises(cls) as info:
-        client.get("p1")
+        client.get("pred1")
     error = info.value
     assert type(error) is cls
     assert error.status_code == status
@@ -271,7 +272,7 @@ def test_replicate_problem_details_give_the_message(make: Any) -> None:
     }
     client, _ = make([json_response(body, 429, **{"x-request-id": "rid-7"})], max_retries=0)
     with pytest.raises(RateLimitError) as info:
-        client.get("p1")
+        client.get("pred1")
     assert info.value.message.startswith("Request was throttled")
     assert info.value.request_id == "rid-7"
 
@@ -292,13 +293,13 @@ def test_html_or_empty_error_bodies_get_a_short_note(
         max_retries=0,
     )
     with pytest.raises(InternalServerError, match=note):
-        client.get("p1")
+        client.get("pred1")
 
 
 def test_error_body_is_bounded(make: Any) -> None:
     client, _ = make([httpx.Response(500, content=b"x" * 100_000)], max_retries=0)
     with pytest.raises(InternalServerError) as info:
-        client.get("p1")
+        client.get("pred1")
     assert len(info.value.body) <= 4096
     assert len(str(info.value)) < 1000
 
@@ -306,7 +307,7 @@ def test_error_body_is_bounded(make: Any) -> None:
 def test_a_redirect_is_an_error_not_followed(make: Any) -> None:
     client, api = make([httpx.Response(301, headers={"location": "https://evil.example/"})])
     with pytest.raises(APIStatusError) as info:
-        client.get("p1")
+        client.get("pred1")
     assert info.value.status_code == 301
     assert len(api.requests) == 1
 
@@ -327,18 +328,18 @@ def test_a_200_that_is_not_a_prediction_is_a_validation_error(
 ) -> None:
     client, api = make([response])
     with pytest.raises(ResponseValidationError, match=match):
-        client.get("p1")
+        client.get("pred1")
     assert len(api.requests) == 1, "a broken 200 is not retried"
 
 
 def test_transport_errors_map_to_connection_and_timeout_errors(make: Any) -> None:
     client, _ = make([httpx.ConnectError("refused")], max_retries=0)
     with pytest.raises(APIConnectionError) as info:
-        client.get("p1")
+        client.get("pred1")
     assert not isinstance(info.value, APITimeoutError)
     client, _ = make([httpx.ReadTimeout("slow")], max_retries=0)
     with pytest.raises(APITimeoutError):
-        client.get("p1")
+        client.get("pred1")
 
 
 # --- retries ---------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def test_transient_statuses_are_retried_up_to_max_retries(
 ) -> None:
     client, api = make([json_response(ENVELOPE, status)], max_retries=3)
     with pytest.raises(APIStatusError):
-        client.get("p1")
+        client.get("pred1")
     assert len(api.requests) == 4
     assert len(clock.sleeps) == 3
     assert all(0 < s <= 8.0 for s in clock.sleeps)
@@ -360,7 +361,7 @@ def test_transient_statuses_are_retried_up_to_max_retries(
 def test_client_errors_are_never_retried(make: Any, status: int) -> None:
     client, api = make([json_response(ENVELOPE, status)], max_retries=5)
     with pytest.raises(APIStatusError):
-        client.get("p1")
+        client.get("pred1")
     assert len(api.requests) == 1
 
 
@@ -368,7 +369,7 @@ def test_a_500_invalid_request_is_not_retried(make: Any) -> None:
     body = {"error": {"message": "bad input", "type": "comet_api_error", "code": "invalid_request"}}
     client, api = make([json_response(body, 500)], max_retries=5)
     with pytest.raises(InternalServerError):
-        client.get("p1")
+        client.get("pred1")
     assert len(api.requests) == 1
 
 
@@ -382,14 +383,14 @@ def test_transient_failures_then_success(make: Any) -> None:
         ],
         max_retries=3,
     )
-    assert client.get("p1").status == "succeeded"
+    assert client.get("pred1").status == "succeeded"
     assert len(api.requests) == 4
 
 
 def test_backoff_grows_with_jitter_and_a_cap(make: Any, clock: FakeClock) -> None:
     client, _ = make([json_response(ENVELOPE, 503)], max_retries=8)
     with pytest.raises(InternalServerError):
-        client.get("p1")
+        client.get("pred1")
     assert all(0.25 <= s <= 8.0 for s in clock.sleeps)
     assert clock.sleeps[0] < 0.5 + 1e-9 and clock.sleeps[-1] >= 4.0
 
@@ -404,7 +405,7 @@ def test_retry_after_is_honoured(make: Any, clock: FakeClock, headers: dict[str,
             "retry-after": format_datetime(datetime.now(UTC) + timedelta(seconds=8), usegmt=True)
         }
     client, api = make([json_response(ENVELOPE, 429, **headers), prediction_body("succeeded")])
-    client.get("p1")
+    client.get("pred1")
     assert len(api.requests) == 2
     assert 6.0 <= clock.sleeps[0] <= 8.5
 
@@ -413,7 +414,7 @@ def test_retry_after_is_capped(make: Any, clock: FakeClock) -> None:
     client, _ = make(
         [json_response(ENVELOPE, 429, **{"retry-after": "86400"}), prediction_body("succeeded")]
     )
-    client.get("p1")
+    client.get("pred1")
     assert clock.sleeps == [60.0]
 
 
@@ -454,14 +455,28 @@ def test_wait_returns_the_last_item_of_watch_and_reports_updates(make: Any) -> N
 
 def test_wait_on_a_terminal_prediction_returns_at_once(make: Any) -> None:
     client, api = make([prediction_body()])
-    done = Prediction.from_dict(prediction_body("succeeded"))
-    assert client.wait(done) is done
-    assert client.watch(done) == [done]
+    for body in (
+        prediction_body("succeeded", output=["https://x.example/o.png"]),
+        prediction_body("succeeded", data_removed=True),
+        prediction_body("failed"),
+    ):
+        done = Prediction.from_dict(body)
+        assert client.wait(done) is done
+        assert client.watch(done) == [done]
     assert api.requests == []
 
 
+def test_wait_on_a_prediction_succeeded_without_output_polls_for_it(make: Any) -> None:
+    files = ["https://x.example/o.png"]
+    client, api = make([prediction_body("succeeded"), prediction_body("succeeded", output=files)])
+    updates: list[Prediction] = []
+    early = Prediction.from_dict(prediction_body("succeeded"))  # e.g. a create's answer
+    assert client.wait(early, on_update=updates.append).output == files
+    assert len(api.requests) == 2 and [p.output for p in updates] == [files]
+
+
 def test_wait_polls_a_non_terminal_prediction_object(make: Any) -> None:
-    client, api = make([prediction_body("succeeded")])
+    client, api = make([prediction_body("succeeded", output="done")])
     assert client.wait(Prediction.from_dict(prediction_body("starting"))).status == "succeeded"
     assert len(api.requests) == 1
 
@@ -483,7 +498,8 @@ def test_deadline_raises_wait_timeout_with_the_last_state(make: Any, clock: Fake
 
 
 def test_fixed_poll_interval(make: Any, clock: FakeClock) -> None:
-    client, _ = make([prediction_body("processing")] * 4 + [prediction_body("succeeded")])
+    done = prediction_body("succeeded", output="done")
+    client, _ = make([prediction_body("processing")] * 4 + [done])
     client.wait("pred1", poll_interval=2.5)
     assert clock.sleeps == [2.5] * 4
 
@@ -546,7 +562,7 @@ def test_retry_after_on_a_poll_is_honoured(make: Any, clock: FakeClock) -> None:
     client, _ = make(
         [
             json_response(prediction_body("processing"), 200, **{"retry-after": "12"}),
-            prediction_body("succeeded"),
+            prediction_body("succeeded", output="done"),
         ]
     )
     client.wait("pred1")
@@ -634,7 +650,7 @@ def test_wait_reports_only_states_the_caller_has_not_seen(make: Any) -> None:
     final = client.wait(given, on_update=lambda p: updates.append(p.status))
     assert final.status == "failed" and len(api.requests) == 3
     assert updates == ["failed"], "not the stale prediction it was given, nor a repeat of it"
-    done = Prediction.from_dict(prediction_body("succeeded"))
+    done = Prediction.from_dict(prediction_body("succeeded", output="done"))
     assert client.wait(done, on_update=lambda p: updates.append("again")) is done
     assert updates == ["failed"]
 
@@ -728,3 +744,14 @@ def test_the_bodys_input_is_input_and_to_dict_gives_the_body_back() -> None:
     prediction = Prediction.from_dict(body)
     assert prediction.input_ is not None and prediction.input_["prompt"] == "a boat"
     assert prediction.to_dict() == body
+
+
+@pytest.mark.parametrize("key", [None, "", "   "])
+def test_no_key_is_a_named_error_before_anything_is_sent(
+    monkeypatch: pytest.MonkeyPatch, key: str | None
+) -> None:
+    monkeypatch.delenv("COMETAPI_KEY", raising=False)
+    for client_class in (Client, AsyncClient):
+        with pytest.raises(MissingAPIKeyError, match="no API key: pass api_key= or set COMETAPI"):
+            client_class(key)
+    assert issubclass(MissingAPIKeyError, CometAPIError)

@@ -328,7 +328,6 @@ def test_existing_files_are_kept_unless_overwrite(make: Any, tmp_path: Path) -> 
             prediction_body("succeeded", output=[f"{CDN}/x.png"], data_removed=True)
         ),
         Prediction.from_dict(prediction_body("failed", output=[f"{CDN}/x.png"])),
-        Prediction.from_dict(prediction_body("processing")),
     ],
 )
 def test_no_output_is_an_error_not_an_empty_list(
@@ -339,6 +338,17 @@ def test_no_output_is_an_error_not_an_empty_list(
         download(client, prediction, tmp_path)
     assert info.value.prediction is prediction
     assert api.requests == []
+
+
+def test_a_prediction_passed_while_running_is_read_afresh_once(make: Any, tmp_path: Path) -> None:
+    client, api = make([prediction_body("processing")])
+    running = Prediction.from_dict(prediction_body("starting"))
+    with pytest.raises(OutputUnavailableError, match="is processing, not succeeded"):
+        download(client, running, tmp_path / "out")
+    assert [(r.method, r.url.path) for r in api.requests] == [
+        ("GET", "/replicate/v1/predictions/pred1")
+    ]
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_download_errors_from_the_file_host_are_typed(make: Any, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pty
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from cometapi_replicate import APITimeoutError, Client
+from cometapi_replicate import APITimeoutError, AsyncClient, Client, is_terminal
 from cometapi_replicate.testing import SANDBOX_KEY, Fault, SandboxServer
 
 CLI = [sys.executable, "-m", "cometapi_replicate"]
@@ -188,3 +189,37 @@ def test_version(env: dict[str, str]) -> None:
     result = cli(env, "--version")
     assert result.returncode == 0
     assert result.stdout.strip() == f"cometapi-replicate {__version__}"
+
+
+def test_outputs_of_a_prediction_passed_before_it_ended_are_read_afresh(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    """``wait(p)`` without keeping its result, then ``download(p)``: as with ``p.id``, one GET
+    reads the state the outputs come from; a prediction that had ended is used as it is."""
+
+    def gets(prediction_id: str) -> int:
+        wanted = f"{server.base_url}/replicate/v1/predictions/{prediction_id}"
+        return sum(1 for m, url in server.sandbox.requests if m == "GET" and url == wanted)
+
+    with Client(**server.sandbox.client_kwargs()) as client:
+        p = client.predictions.create("o/m", {"sandbox_queue": 0, "sandbox_run": 0.2})
+        assert not is_terminal(p)
+        done = client.predictions.wait(p)
+        before = gets(p.id)
+        [path] = client.predictions.download(p, tmp_path / "sync")
+        assert client.predictions.read_output(p) == path.read_bytes()
+        with client.predictions.stream_output(p) as chunks:
+            assert b"".join(chunks) == path.read_bytes()
+        assert gets(p.id) == before + 3, "one GET each"
+        client.predictions.download(done, tmp_path / "ended")
+        assert gets(p.id) == before + 3, "an ended prediction is not read again"
+
+    async def main() -> bytes:
+        async with AsyncClient(**server.sandbox.client_kwargs()) as client:
+            [saved] = await client.predictions.download(p, tmp_path / "async")
+            assert await client.predictions.read_output(p) == saved.read_bytes()
+            async with client.predictions.stream_output(p) as chunks:
+                return b"".join([chunk async for chunk in chunks])
+
+    assert asyncio.run(main()) == path.read_bytes()
+    assert gets(p.id) == before + 6

@@ -74,16 +74,31 @@ def test_one_run_at_a_time(tmp_path: Path) -> None:
 
 def test_a_journal_belongs_to_one_model(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
-    SqliteJournal(path, MODEL).close()
+    with SqliteJournal(path, MODEL) as journal:
+        journal.save(Record("a", "digest"))
     with pytest.raises(JournalError, match="owner/model"):
         SqliteJournal(path, "owner/other")
+
+
+def test_a_journal_created_and_left_empty_is_removed_an_existing_one_kept(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "j.sqlite"
+    SqliteJournal(path, MODEL).close()
+    assert list(tmp_path.iterdir()) == [], "nothing recorded: nothing left behind"
+    with SqliteJournal(path, MODEL) as journal:
+        journal.save(Record("a", "digest"))
+    SqliteJournal(path, MODEL).close()
+    with SqliteJournal(path, MODEL) as journal:
+        assert [r.key for r in journal.records()] == ["a"]
 
 
 def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "notes.txt"
     path.write_text("not a database at all, just text " * 100)
-    with pytest.raises(JournalError, match="not a usable journal"):
+    with pytest.raises(JournalError, match="not a SQLite database"):
         SqliteJournal(path, MODEL)
+    assert path.read_text() == "not a database at all, just text " * 100
 
 
 class _InterruptedAfterBegin:

@@ -558,12 +558,11 @@ def test_a_file_appearing_meanwhile_is_never_replaced(make: Any, tmp_path: Path)
 @pytest.mark.parametrize(
     "prediction",
     [
-        with_output([f"{CDN}/x.png"], status="processing"),
         with_output([f"{CDN}/x.png"], status="failed"),
         with_output([f"{CDN}/x.png"], data_removed=True),
         with_output("text"),
     ],
-    ids=["processing", "failed", "removed", "text"],
+    ids=["failed", "removed", "text"],
 )
 def test_the_folder_is_created_only_for_a_downloadable_prediction(
     make: Any, tmp_path: Path, prediction: Prediction

@@ -129,6 +129,6 @@ except AttributeError as error:
     )
     assert done.stdout.splitlines() == [
         "[]",
-        "cometapi_replicate.batch_run cometapi_replicate.journal BatchSummary True",
+        "cometapi_replicate.batch_run cometapi_replicate.errors BatchSummary True",
         "module 'cometapi_replicate' has no attribute 'nothing_here'",
     ]

@@ -47,9 +47,17 @@ from .conftest import KEY, FakeClock, prediction_body
 ENVELOPE = {"error": {"message": "busy", "code": "upstream_error"}}
 
 
+OUTPUT = ["https://files.example/out-0.png"]
+
+
+def body_of(status: str, **extra: Any) -> dict[str, Any]:
+    """A prediction's body; one that succeeded has its output."""
+    return prediction_body(status, **({"output": OUTPUT} if status == "succeeded" else {}), **extra)
+
+
 def ok(status: str = "processing", retry_after: str | None = None, **extra: Any) -> Reply:
     """A 200 with a prediction, as the generated endpoint returns it."""
-    body = prediction_body(status, **extra)
+    body = body_of(status, **extra)
     headers = {"retry-after": retry_after} if retry_after else {}
     parsed = Prediction.from_dict(body)
     return Reply(Response(HTTPStatus(200), json.dumps(body).encode(), headers, parsed))
@@ -60,7 +68,7 @@ def err(status: int, body: Any = ENVELOPE, **headers: str) -> Reply:
 
 
 def state(status: str, **extra: Any) -> Prediction:
-    return Prediction.from_dict(prediction_body(status, **extra))
+    return Prediction.from_dict(body_of(status, **extra))
 
 
 def context(clock: FakeClock, max_retries: int = 2) -> plans.Context:

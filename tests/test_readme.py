@@ -3,6 +3,7 @@ do the site's examples that users copy for downloads and for their own sandbox t
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -11,7 +12,7 @@ import pytest
 from tools.generate import ROOT
 
 from .conftest import BASE, KEY, json_response, prediction_body
-from .documents import python_block, python_blocks
+from .documents import documents, python_block, python_blocks
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 CDN = "https://replicate.delivery/xezq/abc/out-0.webp"
@@ -117,3 +118,24 @@ def test_the_streaming_example_saves_and_hashes_the_file(
     checksum = namespace["checksum"]
     digest = asyncio.run(checksum("q4chw5rey9rmt0cww76t4h3ma4"))  # type: ignore[operator]
     assert digest == hashlib.sha256(PNG).hexdigest()
+
+
+def test_the_project_needs_nothing_outside_its_tree() -> None:
+    """A clone has only the project: every relative link of the README and of the site's
+    pages leads to one of its files, and no file points at a folder beside it."""
+    broken, linked = [], set()
+    for name, text in documents().items():
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"[a-z]+:", link):
+                continue
+            target = ((ROOT / name).parent / link).resolve()
+            linked.add(target)
+            if not target.is_file():
+                broken.append(f"{name}: {link}")
+    assert broken == []
+    assert ROOT / "docs" / "polling-workload.md" in linked
+    outside = "../" + "shared"  # spelled apart, so that this file does not match itself
+    files = [ROOT / name for name in ("README.md", "CHANGELOG.md", "Makefile", "pyproject.toml")]
+    for folder in ("docs", "tools", "src", "tests"):
+        files += [p for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md", ".toml")]
+    assert [str(p) for p in files if outside in p.read_text("utf-8", "replace")] == []

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from cometapi_replicate import BatchOutcome
 from tools.generate import ROOT
 
-from .documents import python_blocks
+from .documents import containing, python_blocks
+
+TYPES_TABLE = "| attribute | type |\n|---|---|\n"
 
 # What users write, as the README shows it: no Unset, no isinstance dance.
 READING = """
@@ -80,3 +83,52 @@ def test_mypy_strict_does_catch_a_misread_field(tmp_path: Path) -> None:
     assert (
         'Item "None" of "PredictionMetrics | None" has no attribute "predict_time"' in result.stdout
     )
+
+
+def documented_types(text: str) -> list[tuple[str, str]]:
+    """``(Class.attribute, type)`` for each row of the documented table of attribute types."""
+    table = text.split(TYPES_TABLE, 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in table.splitlines():
+        names, kind = re.split(r"(?<!\\)\|", line.strip("|"))[:2]
+        first_type = re.match(r"\s*`([^`]+)`", kind)
+        assert first_type, line
+        for name in re.findall(r"`(\w+\.\w+)`", names):
+            rows.append((name, first_type[1].replace("\\|", "|")))
+    return rows
+
+
+def attribute_program(rows: list[tuple[str, str]]) -> str:
+    """A program that reads every attribute of ``rows`` and asserts its documented type."""
+    classes = sorted({name.split(".")[0] for name, _ in rows})
+    lines = [
+        "from collections.abc import Mapping",
+        "from pathlib import Path",
+        "from typing import Any, assert_type",
+        "",
+        f"from cometapi_replicate import BatchOutcome, Prediction, {', '.join(classes)}",
+        "",
+        "",
+        "def read(" + ", ".join(f"{c.lower()}: {c}" for c in classes) + ") -> None:",
+    ]
+    for name, kind in rows:
+        owner, attribute = name.split(".")
+        lines.append(f"    assert_type({owner.lower()}.{attribute}, {kind})")
+    return "\n".join(lines) + "\n"
+
+
+def test_every_documented_attribute_has_the_documented_type(tmp_path: Path) -> None:
+    rows = documented_types(containing(TYPES_TABLE)[1])
+    names = {name for name, _ in rows}
+    summary_counts = {f"BatchSummary.{outcome.value}" for outcome in BatchOutcome}
+    assert summary_counts <= names, "a count attribute for every outcome"
+    assert {"Progress.current", "WaitTimeoutError.prediction", "BatchResult.files"} <= names
+    result = mypy_strict(tmp_path, {"attributes": attribute_program(rows)})
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_table_that_misstates_a_type_fails_the_check(tmp_path: Path) -> None:
+    rows = [("Progress.current", "int"), ("BatchResult.files", "list[Path]")]
+    result = mypy_strict(tmp_path, {"wrong": attribute_program(rows)})
+    assert result.returncode == 1
+    assert result.stdout.count("Expression is of type") == 2, result.stdout

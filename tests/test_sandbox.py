@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import os
+import re
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Any
@@ -29,7 +34,14 @@ from cometapi_replicate import (
     ResponseValidationError,
     parse_progress,
 )
-from cometapi_replicate.testing import OUTCOMES, SANDBOX_KEY, Fault, Sandbox, SandboxServer
+from cometapi_replicate.testing import (
+    OUTCOMES,
+    SANDBOX_KEY,
+    Fault,
+    Sandbox,
+    SandboxServer,
+    parse_fault,
+)
 from tools.generate import ROOT, load_yaml
 
 from .conftest import FakeClock
@@ -278,3 +290,53 @@ def test_outputs_of_a_chosen_size_are_valid_pngs_over_real_sockets(tmp_path: Pat
             kinds.append(kind)
             offset += 12 + length
         assert kinds == [b"IHDR", b"IDAT", b"skIp", b"IEND"]
+
+
+def test_a_port_in_use_is_an_oserror_from_start_and_a_bad_port_a_valueerror(
+    held_port: int,
+) -> None:
+    with pytest.raises(OSError) as raised, SandboxServer(Sandbox(), port=held_port):
+        pass
+    assert raised.value.errno == errno.EADDRINUSE
+    server = SandboxServer(Sandbox(), port=held_port)
+    with pytest.raises(OSError):
+        server.start()
+    for port in (99999, -1):
+        with pytest.raises(ValueError, match="0 to 65535"):
+            SandboxServer(Sandbox(), port=port)
+
+
+def test_known_models_and_faults_written_as_text() -> None:
+    sandbox = Sandbox(queue=0, run=0, models={"o/m"})
+    fault, times, on = parse_fault("rate_limit:2*3@get")
+    assert (fault, times, on) == (Fault.rate_limit(2.0), 3, "get")
+    assert parse_fault("echo:body") == (Fault.echo("body"), 1, "any")
+    assert parse_fault("server_error") == (Fault.server_error(502), 1, "any")
+    sandbox.inject(fault, times=times, on=on)
+    with Client(
+        **sandbox.client_kwargs(),
+        http_client=httpx.Client(transport=sandbox.transport()),
+        max_retries=0,
+    ) as client:
+        with pytest.raises(NotFoundError, match="Model x/y not found"):
+            client.predictions.create("x/y", {})
+        prediction = client.predictions.create("o/m", {})
+        with pytest.raises(RateLimitError):
+            client.predictions.get(prediction.id)
+    for bad in ("melt", "slow", "hang:1", "drop*0", "drop@post", "echo:nowhere", "rate_limit:x"):
+        with pytest.raises(ValueError, match="a fault is KIND"):
+            parse_fault(bad)
+
+
+def test_help_shows_the_settings_and_no_private_field() -> None:
+    shown = subprocess.run(
+        [sys.executable, "-c", "from cometapi_replicate.testing import Sandbox; help(Sandbox)"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PAGER": "cat", "TERM": "dumb"},
+    ).stdout
+    constructor = shown.split("__init__(self,", 1)[1].split(")", 1)[0]
+    assert "queue: 'float' = 1.0" in constructor and "models:" in constructor
+    assert not re.search(r"\b_\w+:", constructor), constructor
+    assert "requests:" not in constructor and "rate_limited" not in constructor

@@ -21,7 +21,7 @@ from cometapi_replicate.schedule import BLIND_CAP, FLOOR, AdaptiveSchedule, Fixe
 from cometapi_replicate.timing import Timing, bounded_delay, parse_retry_after
 from tools.polling_sim import Summary, run, split, workload_tail, workload_w1
 
-# Reference: fixed 0.5 s poll on W1 (../shared/reference/polling-workload.md).
+# Reference: fixed 0.5 s poll on W1 (docs/polling-workload.md).
 REF_ALL_REQUESTS = 116.9
 REF_PROGRESS_REQUESTS = 121.7
 REF_PROGRESS_MEDIAN = 0.24

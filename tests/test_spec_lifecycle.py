@@ -1,4 +1,5 @@
-"""Taking a new spec: the change report, overlay drift, provenance records, refusals.
+"""Taking a new spec: the change report, overlay drift, provenance records, refusals, and
+``--check`` (``make check-spec``), which reports and writes nothing.
 
 Every test here works on the frozen documents in tests/fixtures/specs (``base/`` and its
 variants), in temporary directories: none depends on what ``openapi/`` vendors today.
@@ -8,16 +9,20 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 import cometapi_replicate
 from tools import provenance, update_spec
@@ -167,22 +172,30 @@ def test_a_change_the_overlay_absorbs_is_said_to_reach_nothing(
     assert "status: str" in (tmp_path / "generated" / "models" / "prediction.py").read_text()
 
 
-def test_an_update_replaces_the_file_and_records_provenance(tmp_path: Path) -> None:
+def test_an_update_replaces_the_file_records_provenance_and_names_what_changed(
+    tmp_path: Path,
+) -> None:
     openapi = base_openapi(tmp_path)
+    gen = tmp_path / "gen"
+    generate(gen, BASE_DOCS)
     text = variant("new-optional-field").read_bytes()
     name, report = update_spec.plan_update(text, openapi)
     assert name == "replicate-query.openapi.yaml" and not report.breaking
-    update_spec.apply_update(
-        text, "https://example.invalid/new.yaml", name, openapi, tmp_path / "gen"
-    )
+    changed = update_spec.apply_update(text, "https://example.invalid/new.yaml", name, openapi, gen)
+    assert changed == ["models/prediction.py"]
     assert (openapi / name).read_bytes() == text
     record = json.loads((openapi / "provenance.json").read_text())[name]
     assert record["sha256"] == hashlib.sha256(text).hexdigest()
     assert record["source"] == "https://example.invalid/new.yaml"
     assert provenance.problems(openapi, DOCUMENTS) == []
-    assert (
-        "source: str | None = None" in (tmp_path / "gen" / "models" / "prediction.py").read_text()
-    )
+    assert "source: str | None = None" in (gen / "models" / "prediction.py").read_text()
+    # The document's own description reaches no code: only spec_info.py moves, and is not named.
+    doc = yaml.safe_load(text)
+    doc["info"]["description"] += " Revised."
+    revised = yaml.safe_dump(doc, sort_keys=False).encode()
+    spec_info = (gen / "spec_info.py").read_bytes()
+    assert update_spec.apply_update(revised, "revised.yaml", name, openapi, gen) == []
+    assert (gen / "spec_info.py").read_bytes() != spec_info
 
 
 def test_statuses_outside_an_upstream_enum_still_parse(tmp_path: Path) -> None:
@@ -222,3 +235,118 @@ def test_spec_version_is_exposed_and_sent_nowhere() -> None:
         client.predictions.get("a")
     sent = str(seen[0].url) + str(seen[0].headers) + seen[0].content.decode()
     assert cometapi_replicate.SPEC_SHA256 not in sent and "spec" not in sent.lower()
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    """A loopback HTTP server answering /query.yaml with the base query document, 404 else."""
+    body = (BASE / "replicate-query.openapi.yaml").read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            found = self.path == "/query.yaml"
+            self.send_response(200 if found else 404)
+            self.send_header("Content-Length", str(len(body) if found else 0))
+            self.end_headers()
+            if found:
+                self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def as_json(tmp: Path) -> str:
+    """The base query document, written as JSON: the same document in another form."""
+    doc = yaml.safe_load((BASE / "replicate-query.openapi.yaml").read_text("utf-8"))
+    (tmp / "query.json").write_text(json.dumps(doc, indent=1), "utf-8")
+    return str(tmp / "query.json")
+
+
+def drifted(tmp: Path) -> str:
+    """The base query document with `output` renamed: an overlay action no longer matches."""
+    text = (BASE / "replicate-query.openapi.yaml").read_text("utf-8")
+    (tmp / "drifted.yaml").write_text(
+        text.replace("                  output:\n", "                  outputs:\n", 1), "utf-8"
+    )
+    return str(tmp / "drifted.yaml")
+
+
+def invalid(tmp: Path) -> str:
+    (tmp / "invalid.yaml").write_text("openapi: 3.1.0\npaths: 5\n", "utf-8")
+    return str(tmp / "invalid.yaml")
+
+
+CHECKS: dict[str, tuple[Callable[[Path], str], int, list[str]]] = {
+    "the vendored document": (
+        lambda tmp: str(BASE / "replicate-query.openapi.yaml"),
+        0,
+        ["no changes", "openapi/replicate-query.openapi.yaml is current"],
+    ),
+    "the same document as JSON": (as_json, 0, ["is current"]),
+    "a new field": (
+        lambda tmp: str(variant("new-optional-field")),
+        1,
+        [
+            "[non-breaking] Prediction: field `source` added (optional)",
+            "implied version bump: minor",
+            f"update available: make update-spec SPEC={variant('new-optional-field')}\n",
+        ],
+    ),
+    "a breaking change": (
+        lambda tmp: str(variant("removed-field")),
+        1,
+        ["[BREAKING    ] Prediction: field `metrics` removed", "ALLOW_BREAKING=1"],
+    ),
+    "a change the overlay absorbs": (
+        lambda tmp: str(variant("status-enum")),
+        1,
+        ["0 change(s)", "nothing that reaches the generated code", "update available"],
+    ),
+    "an overlay that no longer fits": (drifted, 1, ["update available", "matches nothing"]),
+    "a missing file": (lambda tmp: str(tmp / "missing.yaml"), 2, ["missing.yaml"]),
+    "not an OpenAPI document": (invalid, 2, ["not a valid OpenAPI document"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CHECKS))
+def test_check_reports_and_answers_0_current_1_update_available_2_unreadable(
+    case: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source, code, said = CHECKS[case]
+    openapi = base_openapi(tmp_path)
+    monkeypatch.setattr(update_spec, "OPENAPI", openapi)
+    monkeypatch.setattr(update_spec, "TARGET", tmp_path / "generated")
+    before = {p: p.read_bytes() for p in openapi.rglob("*") if p.is_file()}
+    assert update_spec.main(["--check", source(tmp_path)]) == code
+    captured = capsys.readouterr()
+    for text in said:
+        assert text in captured.out + captured.err, captured
+    assert ("update available" in captured.out) is (code == 1)
+    assert before == {p: p.read_bytes() for p in openapi.rglob("*") if p.is_file()}, "written"
+    assert not (tmp_path / "generated").exists()
+
+
+def test_check_reads_a_url(
+    served: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(update_spec, "OPENAPI", base_openapi(tmp_path))
+    assert update_spec.main(["--check", f"{served}/query.yaml"]) == 0
+    assert "is current" in capsys.readouterr().out
+    assert update_spec.main(["--check", f"{served}/moved.yaml"]) == 2
+    assert "404 Not Found" in capsys.readouterr().err

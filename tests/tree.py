@@ -43,16 +43,30 @@ def copy_tree(dest: Path) -> Path:
 
 def commit_tree(dest: Path) -> Path:
     """A copy of the work tree as a git repository with everything committed (a clean tree)."""
-    copy_tree(dest)
+    return commit(copy_tree(dest), "snapshot")
+
+
+def commit(tree: Path, message: str) -> Path:
+    """Commit everything in ``tree`` (a git repository from then on); returns ``tree``."""
     git = ["git", "-c", "user.name=test", "-c", "user.email=test@example.invalid"]
-    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-        subprocess.run([*git, *command], cwd=dest, check=True, capture_output=True)
-    return dest
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", message]):
+        subprocess.run([*git, *command], cwd=tree, check=True, capture_output=True)
+    return tree
+
+
+MAKE_VARIABLES = ("SPEC", "ALLOW_BREAKING", "SKIP_TESTS", "VERSION")
+"""What the Makefile's targets read: make exports those given on its command line, so the
+tests `make update-spec SPEC=... ALLOW_BREAKING=1` runs would pass them on to the copy."""
 
 
 def copy_env(copy: Path, **extra: str) -> dict[str, str]:
-    # Not the pytest or coverage state of this run: the copy is another project.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COVERAGE_"))}
+    # Not the pytest or coverage state of this run, nor the make variables it was started
+    # with: the copy is another project.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PYTEST_", "COVERAGE_")) and k not in MAKE_VARIABLES
+    }
     paths = os.pathsep.join(str(copy / part) for part in ("src", "generated"))
     env.update(PYTHONPATH=paths, MYPYPATH=str(copy / "generated"), **{INNER: "1"}, **extra)
     env.pop("MAKEFLAGS", None)

@@ -1,5 +1,4 @@
-"""Workload W1 (2,000 predictions: queued 0.2-8 s, then running 1-300 s, log-uniform; every
-second one with tqdm progress), simulated with a virtual clock.
+"""Workload W1 of ``docs/polling-workload.md``, simulated with a virtual clock.
 
 Used by ``make bench-polling`` and by the tests that hold the default schedule to its bar.
 """

@@ -5,10 +5,16 @@
 3. prints the change report against the current document and refuses a breaking change
    unless ``ALLOW_BREAKING=1``;
 4. replaces the vendored file byte for byte, records its provenance (source, date, sha256)
-   in ``openapi/provenance.json``, regenerates ``generated/`` and runs the tests.
+   in ``openapi/provenance.json``, regenerates ``generated/``, names the generated files that
+   changed (or says the generated code did not) and runs the tests.
 
 Nothing is written before step 4. Which vendored file is replaced follows from the new
 document's operationIds (or ``--target``).
+
+``--check`` (``make check-spec``) stops after step 3 and writes nothing: exit 0 when the
+vendored document is current, 1 when an update is available (the report says whether it is
+breaking; an overlay that no longer fits is one too), 2 when the document cannot be read or is
+not an OpenAPI document standing for a vendored one.
 """
 
 from __future__ import annotations
@@ -33,6 +39,10 @@ from tools.spec_report import Report, compare
 
 class UpdateError(Exception):
     """The update was refused or failed; nothing (or, after tests, only generation) changed."""
+
+
+class OverlayDriftError(UpdateError):
+    """The overlay no longer fits the new document: upstream moved what an action corrects."""
 
 
 def read_source(source: str) -> bytes:
@@ -83,18 +93,73 @@ def plan_update(
         try:
             new = build_spec([candidate if p.name == name else p for p in current], overlay)
         except OverlayError as exc:
-            raise UpdateError(
+            raise OverlayDriftError(
                 f"the overlay no longer fits the new document: {exc}. Upstream fixed or moved "
                 "what this action corrects: delete or retarget it in openapi/overlay.yaml."
             ) from None
     return name, compare(build_spec(current, overlay), new)
 
 
-def apply_update(text: bytes, source: str, name: str, openapi_dir: Path, output: Path) -> None:
-    """Replace the vendored document, record where it came from, and regenerate."""
+def apply_update(text: bytes, source: str, name: str, openapi_dir: Path, output: Path) -> list[str]:
+    """Replace the vendored document, record where it came from, and regenerate; returns the
+    generated files (relative to ``output``) whose code changed, ``spec_info.py`` aside (it
+    records every new document)."""
+    before = _files(output)
     (openapi_dir / name).write_bytes(text)
     provenance.record(openapi_dir, name, text, source)
     generate(output, [openapi_dir / n for n in DOCUMENTS], openapi_dir / "overlay.yaml")
+    after = _files(output)
+    return sorted(
+        path
+        for path in before.keys() | after.keys()
+        if before.get(path) != after.get(path) and path != "spec_info.py"
+    )
+
+
+def changes(files: list[str]) -> str:
+    """What regenerating did, from the changed files ``apply_update`` returns."""
+    if not files:
+        return "no code changed (spec_info.py records the new document)"
+    return f"{len(files)} file(s) changed: {', '.join(files)}"
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    files = (p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in files}
+
+
+def is_current(text: bytes, name: str, openapi_dir: Path) -> bool:
+    """Whether ``text`` is the vendored document ``name``: the same content, however written
+    (YAML or JSON, any layout)."""
+    vendored: object = yaml.safe_load((openapi_dir / name).read_text("utf-8"))
+    return bool(yaml.safe_load(text.decode("utf-8")) == vendored)
+
+
+def show(report: Report, current: bool) -> None:
+    print(report.format())
+    if not report.changes and not current:
+        print("The document changed, but nothing that reaches the generated code.")
+
+
+def check(source: str, target: str | None = None) -> int:
+    """``make check-spec``: the report of an update from ``source``; writes nothing."""
+    try:
+        text = read_source(source)
+        name, report = plan_update(text, OPENAPI, target)
+    except OverlayDriftError as exc:
+        print(f"update available: {exc}")
+        return 1
+    except (UpdateError, OSError, httpx.HTTPError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    current = is_current(text, name, OPENAPI)
+    show(report, current)
+    if current:
+        print(f"openapi/{name} is current")
+        return 0
+    allow = " ALLOW_BREAKING=1" if report.breaking else ""
+    print(f"update available: make update-spec SPEC={source}{allow}")
+    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,19 +169,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("spec", help="path or URL of the new document")
     parser.add_argument("--target", choices=DOCUMENTS, help="the vendored file it replaces")
     parser.add_argument("--skip-tests", action="store_true", help="do not run the tests afterwards")
+    parser.add_argument(
+        "--check", action="store_true", help="report only, write nothing: exit 0 current, 1 not"
+    )
     args = parser.parse_args(argv)
+    if args.check:
+        return check(args.spec, args.target)
     try:
         text = read_source(args.spec)
         name, report = plan_update(text, OPENAPI, args.target)
-        print(report.format())
+        show(report, is_current(text, name, OPENAPI))
         if report.breaking and os.environ.get("ALLOW_BREAKING") != "1":
             raise UpdateError(
                 "breaking changes: nothing was changed (ALLOW_BREAKING=1 to take them)"
             )
-        if not report.changes and text != (OPENAPI / name).read_bytes():
-            print("The document changed, but nothing that reaches the generated code.")
-        apply_update(text, args.spec, name, OPENAPI, TARGET)
-        print(f"updated openapi/{name} and regenerated generated/")
+        changed = apply_update(text, args.spec, name, OPENAPI, TARGET)
+        print(f"updated openapi/{name}; regenerated generated/: {changes(changed)}")
     except (UpdateError, GenerateError, OSError, httpx.HTTPError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -125,7 +193,12 @@ def main(argv: list[str] | None = None) -> int:
         if tests.returncode != 0:
             print("error: the tests fail with the new document; `git diff` shows the update")
             return 1
-    print(f"\n{report.format()}\nRelease it as a {report.bump} version bump (CHANGELOG.md).")
+    release = (
+        f"Release it as a {report.bump} version bump (CHANGELOG.md)."
+        if report.bump != "none"
+        else "No version bump is implied: nothing that reaches the generated code changed."
+    )
+    print(f"\n{report.format()}\n{release}")
     return 0
 
 

@@ -31,6 +31,8 @@ from .errors import (
     BadRequestError,
     CometAPIError,
     InternalServerError,
+    JournalError,
+    MissingAPIKeyError,
     NotFoundError,
     OutputTooLargeError,
     OutputUnavailableError,
@@ -55,7 +57,6 @@ from .status import (
 if TYPE_CHECKING:
     from .batch import BatchOutcome, BatchResult, BatchSummary
     from .batch_run import AsyncBatch, Batch
-    from .journal import JournalError
 
 _LAZY = {
     "AsyncBatch": "batch_run",
@@ -63,7 +64,6 @@ _LAZY = {
     "BatchOutcome": "batch",
     "BatchResult": "batch",
     "BatchSummary": "batch",
-    "JournalError": "journal",
 }
 
 
@@ -114,6 +114,7 @@ __all__ = [
     "CometAPIError",
     "InternalServerError",
     "JournalError",
+    "MissingAPIKeyError",
     "NotFoundError",
     "OutputTooLargeError",
     "OutputUnavailableError",

@@ -38,7 +38,7 @@ from .errors import (
 from .progress import parse_progress
 from .responses import server_time
 from .schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
-from .status import PredictionStatus, is_terminal, normalize_status, output_urls
+from .status import PredictionStatus, awaiting_output, is_terminal, normalize_status, output_urls
 from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "BatchSummary",
     "Record",
     "Stage",
+    "checked_input",
     "fingerprint",
     "in_shard",
     "item_folder",
@@ -156,15 +157,21 @@ class BatchSummary:
     """Counts so far: each outcome, items in flight and waiting, finishes per minute."""
 
     counts: Mapping[BatchOutcome, int]
+    """Items ended so far, by outcome (an outcome no item has had may be absent)."""
     in_flight: int
+    """Items created (or being created) and not yet ended."""
     waiting: int
+    """Items read and not yet started."""
     resumed: int
+    """Items that an earlier run of the journal had finished."""
     elapsed: float
+    """Seconds since the batch began."""
     per_minute: float
+    """Items ended per minute so far."""
 
     @property
     def done(self) -> int:
-        """Items finished, whatever their outcome."""
+        """Items ended so far, whatever their outcome."""
         return sum(self.counts.values())
 
     @property
@@ -173,8 +180,32 @@ class BatchSummary:
         return self.counts.get(BatchOutcome.SUCCEEDED, 0)
 
     @property
+    def failed(self) -> int:
+        return self.counts.get(BatchOutcome.FAILED, 0)
+
+    @property
+    def canceled(self) -> int:
+        """Canceled or aborted."""
+        return self.counts.get(BatchOutcome.CANCELED, 0)
+
+    @property
+    def timed_out(self) -> int:
+        return self.counts.get(BatchOutcome.TIMED_OUT, 0)
+
+    @property
+    def unknown(self) -> int:
+        """Creates sent and never answered: they may exist and be billed."""
+        return self.counts.get(BatchOutcome.UNKNOWN, 0)
+
+    @property
+    def error(self) -> int:
+        """Items ended by an error: a create refused with a 4xx, polls or a download that kept
+        failing, a status that is not a prediction's."""
+        return self.counts.get(BatchOutcome.ERROR, 0)
+
+    @property
     def not_succeeded(self) -> int:
-        """Items finished with any other outcome."""
+        """Items ended with any other outcome than ``succeeded``."""
         return self.done - self.succeeded
 
     @property
@@ -280,6 +311,18 @@ def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
                 continue
             raise ValueError(f"item {index}: a key is a string of 1 to {MAX_KEY} characters")
         raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
+
+
+def checked_input(key: str, model_input: Mapping[str, Any], record: Record | None) -> str:
+    """The input's fingerprint; a :class:`ValueError` when the journal's ``record`` of ``key``
+    holds another input."""
+    digest = fingerprint(model_input)
+    if record is not None and record.input_hash != digest:
+        raise ValueError(
+            f"item {key!r}: the input differs from the one the journal recorded for this "
+            "key; restore the input or use another journal"
+        )
+    return digest
 
 
 def fingerprint(model_input: Mapping[str, Any]) -> str:
@@ -396,6 +439,13 @@ class _Item:
     failures: int = 0
     prediction: Prediction | None = None
     download_attempts: int = 0
+    grace_ends: float | None = None
+    """While its prediction awaits its output (succeeded, output null): when it is taken as
+    it is."""
+
+    def ends(self) -> float | None:
+        """When the item stops being polled: its deadline, or the end of its output grace."""
+        return min((t for t in (self.deadline, self.grace_ends) if t is not None), default=None)
 
 
 class BatchScheduler:
@@ -454,12 +504,7 @@ class BatchScheduler:
         self._last = now
         if key in self._items:
             raise ValueError(f"key {key!r} appears twice in the inputs")
-        digest = fingerprint(model_input)
-        if record is not None and record.input_hash != digest:
-            raise ValueError(
-                f"item {key!r}: the input differs from the one the journal recorded for this "
-                "key; restore the input or use another journal"
-            )
+        digest = checked_input(key, model_input, record)
         record = record or Record(key, digest)
         stage, download = record.stage, self.options.download
         if stage is Stage.SAVED or (
@@ -626,6 +671,11 @@ class BatchScheduler:
         delay = self._retry_delay(item, error, retry_after, now)
         if delay is None:
             return self._give_up(item, error, now)
+        ends = item.ends()
+        if item.grace_ends is not None and ends is not None and now + delay >= ends:
+            assert item.prediction is not None  # no retry fits in the output grace:
+            item.grace_ends = now  # the state it has is the one it ends with
+            return self._seen(item, item.prediction, now)
         if item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
         return self._next_poll(item, now, delay)
@@ -659,7 +709,13 @@ class BatchScheduler:
     def _seen(self, item: _Item, prediction: Prediction, now: float) -> list[Effect]:
         """A state of the prediction arrived (from its create or a poll)."""
         item.prediction = prediction
-        if is_terminal(prediction):
+        if not awaiting_output(prediction):
+            item.grace_ends = None
+        elif item.grace_ends is None:
+            item.grace_ends = now + self.options.timing.output_grace
+        ends = item.ends()
+        held = item.grace_ends is not None and ends is not None and now < ends
+        if is_terminal(prediction) and not held:
             self._learn(item, prediction, now)
             item.record = replace(
                 item.record,
@@ -679,7 +735,7 @@ class BatchScheduler:
                 item.record = replace(item.record, stage=Stage.SAVED, files=())
             return [Save(item.record), self._finish(item, outcome, None, now)]
         item.record = replace(item.record, status=prediction.status)
-        if item.deadline is not None and now >= item.deadline:
+        if not held and item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
         age = now - (item.started if item.started is not None else now)
         schedule = item.schedule
@@ -696,7 +752,8 @@ class BatchScheduler:
         return self._next_poll(item, now, delay)
 
     def _next_poll(self, item: _Item, now: float, delay: float) -> list[Effect]:
-        remaining = None if item.deadline is None else item.deadline - now
+        ends = item.ends()
+        remaining = None if ends is None else ends - now
         self._queue_poll(item, now + bounded_delay(delay, remaining=remaining))
         return []
 

@@ -63,6 +63,7 @@ from .batch import (
     in_shard,
     keyed,
 )
+from .errors import JournalError
 from .inputs import split_model
 from .journal import Journal, open_journal
 
@@ -112,6 +113,8 @@ class _Core:
         """Requests decided (their journal records committed), not yet handed to the network."""
         self.done: deque[BatchResult] = deque()
         """Results not yet handed to the caller."""
+        self.journal_failed: JournalError | None = None
+        """The journal's first failure: the batch stops with it."""
 
     def open(self) -> None:
         self._journal = open_journal(self._journal_path, self.model)
@@ -136,7 +139,9 @@ class _Core:
                 self._exhausted = True
                 break
             key, model_input = item
-            admitted = self.scheduler.admit(key, model_input, self.journal.lookup(key), now)
+            with self._journaling():
+                known = self.journal.lookup(key)
+            admitted = self.scheduler.admit(key, model_input, known, now)
             resumed += len(admitted)
             effects += admitted
         effects += self.scheduler.due(now)
@@ -157,10 +162,7 @@ class _Core:
 
     def _apply(self, effects: list[Effect]) -> None:
         """Journal first: committed before any request decided with it reaches the outbox."""
-        for effect in effects:
-            if isinstance(effect, Save):
-                self.journal.save(effect.record)
-        self.journal.commit()
+        self.commit(effects)
         abort: Abort | None = None
         for effect in effects:
             match effect:
@@ -176,6 +178,25 @@ class _Core:
                     assert_never(effect)
         if abort is not None:
             raise abort.error
+
+    def commit(self, effects: list[Effect]) -> None:
+        """Stage and commit the ``Save`` effects among ``effects``."""
+        for effect in effects:
+            if isinstance(effect, Save):
+                self.journal.save(effect.record)
+        with self._journaling():
+            self.journal.commit()
+
+    @contextlib.contextmanager
+    def _journaling(self) -> Iterator[None]:
+        """The journal's first failure is raised; once the batch is stopping with it, later
+        ones (recording what is left while it closes) are not: the first names the cause."""
+        try:
+            yield
+        except JournalError as error:
+            if self.journal_failed is None:
+                self.journal_failed = error
+                raise
 
     def unsent(self) -> None:
         """Creates decided and never sent (the batch stopped first) are pending again."""
@@ -210,9 +231,15 @@ class _Core:
         os.replace(self.directory / PARTIAL / step.folder, final)
         return [final / path.name for path in paths]
 
+    def discard(self, step: DownloadStep) -> None:
+        """Remove what a failed download left in its staging folder."""
+        assert self.directory is not None
+        shutil.rmtree(self.directory / PARTIAL / step.folder, ignore_errors=True)
+
     def close(self) -> None:
         if self._journal is not None:
-            self._journal.close()
+            with self._journaling():
+                self._journal.close()
         if self.directory is not None:
             with contextlib.suppress(OSError):
                 (self.directory / PARTIAL).rmdir()  # only when empty
@@ -311,10 +338,14 @@ class Batch(_BatchBase["Client"]):
             case PollStep(_, prediction_id):
                 return drive(plans.get(prediction_id, core.once))
             case DownloadStep(_, prediction):
-                paths = self._client.predictions.download(
-                    prediction, core.staging(request), name=ITEM_FILE_NAME
-                )
-                return core.publish(request, paths)
+                try:
+                    paths = self._client.predictions.download(
+                        prediction, core.staging(request), name=ITEM_FILE_NAME
+                    )
+                    return core.publish(request, paths)
+                except BaseException:
+                    core.discard(request)
+                    raise
             case _:
                 assert_never(request)
 
@@ -394,11 +425,15 @@ class AsyncBatch(_BatchBase["AsyncClient"]):
             case PollStep(_, prediction_id):
                 return await drive(plans.get(prediction_id, core.once))
             case DownloadStep(_, prediction):
-                staging = await asyncio.to_thread(core.staging, request)
-                paths = await self._client.predictions.download(
-                    prediction, staging, name=ITEM_FILE_NAME
-                )
-                return await asyncio.to_thread(core.publish, request, paths)
+                try:
+                    staging = await asyncio.to_thread(core.staging, request)
+                    paths = await self._client.predictions.download(
+                        prediction, staging, name=ITEM_FILE_NAME
+                    )
+                    return await asyncio.to_thread(core.publish, request, paths)
+                except BaseException:
+                    await asyncio.to_thread(core.discard, request)
+                    raise
             case _:
                 assert_never(request)
 
@@ -491,7 +526,4 @@ def _record_only(
             effects = scheduler.created(request.key, outcome, core.clock())
     except KeyError:  # already settled (the item that aborted the batch)
         return
-    for effect in effects:
-        if isinstance(effect, Save):
-            core.journal.save(effect.record)
-    core.journal.commit()
+    core.commit(effects)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import signal
@@ -25,6 +26,7 @@ from ._estimate import ProgressEstimate, Shown, format_eta
 from ._version import __version__
 from .client import Client
 from .errors import CometAPIError, PredictionError, WaitTimeoutError
+from .inputs import split_model
 from .names import DEFAULT_NAME, check_name_template
 from .progress import parse_progress
 from .schedule import FLOOR
@@ -35,11 +37,14 @@ EXIT_DOWNLOAD = 5
 # 128 + the signal number, as a shell reports a command that a signal stopped.
 EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
 EXIT_CODES = """exit codes:
-  0  succeeded          1  failed, canceled or aborted     2  usage (arguments, input, key)
-  3  timed out          4  API, network or file error
-  5  the prediction succeeded but saving its files failed (it is still printed)
-  130, 143  interrupted (Ctrl-C, SIGTERM): prints the id to resume with
-  141  stdout closed early (e.g. piped into head)"""
+  0         succeeded
+  1         failed, canceled or aborted
+  2         usage (arguments, input, key)
+  3         timed out
+  4         API, network or file error
+  5         succeeded, but saving its files failed (the prediction is printed)
+  130, 143  interrupted (Ctrl-C, SIGTERM): prints the command that resumes
+  141       stdout closed early (e.g. piped into head)"""
 NO_KEY = (
     "error: no API key: export COMETAPI_KEY=... "
     "(in the environment: on the command line it would land in shell history)"
@@ -87,12 +92,43 @@ def parse_seconds(minimum: float) -> Callable[[str], float]:
         try:
             value = float(text)
         except ValueError:
-            value = float("nan")
-        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"a number of seconds, not {text!r}") from None
+        if value != value or value == float("inf"):  # NaN, inf
+            raise argparse.ArgumentTypeError(f"a finite number of seconds, not {text!r}")
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"at least {minimum:g} seconds, not {text!r}")
         return value
 
     return parse
+
+
+def parse_port(text: str) -> int:
+    """``--port``: a whole number from 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port from 0 to 65535, not {text!r}")
+    return port
+
+
+def parse_models(text: str) -> frozenset[str]:
+    """``--models``: ``owner/name`` models separated by commas."""
+    try:
+        return frozenset("/".join(split_model(m.strip())) for m in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_fault_spec(text: str) -> Any:
+    """``--fault``: what :func:`cometapi_replicate.testing.sandbox.parse_fault` reads."""
+    from .testing.sandbox import parse_fault
+
+    try:
+        return parse_fault(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_value(text: str) -> Any:
@@ -255,6 +291,13 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "cometapi-replicate wait ID --timeout 600 --download out/\n"
         "cometapi-replicate wait ID --interval 2 --json > prediction.json",
     ),
+    "create": (
+        "create a prediction and print its id",
+        "Create a prediction of MODEL with the given inputs and print its id (with --json: the\n"
+        "prediction), without waiting: then wait, get or download it by that id.",
+        'ID=$(cometapi-replicate create black-forest-labs/flux-schnell -i prompt="a boat")\n'
+        'cometapi-replicate wait "$ID" --download out/',
+    ),
     "run": (
         "create a prediction and wait",
         "Create a prediction of MODEL with the given inputs, wait for it with a progress bar\n"
@@ -276,7 +319,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Serve a local CometAPI-compatible sandbox on 127.0.0.1 until Ctrl-C (the sandbox\n"
         "extra: pip install 'cometapi-replicate[sandbox]'). Prints its base URL on stdout.",
         "cometapi-replicate sandbox --port 8000\n"
-        "cometapi-replicate sandbox --json   # base_url, files_url and key as JSON",
+        "cometapi-replicate sandbox --json   # base_url, files_url and key as JSON\n"
+        "cometapi-replicate sandbox --models o/m,o/n --fault server_error:502*2@get",
     ),
 }
 
@@ -322,22 +366,42 @@ def parser() -> argparse.ArgumentParser:
             epilog=f"examples:\n  {examples.replace(chr(10), chr(10) + '  ')}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-    run = sub["run"]
-    run.add_argument("model", help="the model as owner/name, e.g. black-forest-labs/flux-schnell")
-    run.add_argument(
-        "-i",
-        "--input",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an input, repeatable: a JSON literal (4, true), @path for a file, or text",
-    )
-    run.add_argument("--input-json", metavar="FILE", help="inputs from a JSON object in FILE")
+    for creating in (sub["create"], sub["run"]):
+        creating.add_argument(
+            "model", help="the model as owner/name, e.g. black-forest-labs/flux-schnell"
+        )
+        creating.add_argument(
+            "-i",
+            "--input",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="an input, repeatable: a JSON literal (4, true), @path for a file, or text",
+        )
+        creating.add_argument(
+            "--input-json", metavar="FILE", help="inputs from a JSON object in FILE"
+        )
     download = sub["download"]
     download.add_argument("directory", help="where to save the files (created if missing)")
     download.add_argument("--overwrite", action="store_true", help="replace existing files")
     download.add_argument("--name", default=DEFAULT_NAME, help=NAME_HELP)
-    sub["sandbox"].add_argument("--port", type=int, default=0, help="0 picks a free port")
+    sandbox = sub["sandbox"]
+    sandbox.add_argument("--port", type=parse_port, default=0, help="0 picks a free port")
+    sandbox.add_argument(
+        "--models",
+        type=parse_models,
+        metavar="A/B,C/D",
+        help="the models it knows; a create of another is a 404 (default: any model)",
+    )
+    sandbox.add_argument(
+        "--fault",
+        type=parse_fault_spec,
+        action="append",
+        default=[],
+        metavar="KIND[:ARG][*N][@ON]",
+        help="misbehave on the next N requests (default 1) of kind ON (create, get, file, any),"
+        " repeatable: e.g. server_error:502*3@get, rate_limit:2@create, hang@get, drop",
+    )
     from .cli_batch import add_parser as add_batch
 
     add_batch(commands, common)
@@ -377,7 +441,7 @@ def _main(argv: Sequence[str] | None) -> int:
                 file=sys.stderr,
             )
             return EXIT_USAGE
-        return serve_sandbox(args.port, args.json, args.quiet)
+        return serve_sandbox(args)
     if not os.environ.get("COMETAPI_KEY"):
         print(NO_KEY, file=sys.stderr)
         return EXIT_USAGE
@@ -385,7 +449,16 @@ def _main(argv: Sequence[str] | None) -> int:
         from .cli_batch import run_batch
 
         return run_batch(args)
-    display = Display(sys.stderr, quiet=args.quiet)
+    # Only a wait has progress to show: get, create and download draw no bar.
+    display = Display(sys.stderr, quiet=args.quiet or args.command not in ("wait", "run"))
+    try:
+        return _predict(args, display)
+    finally:
+        display.close()  # whatever happened: the bar hid the cursor, this shows it again
+
+
+def _predict(args: argparse.Namespace, display: Display) -> int:
+    """``get``, ``create``, ``wait``, ``run`` or ``download``: the exit code."""
     seen: dict[str, str] = {"id": args.id} if args.command == "wait" else {}
 
     def on_update(prediction: Prediction) -> None:
@@ -407,6 +480,9 @@ def _main(argv: Sequence[str] | None) -> int:
             report(sys.stdout, args.json, exc.prediction, None)  # the last state seen
         print(message, file=sys.stderr)
         return code
+    if args.command == "create" and prediction is not None and not args.json:
+        print(prediction.id)  # for ID=$(cometapi-replicate create ...)
+        return EXIT_OK
     report(sys.stdout, args.json, prediction, files)
     return exit_code_for(prediction) if prediction is not None else EXIT_OK
 
@@ -417,9 +493,11 @@ def execute(
     on_update: Callable[[Prediction], None],
     display: Display,
 ) -> tuple[Prediction | None, list[Path] | None]:
-    """Carry out ``get``, ``download``, ``wait`` or ``run``."""
+    """Carry out ``get``, ``create``, ``download``, ``wait`` or ``run``."""
     if args.command == "get":
         return client.predictions.get(args.id), None
+    if args.command == "create":
+        return client.predictions.create(args.model, build_input(args.input, args.input_json)), None
     check_name_template(args.name)  # before anything is created or fetched
     if args.command == "download":
         return None, save(client, client.predictions.get(args.id), args.directory, args)
@@ -500,11 +578,12 @@ def report(
         print(f"saved:   {path}", file=out)
 
 
-def serve_sandbox(port: int, as_json: bool, quiet: bool) -> int:
+def serve_sandbox(args: argparse.Namespace) -> int:
+    port, as_json, quiet = args.port, args.json, args.quiet
     try:
-        from .testing import SandboxServer
+        from .testing import Sandbox, SandboxServer
 
-        server = SandboxServer(port=port)
+        server = SandboxServer(Sandbox(models=args.models), port=port)
     except ImportError:
         print(
             "error: the sandbox needs the 'sandbox' extra: "
@@ -514,10 +593,17 @@ def serve_sandbox(port: int, as_json: bool, quiet: bool) -> int:
         return EXIT_ERROR
     try:
         server.start()
-    except (OSError, RuntimeError) as exc:
+    except OSError as exc:
+        taken = exc.errno == errno.EADDRINUSE
+        reason = "in use by another program; --port 0 picks a free one" if taken else exc.strerror
+        print(f"error: cannot serve on 127.0.0.1:{port}: {reason or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     sandbox = server.sandbox
+    for fault, times, on in args.fault:
+        sandbox.inject(fault, times=times, on=on)
     if as_json:
         print(
             json.dumps(

@@ -12,7 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .batch import DEFAULT_CONCURRENCY, DEFAULT_RATE, MAX_KEY, BatchOutcome, BatchSummary, in_shard
+from .batch import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_RATE,
+    MAX_KEY,
+    BatchSummary,
+    checked_input,
+    in_shard,
+)
 from .cli import (
     EXIT_ERROR,
     EXIT_FAILED,
@@ -27,7 +34,7 @@ from .cli import (
 )
 from .client import Client
 from .errors import CometAPIError
-from .journal import JournalError
+from .journal import JournalError, SqliteJournal
 
 JOURNAL = ".batch-journal"
 PLAIN_EVERY = 2.0
@@ -157,6 +164,31 @@ def _parse_line(line: str, where: str, number: str) -> tuple[str, dict[str, Any]
     return number, value
 
 
+def preflight(args: argparse.Namespace, journal: str) -> int:
+    """The number of items of this shard, once it is known the run would not be refused: a
+    key that appears twice, or an input that differs from the one an existing journal recorded
+    for its key, is a :class:`UsageError`; another model's journal a :class:`JournalError`.
+    Creates no journal."""
+    keys: set[str] = set()
+    recorded = SqliteJournal(journal, args.model) if Path(journal).exists() else None
+    try:
+        for key, model_input in read_inputs(args.inputs):
+            if not in_shard(key, args.shard):
+                continue
+            if key in keys:
+                raise UsageError(f"--inputs {args.inputs}: key {key!r} appears twice")
+            keys.add(key)
+            if recorded is not None:
+                try:
+                    checked_input(key, model_input, recorded.lookup(key))
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
+    finally:
+        if recorded is not None:
+            recorded.close()
+    return len(keys)
+
+
 def journal_path(args: argparse.Namespace) -> str:
     if args.journal:
         return str(args.journal)
@@ -180,12 +212,13 @@ def resume_command(args: argparse.Namespace, journal: str) -> str:
 
 
 class BatchDisplay:
-    """One live bar on a terminal (done, failed, in flight, rate, ETA); lines otherwise."""
+    """One live bar on a terminal (done, failed, unknown, in flight, rate, ETA); lines
+    otherwise. ``failed`` is every item that did not succeed but those of unknown outcome."""
 
     def __init__(self, stream: TextIO, total: int, *, quiet: bool = False) -> None:
         self.stream, self.total, self.quiet = stream, total, quiet
         self.last = 0.0
-        self.shown: tuple[int, int, int] | None = None
+        self.shown: tuple[int, int, int, int] | None = None
         self.bar: Any = None
         if not quiet and stream.isatty():
             try:
@@ -204,33 +237,41 @@ class BatchDisplay:
                 TextColumn("batch"),
                 BarColumn(),
                 MofNCompleteColumn(),
-                TextColumn("{task.fields[failed]} failed, {task.fields[flight]} in flight"),
+                TextColumn(
+                    "{task.fields[failed]} failed, {task.fields[unknown]} unknown, "
+                    "{task.fields[flight]} in flight"
+                ),
                 TextColumn("{task.fields[rate]:.0f}/min"),
                 TimeRemainingColumn(),
                 console=console,
             )
             self.bar.start()
-            self.task = self.bar.add_task("batch", total=total, failed=0, flight=0, rate=0.0)
+            self.task = self.bar.add_task(
+                "batch", total=total, failed=0, unknown=0, flight=0, rate=0.0
+            )
 
     def update(self, summary: BatchSummary, final: bool = False) -> None:
+        unknown = summary.unknown
+        failed = summary.not_succeeded - unknown
         if self.bar is not None:
             self.bar.update(
                 self.task,
                 completed=summary.done,
-                failed=summary.not_succeeded,
+                failed=failed,
+                unknown=unknown,
                 flight=summary.in_flight,
                 rate=summary.per_minute,
             )
             return
         now = time.monotonic()
-        counts = (summary.done, summary.not_succeeded, summary.in_flight)
+        counts = (summary.done, failed, unknown, summary.in_flight)
         if self.quiet or (now - self.last < PLAIN_EVERY if not final else counts == self.shown):
             return  # the final line only when it tells something the last line did not
         self.last, self.shown = now, counts
         left = max(self.total - summary.done, 0)
         eta = f", ETA {_duration(60 * left / summary.per_minute)}" if summary.per_minute else ""
         print(
-            f"{summary.done}/{self.total} done, {summary.not_succeeded} failed, "
+            f"{summary.done}/{self.total} done, {failed} failed, {unknown} unknown, "
             f"{summary.in_flight} in flight, {summary.per_minute:.0f}/min{eta}",
             file=self.stream,
             flush=True,
@@ -254,7 +295,7 @@ def run_batch(args: argparse.Namespace) -> int:
     journal = journal_path(args)
     resume = resume_command(args, journal)
     try:
-        total = sum(1 for key, _ in read_inputs(args.inputs) if in_shard(key, args.shard))
+        total = preflight(args, journal)
         client = Client(base_url=args.base_url)
     except (UsageError, OSError, ValueError, CometAPIError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -308,7 +349,7 @@ def run_batch(args: argparse.Namespace) -> int:
     display.update(summary, final=True)
     display.close()
     print(str(summary), file=sys.stderr if args.json else sys.stdout)
-    unknown = summary.counts.get(BatchOutcome.UNKNOWN, 0)
+    unknown = summary.unknown
     if unknown:
         print(
             f"{unknown} items unknown: their create was sent and never answered, so they may "

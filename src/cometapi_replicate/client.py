@@ -36,7 +36,7 @@ from ._http import (
 )
 from ._secret import install_log_filter, normalize_key
 from .clock import Clock
-from .errors import CometAPIError, without_foreign_causes
+from .errors import CometAPIError, MissingAPIKeyError, without_foreign_causes
 from .names import DEFAULT_NAME
 from .responses import MAX_RESPONSE_BYTES
 from .timing import Timing
@@ -102,7 +102,7 @@ class _Settings:
             raise ValueError("max_response_bytes must be 1 or more")
         raw = api_key if api_key is not None else os.environ.get("COMETAPI_KEY", "")
         if not (isinstance(raw, str) and raw.strip()):
-            raise CometAPIError("no API key: pass api_key= or set COMETAPI_KEY")
+            raise MissingAPIKeyError("no API key: pass api_key= or set COMETAPI_KEY")
         self.key = normalize_key(raw)
         install_log_filter()
         self.base_url = url

@@ -54,7 +54,7 @@ from .errors import (
 from .names import check_name_template, file_names
 from .plans import Context
 from .responses import error_for, parse_retry_after
-from .status import PredictionStatus, normalize_status, output_urls
+from .status import PredictionStatus, is_terminal, normalize_status, output_urls
 from .timing import is_transient
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ __all__ = [
     "read",
     "save",
     "stream",
+    "to_read",
 ]
 
 T = TypeVar("T")
@@ -81,6 +82,15 @@ WRITE_BATCH = 1 << 20
 """Async downloads hand the disk this many bytes at a time, off the event loop."""
 
 # -- which files ---------------------------------------------------------------------------
+
+
+def to_read(prediction_or_id: Prediction | str) -> Prediction | str:
+    """Where outputs are read from: a terminal prediction as it was passed; otherwise an id to
+    get afresh (one GET). A prediction passed while starting or processing may have ended
+    since, as the same call with its id would find."""
+    if isinstance(prediction_or_id, str) or is_terminal(prediction_or_id):
+        return prediction_or_id
+    return prediction_or_id.id
 
 
 def downloadable_urls(prediction: Prediction) -> list[str]:
@@ -518,7 +528,8 @@ def save(
 ) -> list[Path]:
     """Save every output file into ``directory``, or none of them (see the module's doc)."""
     check_name_template(name)
-    prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    source = to_read(prediction_or_id)
+    prediction = get(source) if isinstance(source, str) else source
     targets = plan_download(prediction, Path(directory), name=name)
     _prepare(targets, overwrite)
     return _commit_all(_settle(_stage_all(files, targets)), overwrite)
@@ -592,9 +603,8 @@ async def asave(
     import asyncio
 
     check_name_template(name)
-    prediction = (
-        await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
-    )
+    source = to_read(prediction_or_id)
+    prediction = await get(source) if isinstance(source, str) else source
     targets = plan_download(prediction, Path(directory), name=name)
     await _off_loop(lambda: _prepare(targets, overwrite))
     limit = asyncio.Semaphore(MAX_PARALLEL)
@@ -644,7 +654,8 @@ def read(
 ) -> bytes:
     """Output file ``index`` in memory; more than ``max_bytes``: an error, nothing more read."""
     _check_read_args(index, max_bytes)
-    prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    source = to_read(prediction_or_id)
+    prediction = get(source) if isinstance(source, str) else source
     url = output_source(prediction, index)
     if is_data_url(url):
         return _limited([decode_data_url(url)], max_bytes)
@@ -669,9 +680,8 @@ async def aread(
     get: Callable[[str], Awaitable[Prediction]],
 ) -> bytes:
     _check_read_args(index, max_bytes)
-    prediction = (
-        await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
-    )
+    source = to_read(prediction_or_id)
+    prediction = await get(source) if isinstance(source, str) else source
     url = output_source(prediction, index)
     if is_data_url(url):
         return _limited([decode_data_url(url)], max_bytes)
@@ -713,7 +723,8 @@ def stream(
 ) -> Iterator[Iterator[bytes]]:
     """Output file ``index`` as an iterator of byte chunks, open while the context lasts."""
     _check_index(index)
-    prediction = get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
+    source = to_read(prediction_or_id)
+    prediction = get(source) if isinstance(source, str) else source
     url = output_source(prediction, index)
     response = None if is_data_url(url) else _retrying(files, lambda: _open(files, url))
     chunks = _once(decode_data_url(url)) if response is None else _chunks(response, files.secret)
@@ -734,9 +745,8 @@ async def astream(
     get: Callable[[str], Awaitable[Prediction]],
 ) -> AsyncIterator[AsyncIterator[bytes]]:
     _check_index(index)
-    prediction = (
-        await get(prediction_or_id) if isinstance(prediction_or_id, str) else prediction_or_id
-    )
+    source = to_read(prediction_or_id)
+    prediction = await get(source) if isinstance(source, str) else source
     url = output_source(prediction, index)
     response = None if is_data_url(url) else await _aretrying(files, lambda: _aopen(files, url))
     chunks = _aonce(decode_data_url(url)) if response is None else _achunks(response, files.secret)

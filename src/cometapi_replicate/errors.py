@@ -20,6 +20,8 @@ __all__ = [
     "BadRequestError",
     "CometAPIError",
     "InternalServerError",
+    "JournalError",
+    "MissingAPIKeyError",
     "NotFoundError",
     "OutputTooLargeError",
     "OutputUnavailableError",
@@ -46,6 +48,10 @@ class CometAPIError(Exception):
         except CometAPIError as error:
             print("no image:", error)
     """
+
+
+class MissingAPIKeyError(CometAPIError):
+    """No key: neither ``api_key=`` nor ``COMETAPI_KEY`` (or only whitespace). Nothing is sent."""
 
 
 class APIStatusError(CometAPIError):
@@ -109,9 +115,22 @@ class APITimeoutError(APIConnectionError):
 
 
 class ResponseValidationError(CometAPIError):
-    """A successful response whose body is not a prediction: not JSON, no ``id`` or
-    ``status``, an id that cannot go in a URL, nested deeper than 64 or larger than
-    ``max_response_bytes``; also a malformed ``data:`` output URL."""
+    """A successful response that does not answer the request: not a prediction (not JSON, no
+    ``id`` or ``status``, an id that cannot go in a URL or is not UTF-8, nested deeper than 64
+    or larger than ``max_response_bytes``), or a GET answered with another prediction; also a
+    malformed ``data:`` output URL."""
+
+
+class OtherPredictionError(ResponseValidationError):
+    """A GET answered with another prediction's body (a proxy's cache or routing fault):
+    transient, so a wait polls again instead of returning it."""
+
+
+class JournalError(CometAPIError):
+    """A batch's journal cannot be used: in use by another run, of another model, not a
+    journal of this SDK (another application's database, a newer format, not SQLite), or
+    a write or read that failed (disk full, read-only, removed); ``__cause__`` is the
+    ``sqlite3`` or ``OSError`` behind it."""
 
 
 class PredictionError(CometAPIError):

@@ -5,10 +5,15 @@ decided with them, so an intent to create is in the file before the create leave
 write-ahead log makes each commit all-or-nothing, and a commit survives the process being
 killed at any moment (``kill -9``). The file is locked for the whole run: a second batch on
 the same journal is refused instead of creating the same predictions again.
+
+Every failure is a :class:`JournalError` (its ``__cause__`` the ``sqlite3`` or ``OSError``
+behind it): a file that is not a journal of this SDK is refused before anything is written to
+it, and a read or a commit that fails (disk full, read-only, removed) says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -16,15 +21,24 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .batch import Record, Stage
-from .errors import CometAPIError
+from .errors import JournalError
 
 __all__ = ["Journal", "JournalError", "MemoryJournal", "SqliteJournal", "open_journal"]
 
 SCHEMA = 1
-
-
-class JournalError(CometAPIError):
-    """The journal cannot be used: locked by another run, another model, or not a journal."""
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_TABLES = {"meta", "items"}
+_COLUMNS = [
+    "key",
+    "input_hash",
+    "stage",
+    "creates",
+    "prediction_id",
+    "status",
+    "output",
+    "error",
+    "files",
+]
 
 
 class Journal(Protocol):
@@ -67,12 +81,21 @@ _UPSERT = (
 
 
 class SqliteJournal:
-    """A journal in the SQLite file ``path`` (created if missing), for batches of ``model``."""
+    """A journal in the SQLite file ``path`` (created if missing), for batches of ``model``.
+
+    A file this journal created and in which nothing was recorded is removed on close: a run
+    refused before it began leaves nothing behind."""
 
     def __init__(self, path: str | os.PathLike[str], model: str) -> None:
         self.path = Path(path)
         self._staged: dict[str, Record] = {}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._unused = not self.path.exists()
+        """Created by this open, and nothing recorded in it yet."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # a file in the way: OSError
+        try:
+            _check_header(self.path)
+        except OSError as exc:
+            raise JournalError(f"cannot read the journal {self.path}: {exc.strerror}") from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
@@ -95,6 +118,7 @@ class SqliteJournal:
         db.execute("PRAGMA busy_timeout = 0")
         # Held until close: a second process cannot read or write; a killed one releases it.
         db.execute("PRAGMA locking_mode = EXCLUSIVE")
+        self._check_schema()  # before the first write: a foreign file is left as it was
         mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise JournalError(f"{self.path}: SQLite refused WAL mode ({mode})")
@@ -112,8 +136,6 @@ class SqliteJournal:
                 db.executemany(
                     "INSERT INTO meta VALUES (?, ?)", [("schema", str(SCHEMA)), ("model", model)]
                 )
-            elif meta.get("schema") != str(SCHEMA):
-                raise JournalError(f"{self.path}: journal schema {meta.get('schema')} unknown")
             elif meta.get("model") != model:
                 raise JournalError(
                     f"{self.path} is the journal of a batch of {meta.get('model')}, not {model}"
@@ -124,12 +146,38 @@ class SqliteJournal:
                 db.execute("ROLLBACK")
             raise
 
+    def _check_schema(self) -> None:
+        """Refuse a database that is not a journal of this SDK, or of a newer format."""
+        db = self._db
+        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return
+        columns = [row[1] for row in db.execute("PRAGMA table_info(items)")]
+        if tables != _TABLES or columns != _COLUMNS:
+            raise JournalError(
+                f"{self.path} is not a journal of this SDK (it holds the tables "
+                f"{', '.join(sorted(tables))}); it was left as it is: give another path"
+            )
+        schema = dict(db.execute("SELECT name, value FROM meta").fetchall()).get("schema")
+        if schema != str(SCHEMA):
+            raise JournalError(
+                f"{self.path} is a journal of format {schema}, and this version of the SDK "
+                f"reads format {SCHEMA} (a newer SDK wrote it?); it was left as it is"
+            )
+
     def lookup(self, key: str) -> Record | None:
         staged = self._staged.get(key)
         if staged is not None:
             return staged
-        row = self._db.execute(_SELECT + " WHERE key = ?", (key,)).fetchone()
-        return None if row is None else _record(row)
+        try:
+            row = self._db.execute(_SELECT + " WHERE key = ?", (key,)).fetchone()
+            return None if row is None else _record(row)
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            raise self._failed("could not be read", exc) from exc
+
+    def _failed(self, what: str, exc: Exception) -> JournalError:
+        name = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+        return JournalError(f"the journal {self.path} {what}: {exc} ({name})")
 
     def save(self, record: Record) -> None:
         self._staged[record.key] = record
@@ -143,30 +191,58 @@ class SqliteJournal:
         # next commit (the one that records the batch's last answers) finds a transaction open.
         try:
             db.execute("BEGIN IMMEDIATE")
+            self._unused = False  # from here on the file may hold a record: kept
             db.executemany(_UPSERT, rows)
             db.execute("COMMIT")
-        except BaseException:  # Ctrl-C included: the transaction is all or nothing
+        except BaseException as exc:  # Ctrl-C included: the transaction is all or nothing
             if db.in_transaction:
-                db.execute("ROLLBACK")
+                with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled it back
+                    db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise self._failed("could not record the batch", exc) from exc
             raise
         self._staged.clear()
 
     def records(self) -> list[Record]:
         """Every record, in key order (for inspection and tests)."""
-        rows = self._db.execute(_SELECT + " ORDER BY key").fetchall()
-        return [_record(row) for row in rows]
+        try:
+            rows = self._db.execute(_SELECT + " ORDER BY key").fetchall()
+            return [_record(row) for row in rows]
+        except (sqlite3.Error, ValueError, TypeError) as exc:
+            raise self._failed("could not be read", exc) from exc
 
     def close(self) -> None:
+        """Commit what is staged and close the file (closed even when the commit fails)."""
         try:
             self.commit()
         finally:
-            self._db.close()
+            if self._unused:  # removed while our lock still keeps any other run out
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            try:
+                self._db.close()
+            except sqlite3.Error as exc:
+                raise self._failed("could not be closed", exc) from exc
 
     def __enter__(self) -> SqliteJournal:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _check_header(path: Path) -> None:
+    """``JournalError`` unless ``path`` is missing, empty or a SQLite database."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return
+    if head and head != _SQLITE_HEADER:
+        raise JournalError(
+            f"{path} is not a journal of this SDK (not a SQLite database); it was left as it "
+            "is: give another path"
+        )
 
 
 def _row(record: Record) -> tuple[Any, ...]:

@@ -46,7 +46,7 @@ from .progress import parse_progress
 from .responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
 from .responses import Reply as Reply  # what drivers answer API calls with
 from .schedule import polling_schedule
-from .status import is_terminal, normalize_status, raise_for_failure
+from .status import awaiting_output, is_terminal, normalize_status, raise_for_failure
 from .timing import Timing, is_congestion, is_transient, safe_to_repeat_create
 
 logger = logging.getLogger("cometapi_replicate")
@@ -103,9 +103,15 @@ class DeadlinePassed(Exception):
     """A wait's deadline came while its poll was failing; the failure is the cause."""
 
 
-def read_prediction(reply: Reply, ctx: Context) -> tuple[Prediction, float | None]:
-    """The prediction in a reply and the Retry-After it asks for, or the mapped error."""
-    prediction = read_prediction_body(reply, secret=ctx.secret, limit=ctx.max_response_bytes)
+def read_prediction(reply: Reply, call: Call, ctx: Context) -> tuple[Prediction, float | None]:
+    """The prediction answering ``call`` and the Retry-After the reply asks for, or the
+    mapped error (a GET answered with another prediction is one)."""
+    prediction = read_prediction_body(
+        reply,
+        secret=ctx.secret,
+        limit=ctx.max_response_bytes,
+        asked_for=call.prediction_id if isinstance(call, GetPrediction) else None,
+    )
     return prediction, parse_retry_after(reply.response.headers, ctx.clock.time())
 
 
@@ -138,13 +144,12 @@ def _translate(exc: Exception, ctx: Context) -> CometAPIError | None:
 def call_with_retries(
     call: Call,
     ctx: Context,
-    read: Callable[[Any, Context], T],
     *,
     retryable: Callable[[CometAPIError], bool] = is_transient,
     deadline: float | None = None,
     polling: bool = False,
-) -> Plan[T]:
-    """Perform ``call`` and ``read`` its answer, trying again while ``ctx.timing`` allows.
+) -> Plan[tuple[Prediction, float | None]]:
+    """Perform ``call`` and read its answer, trying again while ``ctx.timing`` allows.
 
     A call is retried ``max_retries`` times; a poll (``polling``) for ``failure_grace`` seconds
     of failures in a row; never past ``deadline`` (``ctx.clock.monotonic()`` time): each
@@ -154,7 +159,7 @@ def call_with_retries(
     attempt, failing_since = 0, None
     while True:
         try:
-            return read((yield _budgeted(call, ctx, deadline)), ctx)
+            return read_prediction((yield _budgeted(call, ctx, deadline)), call, ctx)
         except Exception as exc:
             error = translate(exc, ctx)
             if error is None:
@@ -191,7 +196,7 @@ def _name(call: Call) -> str:
 
 def get(prediction_id: str, ctx: Context) -> Plan[Prediction]:
     call = GetPrediction(validate_prediction_id(prediction_id))
-    prediction, _ = yield from call_with_retries(call, ctx, read_prediction)
+    prediction, _ = yield from call_with_retries(call, ctx)
     return prediction
 
 
@@ -212,7 +217,6 @@ def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Pre
     prediction, _ = yield from call_with_retries(
         CreatePrediction(owner, name, body),
         ctx,
-        read_prediction,
         retryable=safe_to_repeat_create,
     )
     logger.debug("created prediction %s of %s", prediction.id, model)
@@ -258,54 +262,70 @@ def watch(
     stream: bool = False,
 ) -> Plan[Prediction]:
     """Poll until the prediction ends, emitting each state the caller has not seen (not
-    ``start`` itself, unless ``stream`` and it has already ended); return the last state."""
+    ``start`` itself, unless ``stream`` and it has already ended); return the last state.
+
+    A prediction ``succeeded`` without output yet (:func:`awaiting_output`) is polled on for
+    ``ctx.timing.output_grace`` seconds (never past ``timeout``), then returned as it is; that
+    state is not emitted unless it is the one returned."""
     _check_timeout(timeout)
     schedule = polling_schedule(poll_interval)
     began = ctx.clock.monotonic()
     deadline = None if timeout is None else began + timeout
     prediction_id = validate_prediction_id(start.id if isinstance(start, Prediction) else start)
-    if isinstance(start, Prediction) and is_terminal(start):
+    ended = isinstance(start, Prediction) and is_terminal(start)
+    if isinstance(start, Prediction) and ended and not awaiting_output(start):
         if stream:
             yield Emit(start)
         return start
-    seen = _fingerprint(start) if isinstance(start, Prediction) else None
+    seen = _fingerprint(start) if isinstance(start, Prediction) and not (ended and stream) else None
     warned: set[str] = set()
     latest = start if isinstance(start, Prediction) else None
+    # While the latest state awaits its output: when it is returned as it is.
+    grace_ends = began + ctx.timing.output_grace if ended else None
     created: float | None = None
     while True:
         try:
             latest, retry_after = yield from call_with_retries(
                 GetPrediction(prediction_id),
                 ctx,
-                read_prediction,
-                deadline=deadline,
+                deadline=_earliest(deadline, grace_ends),
                 polling=True,
             )
         except DeadlinePassed as passed:
+            if grace_ends is not None and latest is not None:  # the grace is over: return it
+                if _fingerprint(latest) != seen:
+                    yield Emit(latest)
+                return latest
             last = f"still {latest.status}" if latest is not None else "no answer"
             raise WaitTimeoutError(  # maybe before the deadline: no retry fits before it
                 f"prediction {prediction_id}: {last}, and its {timeout:g}s timeout leaves no "
                 f"time to try again ({passed.__cause__})",
                 latest,
             ) from passed.__cause__
-        if _fingerprint(latest) != seen:
+        now = ctx.clock.monotonic()
+        if not awaiting_output(latest):
+            grace_ends = None
+        elif grace_ends is None:
+            grace_ends = now + ctx.timing.output_grace
+        ends = _earliest(deadline, grace_ends)
+        held = awaiting_output(latest) and (ends is None or now < ends)
+        if _fingerprint(latest) != seen and not held:
             seen = _fingerprint(latest)
             yield Emit(latest)
-        if is_terminal(latest):
+        if is_terminal(latest) and not held:
             return latest
         if normalize_status(latest.status) is None and latest.status not in warned:
             warned.add(latest.status)
             logger.warning(
                 "prediction %s has unknown status %r; waiting on", prediction_id, latest.status
             )
-        now = ctx.clock.monotonic()
         if created is None and (created := server_time(latest.created_at)) is not None:
             schedule.aged(ctx.clock.time() - created - (now - began))  # its age at the first poll
         schedule.observe(now - began, latest.status, parse_progress(_logs(latest)))
         delay = ctx.timing.poll_delay(
             schedule.next_delay(now - began),
             retry_after=retry_after,
-            remaining=None if deadline is None else deadline - now,
+            remaining=None if ends is None else ends - now,
         )
         if delay is None:
             raise WaitTimeoutError(
@@ -313,6 +333,10 @@ def watch(
             )
         logger.debug("prediction %s is %s; next poll in %.2fs", prediction_id, latest.status, delay)
         yield Sleep(delay)
+
+
+def _earliest(*times: float | None) -> float | None:
+    return min((t for t in times if t is not None), default=None)
 
 
 def next_emit(plan: Plan[object]) -> Plan[Prediction | None]:

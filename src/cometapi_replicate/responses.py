@@ -20,7 +20,13 @@ from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.types import Response
 
 from ._secret import Secret
-from .errors import APIStatusError, ResponseValidationError, redact, status_error
+from .errors import (
+    APIStatusError,
+    OtherPredictionError,
+    ResponseValidationError,
+    redact,
+    status_error,
+)
 from .inputs import validate_prediction_id
 
 __all__ = [
@@ -129,12 +135,18 @@ def load_json(text: str) -> Any:
     return data
 
 
-def _text(content: bytes, limit: int, secret: Secret | None) -> str:
+def _check_size(content: bytes, limit: int) -> None:
     if len(content) > limit:
         raise ResponseValidationError(
             f"the response body is larger than {limit} bytes (max_response_bytes)"
         )
-    return redact(content.decode("utf-8", errors="replace"), secret)
+
+
+def _id_bytes_valid(content: bytes, secret: Secret | None, replaced: Any) -> bool:
+    """Whether the ``id`` of a body that is not valid UTF-8 survived decoding unchanged
+    (``replaced``: the body decoded with replacement characters, then parsed)."""
+    exact = load_json(redact(content.decode("utf-8", errors="surrogateescape"), secret))
+    return isinstance(exact, dict) and exact.get("id") == replaced.get("id")
 
 
 def error_for(
@@ -164,14 +176,28 @@ class Reply:
 
 
 def read_prediction_body(
-    reply: Reply, *, secret: Secret | None, limit: int = MAX_RESPONSE_BYTES
+    reply: Reply,
+    *,
+    secret: Secret | None,
+    limit: int = MAX_RESPONSE_BYTES,
+    asked_for: str | None = None,
 ) -> Prediction:
     """The prediction in a response; the mapped error for an error status;
-    ``ResponseValidationError`` for anything that is not a usable prediction."""
+    ``ResponseValidationError`` for anything that is not a usable prediction, and for a
+    prediction other than ``asked_for`` (the id a GET asked for).
+
+    Text that is not valid UTF-8 is read with replacement characters (``logs`` may hold
+    anything), except in the id: an id is exactly what the server sent, or it is refused."""
     status = reply.response.status_code
     if status // 100 != 2:
         raise error_for(status, reply.response.headers, reply.response.content, secret)
-    data = load_json(_text(reply.response.content, limit, secret))
+    _check_size(reply.response.content, limit)
+    try:
+        data = load_json(redact(reply.response.content.decode("utf-8"), secret))
+    except UnicodeDecodeError:
+        data = load_json(redact(reply.response.content.decode("utf-8", errors="replace"), secret))
+        if isinstance(data, dict) and not _id_bytes_valid(reply.response.content, secret, data):
+            raise ResponseValidationError("the response's prediction id is not UTF-8") from None
     if not isinstance(data, dict):
         raise ResponseValidationError(f"HTTP {status}: the body is not a prediction object")
     try:
@@ -183,6 +209,10 @@ def read_prediction_body(
         raise ResponseValidationError("the response is not a prediction: id or status missing")
     if not _usable_id(prediction.id):
         raise ResponseValidationError("the response's prediction id cannot be used in a URL")
+    if asked_for is not None and prediction.id != asked_for:
+        raise OtherPredictionError(
+            f"asked for prediction {asked_for}, the server answered with prediction {prediction.id}"
+        )
     return prediction
 
 

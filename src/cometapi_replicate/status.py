@@ -16,6 +16,7 @@ from .errors import PredictionCanceledError, PredictionError, PredictionFailedEr
 __all__ = [
     "TERMINAL_STATUSES",
     "PredictionStatus",
+    "awaiting_output",
     "is_file_url",
     "is_terminal",
     "output_urls",
@@ -61,6 +62,16 @@ def is_terminal(prediction_or_status: Prediction | str) -> bool:
         else prediction_or_status
     )
     return normalize_status(status) in TERMINAL_STATUSES
+
+
+def awaiting_output(prediction: Prediction) -> bool:
+    """Whether ``prediction`` says ``succeeded`` with no output yet (``output`` null and
+    ``data_removed`` not true): the output may still be on its way."""
+    return (
+        normalize_status(prediction.status) is PredictionStatus.SUCCEEDED
+        and prediction.output is None
+        and prediction.data_removed is not True
+    )
 
 
 def raise_for_failure(prediction: Prediction) -> Prediction:

@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .errors import APIConnectionError, APIStatusError, APITimeoutError, CometAPIError
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    CometAPIError,
+    OtherPredictionError,
+)
 from .responses import parse_retry_after
 
 __all__ = [
@@ -29,15 +35,20 @@ __all__ = [
 ]
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 524})
+OUTPUT_GRACE = 6.0
+"""Seconds a wait keeps polling a prediction that says ``succeeded`` with ``output`` null: a
+proxy may report the status a poll or two before its copy of the output (CometAPI's docs: poll
+"until output is populated or error is not null"). Three polls at the longest pause of the
+adaptive schedule (2 s) fit in it; a model whose output really is null costs at most this."""
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def is_transient(error: CometAPIError) -> bool:
-    """Whether repeating the same GET may succeed: network trouble, 408, 429 and 5xx busy codes.
-
-    Never 400/401/403/404, nor a 500 whose CometAPI envelope says ``invalid_request``.
+    """Whether repeating the same GET may succeed: network trouble, 408, 429 and 5xx busy codes,
+    another prediction's body (a proxy's fault). Never 400/401/403/404, nor a 500 whose
+    CometAPI envelope says ``invalid_request``.
     """
-    if isinstance(error, APIConnectionError):
+    if isinstance(error, APIConnectionError | OtherPredictionError):
         return True
     if isinstance(error, APIStatusError):
         if error.status_code == 500 and error.code == "invalid_request":
@@ -91,6 +102,9 @@ class Timing:
     maximum: float = 8.0
     max_retry_after: float = 60.0
     failure_grace: float = 300.0
+    output_grace: float = OUTPUT_GRACE
+    """Seconds a wait polls on a prediction ``succeeded`` without output (see
+    :func:`~cometapi_replicate.status.awaiting_output`) before it returns it as it is."""
     request_timeout: float | None = None
     """The most seconds one whole request may take (connect, send, the whole body)."""
     min_request: float = 1.0

@@ -12,7 +12,7 @@ Over real HTTP on 127.0.0.1 (needs the ``sandbox`` extra)::
         client = Client(**server.sandbox.client_kwargs())
 """
 
-from .sandbox import OUTCOMES, SANDBOX_KEY, Fault, Sandbox
+from .sandbox import OUTCOMES, SANDBOX_KEY, Fault, Sandbox, parse_fault
 from .server import SandboxServer
 
-__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Sandbox", "SandboxServer"]
+__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Sandbox", "SandboxServer", "parse_fault"]

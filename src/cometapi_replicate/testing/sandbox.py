@@ -13,7 +13,7 @@ import secrets
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -22,7 +22,7 @@ import httpx
 
 from .png import make_png, padded_png
 
-__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox"]
+__all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox", "parse_fault"]
 
 SANDBOX_KEY = "sk-sandbox-0000000000000000"
 """The key the sandbox accepts unless told otherwise. Not a secret."""
@@ -33,7 +33,9 @@ IN_PROCESS_FILES = "https://files.sandbox.invalid"
 _CREATE = re.compile(r"^/replicate/v1/models/([A-Za-z0-9._-]+)/([A-Za-z0-9._-]+)/predictions$")
 _GET = re.compile(r"^/replicate/v1/predictions/([A-Za-z0-9]+)$")
 _FILE = re.compile(r"^/files/([A-Za-z0-9]+)/out-(\d+)\.png$")
+ADMIN_PREFIX = "/sandbox/v1/"
 STATS_PATH = "/sandbox/v1/stats"
+FAULTS_PATH = "/sandbox/v1/faults"
 _ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 _FILE_REF = re.compile(r"^\$file(\d+)$")
 REPLICATE_API = "https://api.replicate.com/v1"
@@ -49,13 +51,16 @@ EchoPlace = Literal["body", "header", "status", "error"]
 class Fault:
     """A misbehaviour for the next matching request(s); build one with the class methods."""
 
-    kind: Literal["status", "html", "slow", "hang", "drop", "truncate", "drip", "nested", "echo"]
+    kind: Literal[
+        "status", "html", "slow", "hang", "drop", "truncate", "drip", "nested", "echo", "id"
+    ]
     status: int = 200
     seconds: float = 0.0
     retry_after: float | None = None
     depth: int = 0
     place: EchoPlace = "body"
     escaped: bool = False
+    id: bytes = b""
 
     @classmethod
     def server_error(cls, status: int = 502) -> Fault:
@@ -110,6 +115,53 @@ class Fault:
         ``error`` of a failed prediction; ``escaped``: as JSON ``\\uXXXX`` escapes."""
         return cls("echo", place=place, escaped=escaped)
 
+    @classmethod
+    def wrong_id(cls, prediction_id: str | bytes = "someoneelses0prediction00") -> Fault:
+        """The prediction answered with another id (a proxy's cache or routing fault): a
+        ``str``, or raw ``bytes`` put between the quotes as they are (``b"\\xc0\\xaf"``: not
+        UTF-8)."""
+        raw = prediction_id if isinstance(prediction_id, bytes) else prediction_id.encode()
+        return cls("id", id=raw)
+
+
+_FAULT_ARGS: dict[str, Callable[[str], Any] | None] = {
+    "server_error": int,
+    "rate_limit": float,
+    "html": int,
+    "slow": float,
+    "hang": None,
+    "drop": None,
+    "truncate": None,
+    "drip": float,
+    "nested": int,
+    "echo": lambda place: place if place in ("body", "header", "status", "error") else None,
+}
+_TARGETS: dict[str, Target] = {"create": "create", "get": "get", "file": "file", "any": "any"}
+
+
+def parse_fault(spec: str) -> tuple[Fault, int, Target]:
+    """``KIND[:ARG][*TIMES][@ON]`` (``rate_limit:2*3@get``: a 429 with ``Retry-After: 2`` on
+    the next 3 GETs) as the arguments of :meth:`Sandbox.inject`: ``KIND`` is a :class:`Fault`
+    class method, ``ARG`` its first argument; ``TIMES`` defaults to 1, ``ON`` to ``any``."""
+    text, at, on = spec.strip().partition("@")
+    text, star, times_text = text.partition("*")
+    kind, colon, arg = text.partition(":")
+    try:
+        times = int(times_text) if star else 1
+        target = _TARGETS[on if at else "any"]
+        convert = _FAULT_ARGS[kind]
+        if times < 1 or (colon and convert is None):
+            raise ValueError
+        value = convert(arg) if colon and convert is not None else None
+        factory = getattr(Fault, kind)
+        fault: Fault = factory() if value is None else factory(value)
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(
+            f"a fault is KIND[:ARG][*TIMES][@ON], KIND one of {', '.join(_FAULT_ARGS)}, "
+            f"TIMES at least 1, ON one of {', '.join(_TARGETS)}; not {spec!r}"
+        ) from None
+    return fault, times, target
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -137,6 +189,10 @@ class _Prediction:
     output: Any = None
     """The ``sandbox_output`` template, or ``None`` for a list of the PNG files."""
     output_bytes: int = 0
+    null_output: bool = False
+    """``sandbox_output`` was ``null``: the model succeeds with no output at all."""
+    output_lag: int = 0
+    """Polls still to answer ``succeeded`` with ``output: null`` before the output shows."""
 
 
 @dataclass
@@ -145,8 +201,10 @@ class Sandbox:
 
     Timing and outcome for new predictions come from these attributes, or per request from
     the input keys ``sandbox_queue``, ``sandbox_run``, ``sandbox_outcome``, ``sandbox_steps``,
-    ``sandbox_progress`` (``false``: logs without tqdm lines) and ``sandbox_output_bytes`` (each
-    output PNG padded to that size); ``num_outputs`` sets the number of images. Defaults: 1 s
+    ``sandbox_progress`` (``false``: logs without tqdm lines), ``sandbox_output_bytes`` (each
+    output PNG padded to that size) and ``sandbox_output_lag`` (the first that many polls that
+    see it succeeded get ``output: null``, as from a proxy whose copy of the output lags);
+    ``num_outputs`` sets the number of images. Defaults: 1 s
     starting, 3 s processing in 20 tqdm steps, then succeeded with one 64x64 PNG.
 
     ``create_rate`` (creates per second, bursts of ``create_burst``) limits creates like a
@@ -154,7 +212,7 @@ class Sandbox:
     counts the creates of each distinct input, so a test can prove nothing was created twice.
 
     The input ``sandbox_output`` sets the output to any JSON value, in which a string
-    ``"$file0"``, ``"$file1"``... becomes the URL of a PNG file.
+    ``"$file0"``, ``"$file1"``... becomes the URL of a PNG file; ``null``: no output at all.
     """
 
     key: str = SANDBOX_KEY
@@ -172,19 +230,21 @@ class Sandbox:
     clock: Callable[[], float] = time.monotonic
     api_url: str = IN_PROCESS_API
     files_url: str = IN_PROCESS_FILES
-    _predictions: dict[str, _Prediction] = field(default_factory=dict, repr=False)
-    _faults: list[tuple[Target, Fault]] = field(default_factory=list, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     create_rate: float | None = None
     create_burst: int = 1
-    requests: list[tuple[str, str]] = field(default_factory=list, repr=False)
-    """``(method, url)`` of every request served, for assertions."""
-    creates: Counter[str] = field(default_factory=Counter, repr=False)
+    models: Collection[str] | None = None
+    """The models it knows (``owner/name``); a create of another is a 404. ``None``: any."""
+    requests: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
+    """``(method, url)`` of every request served but its own admin routes, for assertions."""
+    creates: Counter[str] = field(default_factory=Counter, init=False, repr=False)
     """Predictions created per input (the input as canonical JSON)."""
-    rate_limited: int = 0
+    rate_limited: int = field(default=0, init=False)
     """Creates refused by ``create_rate`` with 429."""
-    _tokens: float | None = field(default=None, repr=False)
-    _refilled: float = field(default=0.0, repr=False)
+    _predictions: dict[str, _Prediction] = field(default_factory=dict, init=False, repr=False)
+    _faults: list[tuple[Target, Fault]] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _tokens: float | None = field(default=None, init=False, repr=False)
+    _refilled: float = field(default=0.0, init=False, repr=False)
 
     @staticmethod
     def input_key(model_input: Mapping[str, Any]) -> str:
@@ -229,6 +289,8 @@ class Sandbox:
     ) -> Reply:
         """Answer one request; ``origin`` is ``"api"`` or ``"files"``."""
         with self._lock:
+            if origin == "api" and path.startswith(ADMIN_PREFIX):
+                return self._admin(method, path, headers, body)  # not counted, never faulted
             base = self.api_url if origin == "api" else self.files_url
             self.requests.append((method, base + path))
             kind: Target = "file" if origin == "files" else "create" if method == "POST" else "get"
@@ -242,6 +304,8 @@ class Sandbox:
             )
         if fault is not None and fault.kind == "echo":
             return _echo(fault, headers.get("authorization", "").removeprefix("Bearer "), reply)
+        if fault is not None and fault.kind == "id":
+            return _with_id(reply, fault.id)
         if fault is not None:
             return Reply(reply.status, reply.headers, reply.body, fault)
         return reply
@@ -262,13 +326,40 @@ class Sandbox:
                 self.rate_limited += 1
                 return _error(429, "Request was throttled", "", **{"retry-after": f"{wait:.3f}"})
             return self._create(f"{match[1]}/{match[2]}", body)
-        if method == "GET" and path == STATS_PATH:
-            return _json(200, self._stats())
         if method == "GET" and (match := _GET.match(path)):
             prediction = self._predictions.get(match[1])
             if prediction is None:
                 return _error(404, "Prediction not found", "")
-            return _json(200, self.view(prediction))
+            view = self.view(prediction)
+            if view["status"] == "succeeded" and prediction.output_lag > 0:
+                prediction.output_lag -= 1
+                view["output"] = None
+            return _json(200, view)
+        return _error(404, f"No route for {method} {path}", "")
+
+    def _admin(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        """``GET /sandbox/v1/stats``; ``POST /sandbox/v1/faults`` with ``{"fault": SPEC}``
+        (see :func:`parse_fault`), ``DELETE`` to drop the pending ones. Bearer key required."""
+        if headers.get("authorization") != f"Bearer {self.key}":
+            return _error(401, "Invalid token", "invalid_api_key")
+        if method == "GET" and path == STATS_PATH:
+            return _json(200, self._stats())
+        if method == "DELETE" and path == FAULTS_PATH:
+            self._faults.clear()
+            return _json(200, {"pending": 0})
+        if method == "POST" and path == FAULTS_PATH:
+            try:
+                spec = json.loads(body)["fault"]
+            except (ValueError, KeyError, TypeError):
+                spec = None
+            if not isinstance(spec, str):
+                return _error(400, 'The body must be {"fault": "KIND..."}', "invalid_request")
+            try:
+                fault, times, on = parse_fault(spec)
+            except ValueError as exc:
+                return _error(400, str(exc), "invalid_request")
+            self._faults.extend([(on, fault)] * times)
+            return _json(200, {"pending": len(self._faults)})
         return _error(404, f"No route for {method} {path}", "")
 
     def _throttle(self) -> float | None:
@@ -288,6 +379,8 @@ class Sandbox:
         return (1.0 - self._tokens) / self.create_rate
 
     def _create(self, model: str, body: bytes) -> Reply:
+        if self.models is not None and model not in self.models:
+            return _error(404, f"Model {model} not found", "model_not_found")
         try:
             payload = json.loads(body)
             given = payload["input"]
@@ -305,6 +398,7 @@ class Sandbox:
             outputs = int(given.get("num_outputs", self.outputs))
             progress = given.get("sandbox_progress", self.progress)
             output_bytes = int(given.get("sandbox_output_bytes", self.output_bytes))
+            output_lag = int(given.get("sandbox_output_lag", 0))
             if min(queue, run) < 0 or steps < 1 or not 1 <= outputs <= 16:
                 raise ValueError(
                     "sandbox_queue and sandbox_run >= 0, sandbox_steps >= 1, num_outputs 1-16"
@@ -318,6 +412,8 @@ class Sandbox:
                 raise ValueError(
                     f"sandbox_progress is true or false, sandbox_output_bytes 0-{MAX_OUTPUT_BYTES}"
                 )
+            if output_lag < 0:
+                raise ValueError("sandbox_output_lag is 0 or more polls")
         except (TypeError, ValueError) as exc:
             return _error(400, str(exc), "invalid_request")
         prediction = _Prediction(
@@ -334,6 +430,8 @@ class Sandbox:
             progress=progress,
             output=template,
             output_bytes=output_bytes,
+            null_output="sandbox_output" in given and template is None,
+            output_lag=output_lag,
         )
         self._predictions[prediction.id] = prediction
         self.creates[self.input_key(given)] += 1
@@ -404,7 +502,7 @@ class Sandbox:
         }
         if status == "succeeded":
             body["metrics"] = {"image_count": p.outputs, "predict_time": round(p.run, 3)}
-            if not removed:
+            if not removed and not p.null_output:
                 files = [f"{self.files_url}/files/{p.id}/out-{i}.png" for i in range(p.outputs)]
                 body["output"] = files if p.output is None else _fill_files(p.output, files)
         elif status == "failed":
@@ -537,6 +635,16 @@ def _echo(fault: Fault, key: str, reply: Reply) -> Reply:
         else {"status": _ECHO}
     )
     return Reply(200, reply.headers, _fill(view, form))
+
+
+def _with_id(reply: Reply, raw: bytes) -> Reply:
+    """``reply`` (a prediction) with ``raw`` in place of its id, byte for byte."""
+    if reply.status != 200:
+        return reply
+    view = json.loads(reply.body)
+    view["id"] = _ECHO
+    body = json.dumps(view).encode().replace(_ECHO.encode(), raw)
+    return Reply(200, reply.headers, body)
 
 
 def _fill(body: object, form: str) -> bytes:

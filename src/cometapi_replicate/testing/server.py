@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+import time
 from typing import Any
 
 from .sandbox import Sandbox
@@ -71,6 +73,8 @@ class SandboxServer:
     """Serve a :class:`Sandbox` on ``host`` (API on ``port``, files on another free port).
 
     Use as a context manager, or ``start()`` / ``stop()``. ``base_url`` is the API's URL.
+    ``start()`` binds both ports before it returns: a port in use raises :class:`OSError`
+    (``EADDRINUSE``) at once; a port outside 0-65535 is a :class:`ValueError` here.
     """
 
     def __init__(
@@ -78,13 +82,14 @@ class SandboxServer:
     ) -> None:
         import uvicorn  # the ``sandbox`` extra
 
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f"port must be a whole number from 0 to 65535, not {port!r}")
         self.sandbox = sandbox or Sandbox()
         self._servers = [
             uvicorn.Server(
                 uvicorn.Config(
                     _App(self.sandbox, origin),
                     host=host,
-                    port=port if origin == "api" else 0,
                     log_level="critical",  # injected faults would log as errors
                     access_log=False,
                     lifespan="off",
@@ -94,44 +99,43 @@ class SandboxServer:
             for origin in ("api", "files")
         ]
         self._thread: threading.Thread | None = None
-        self._host = host
+        self._host, self._port = host, port
 
     @property
     def base_url(self) -> str:
         return self.sandbox.api_url
 
     def start(self) -> SandboxServer:
-        """Start both servers in a background thread; returns once they accept connections."""
-        ready = threading.Event()
-        failure: list[BaseException] = []
+        """Bind both ports (an :class:`OSError` when one is taken), then serve them from a
+        background thread; returns once they accept connections."""
+        sockets: list[socket.socket] = []
+        try:
+            for port in (self._port, 0):
+                sockets.append(_listening(self._host, port))
+        except OSError:
+            for sock in sockets:
+                sock.close()
+            raise
+        api, files = (sock.getsockname()[1] for sock in sockets)
+        self.sandbox.api_url = f"http://{self._host}:{api}"
+        self.sandbox.files_url = f"http://{self._host}:{files}"
 
         async def main() -> None:
-            tasks = [asyncio.create_task(s.serve()) for s in self._servers]
-            while not all(s.started for s in self._servers):
-                if any(t.done() for t in tasks):
-                    failure.append(RuntimeError("the sandbox server did not start"))
-                    ready.set()
-                    return
-                await asyncio.sleep(0.01)
-            api, files = (self._port(s) for s in self._servers)
-            self.sandbox.api_url = f"http://{self._host}:{api}"
-            self.sandbox.files_url = f"http://{self._host}:{files}"
-            ready.set()
-            await asyncio.gather(*tasks)
+            pairs = zip(self._servers, sockets, strict=True)
+            await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in pairs))
 
         self._thread = threading.Thread(
             target=asyncio.run, args=(main(),), name="sandbox", daemon=True
         )
         self._thread.start()
-        ready.wait(30)
-        if failure or not ready.is_set():
-            self.stop()
-            raise RuntimeError("the sandbox server did not start")
+        while not all(s.started for s in self._servers):
+            if not self._thread.is_alive():  # uvicorn gave up (it exits its thread)
+                self.stop()
+                for sock in sockets:
+                    sock.close()
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
         return self
-
-    @staticmethod
-    def _port(server: Any) -> int:
-        return int(server.servers[0].sockets[0].getsockname()[1])
 
     def stop(self) -> None:
         """Stop both servers and wait for the thread to end."""
@@ -151,3 +155,16 @@ class SandboxServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``; uvicorn listens on it. ``SO_REUSEADDR`` as uvicorn
+    sets it: a port left in TIME_WAIT is reusable, one another socket holds is not."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
