@@ -9,7 +9,10 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help demo install generate check-generated update-spec check-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
+DOCS_OUT := build/docs
+DOCS_PORT ?= 8000
+
+.PHONY: help demo install docs docs-serve generate check-generated update-spec check-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -18,7 +21,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet -e '.[cli,sandbox]' --group dev
+	$(BIN)/python -m pip install --quiet -e '.[cli,sandbox]' --group dev --group docs
 	touch $(STAMP)
 
 # The benchmark environment: the project plus replicate 1.0.7 and matplotlib, never in .venv.
@@ -62,6 +65,12 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
 # servers, subprocesses and timers, so the suite takes about half as long.
 test: $(STAMP) ## Run the test suite, with the branch-coverage gate of pyproject.toml
 	$(BIN)/python -m pytest -n auto --maxprocesses 2 --dist loadfile --cov --cov-report=term
+
+docs: $(STAMP) ## Build the documentation site into build/docs; any warning fails the build
+	$(BIN)/python -m sphinx -W --keep-going -n -q -b html docs $(DOCS_OUT)
+
+docs-serve: docs ## Build the site and serve it on http://127.0.0.1:8000 (DOCS_PORT=...)
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory $(DOCS_OUT) $(DOCS_PORT)
 
 ci: check-generated lint test ## What CI runs
 

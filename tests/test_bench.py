@@ -18,7 +18,7 @@ import pytest
 from cometapi_replicate.testing import Sandbox, SandboxServer
 from tools.bench import __main__ as bench
 from tools.bench import crowd, tail
-from tools.bench.common import AUTH, ROOT, ServerProcess, percentile
+from tools.bench.common import AUTH, ServerProcess, percentile
 
 
 def test_the_wait_workload_is_half_with_progress_and_scaled() -> None:
@@ -104,15 +104,15 @@ def test_percentile_interpolates_between_ranks() -> None:
     assert math.isnan(percentile([], 95))
 
 
-def test_a_full_run_replaces_the_readmes_performance_table_and_nothing_else() -> None:
-    readme = f"intro\n{bench.README_START}\nold table\n{bench.README_END}\nafter\n"
-    updated = bench.into_readme(readme, "| new | table |\n")
-    assert updated == f"intro\n{bench.README_START}\n| new | table |\n{bench.README_END}\nafter\n"
-    assert bench.into_readme(updated, "again") == bench.into_readme(readme, "again")
+def test_a_full_run_replaces_the_performance_pages_table_and_nothing_else() -> None:
+    page = f"intro\n{bench.TABLE_START}\nold table\n{bench.TABLE_END}\nafter\n"
+    updated = bench.into_page(page, "| new | table |\n")
+    assert updated == f"intro\n{bench.TABLE_START}\n| new | table |\n{bench.TABLE_END}\nafter\n"
+    assert bench.into_page(updated, "again") == bench.into_page(page, "again")
     with pytest.raises(ValueError, match="make bench"):
-        bench.into_readme("no markers", "table")
-    readme_text = (ROOT / "README.md").read_text()
-    assert readme_text.count(bench.README_START) == readme_text.count(bench.README_END) == 1
+        bench.into_page("no markers", "table")
+    text = bench.PAGE.read_text("utf-8")
+    assert text.count(bench.TABLE_START) == text.count(bench.TABLE_END) == 1
 
 
 def test_a_crowd_whose_event_loop_is_stuck_is_reported_by_its_watchdog(

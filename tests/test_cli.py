@@ -273,13 +273,14 @@ def test_cometapi_log_shows_the_sdk_log_lines_without_the_key(env: dict[str, str
     assert "DEBUG" not in info.stderr + quiet.stderr
 
 
-def test_the_readme_and_help_list_every_exit_code(env: dict[str, str]) -> None:
+def test_the_docs_and_help_list_every_exit_code(env: dict[str, str]) -> None:
     from cometapi_replicate import cli as module
-    from tools.generate import ROOT
+
+    from .documents import containing
 
     codes = {v for k, v in vars(module).items() if k.startswith("EXIT_") and isinstance(v, int)}
-    readme = (ROOT / "README.md").read_text("utf-8")
-    table = readme.split("| exit code | meaning |", 1)[1].split("\n\n", 1)[0]
+    _, page = containing("| exit code | meaning |")
+    table = page.split("| exit code | meaning |", 1)[1].split("\n\n", 1)[0]
     assert {int(n) for n in re.findall(r"^\| (\d+) \|", table, re.M)} == codes
     top_help = cli(env, "--help").stdout.split("exit codes:", 1)[1]
     assert {int(n) for n in re.findall(r"\b(\d{1,3})\b", top_help)} == codes

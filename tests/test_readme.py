@@ -1,4 +1,5 @@
-"""The README's first example runs, against a mock of the API and of the delivery host."""
+"""The README's first example runs, against a mock of the API and of the delivery host, and so
+do the site's examples that users copy for downloads and for their own sandbox tests."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 from tools.generate import ROOT
 
 from .conftest import BASE, KEY, json_response, prediction_body
+from .documents import documents, python_block, python_blocks
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 CDN = "https://replicate.delivery/xezq/abc/out-0.webp"
@@ -19,9 +21,7 @@ CDN = "https://replicate.delivery/xezq/abc/out-0.webp"
 def test_first_example_runs_and_saves_the_images(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    example = re.search(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
-    assert example is not None
-    code = example.group(1)
+    code = python_blocks((ROOT / "README.md").read_text("utf-8"))[0]
     assert 'client.run("black-forest-labs/flux-schnell"' in code and "download(" in code
     polls: list[str] = []
 
@@ -54,20 +54,13 @@ def test_first_example_runs_and_saves_the_images(
 
 
 def test_the_sandbox_pytest_example_passes(tmp_path: Path) -> None:
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
-    (example,) = [b for b in blocks if "def test_pipeline_survives_a_flaky_api" in b]
+    page, example = python_block("def test_pipeline_survives_a_flaky_api")
     namespace: dict[str, object] = {}
-    exec(compile(example, "README.md", "exec"), namespace)
+    exec(compile(example, page, "exec"), namespace)
     test = namespace["test_pipeline_survives_a_flaky_api"]
     assert callable(test)
     test(tmp_path)
     assert len(list(tmp_path.iterdir())) == 1
-
-
-def readme_block(marker: str) -> str:
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
-    (block,) = [b for b in blocks if marker in b]
-    return str(block)
 
 
 def delivery(output: object) -> httpx.MockTransport:
@@ -90,12 +83,13 @@ def test_the_outputs_example_downloads_files_or_prints_the_output(
     capsys: pytest.CaptureFixture[str],
     output: object,
 ) -> None:
-    code = readme_block("if output_urls(p):").replace("Client()", "Client(http_client=mock)")
+    page, code = python_block("if output_urls(p):")
+    code = code.replace("Client()", "Client(http_client=mock)")
     monkeypatch.setenv("COMETAPI_KEY", KEY)
     monkeypatch.setenv("COMETAPI_BASE_URL", BASE)
     monkeypatch.chdir(tmp_path)
     mock = httpx.Client(transport=delivery(output))
-    exec(compile(code, "README.md", "exec"), {"mock": mock})
+    exec(compile(code, page, "exec"), {"mock": mock})
     saved = list((tmp_path / "out").iterdir()) if (tmp_path / "out").exists() else []
     if isinstance(output, list):
         assert [p.read_bytes() for p in saved] == [PNG]
@@ -109,7 +103,8 @@ def test_the_streaming_example_saves_and_hashes_the_file(
     import asyncio
     import hashlib
 
-    code = readme_block("stream_output").replace("AsyncClient()", "AsyncClient(http_client=amock)")
+    page, code = python_block("async def checksum")
+    code = code.replace("AsyncClient()", "AsyncClient(http_client=amock)")
     code = code.replace("with Client()", "with Client(http_client=mock)")
     monkeypatch.setenv("COMETAPI_KEY", KEY)
     monkeypatch.setenv("COMETAPI_BASE_URL", BASE)
@@ -118,7 +113,7 @@ def test_the_streaming_example_saves_and_hashes_the_file(
         "mock": httpx.Client(transport=delivery([CDN])),
         "amock": httpx.AsyncClient(transport=delivery([CDN])),
     }
-    exec(compile(code, "README.md", "exec"), namespace)
+    exec(compile(code, page, "exec"), namespace)
     assert (tmp_path / "first.webp").read_bytes() == PNG
     checksum = namespace["checksum"]
     digest = asyncio.run(checksum("q4chw5rey9rmt0cww76t4h3ma4"))  # type: ignore[operator]
@@ -126,13 +121,19 @@ def test_the_streaming_example_saves_and_hashes_the_file(
 
 
 def test_the_project_needs_nothing_outside_its_tree() -> None:
-    """A clone has only the project: every relative link of the README leads to one of its
-    files, and no file points at a folder beside it."""
-    readme = (ROOT / "README.md").read_text("utf-8")
-    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", readme)
-    local = [link for link in links if not re.match(r"[a-z]+:", link)]
-    assert "docs/polling-workload.md" in local
-    assert [link for link in local if not (ROOT / link).is_file()] == []
+    """A clone has only the project: every relative link of the README and of the site's
+    pages leads to one of its files, and no file points at a folder beside it."""
+    broken, linked = [], set()
+    for name, text in documents().items():
+        for link in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+            if re.match(r"[a-z]+:", link):
+                continue
+            target = ((ROOT / name).parent / link).resolve()
+            linked.add(target)
+            if not target.is_file():
+                broken.append(f"{name}: {link}")
+    assert broken == []
+    assert ROOT / "docs" / "polling-workload.md" in linked
     outside = "../" + "shared"  # spelled apart, so that this file does not match itself
     files = [ROOT / name for name in ("README.md", "CHANGELOG.md", "Makefile", "pyproject.toml")]
     for folder in ("docs", "tools", "src", "tests"):

@@ -1,5 +1,6 @@
 """Every Python example in the README passes `mypy --strict` as a user would write it: reading
-``p.logs``, ``p.error`` or ``p.metrics`` needs no import of the generator's ``Unset``."""
+``p.logs``, ``p.error`` or ``p.metrics`` needs no import of the generator's ``Unset``. (The
+site's examples are checked the same way by test_docs_examples.py.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,10 @@ from pathlib import Path
 
 from cometapi_replicate import BatchOutcome
 from tools.generate import ROOT
+
+from .documents import containing, python_blocks
+
+TYPES_TABLE = "| attribute | type |\n|---|---|\n"
 
 # What users write, as the README shows it: no Unset, no isinstance dance.
 READING = """
@@ -32,7 +37,7 @@ with Client("key") as client:
 def readme_blocks() -> list[str]:
     """Every Python block of the README as a module: a block that awaits at top level (as
     the README's asyncio snippets do) becomes the body of an ``async def``."""
-    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text("utf-8"), re.S)
+    blocks = python_blocks((ROOT / "README.md").read_text("utf-8"))
     modules = []
     for block in blocks:
         top_level = [line for line in block.splitlines() if line and not line[0].isspace()]
@@ -60,7 +65,7 @@ def mypy_strict(tmp_path: Path, sources: dict[str, str]) -> subprocess.Completed
 
 def test_the_readme_examples_pass_mypy_strict(tmp_path: Path) -> None:
     blocks = readme_blocks()
-    assert len(blocks) >= 3
+    assert blocks, "the README has its first example"
     sources = {f"readme_block_{i}": code for i, code in enumerate(blocks, 1)}
     sources["reading_fields"] = READING
     assert "import Unset" not in "".join(sources.values())
@@ -80,9 +85,9 @@ def test_mypy_strict_does_catch_a_misread_field(tmp_path: Path) -> None:
     )
 
 
-def documented_types(readme: str) -> list[tuple[str, str]]:
-    """``(Class.attribute, type)`` for each row of the README's table of attribute types."""
-    table = readme.split("| attribute | type |\n|---|---|\n", 1)[1].split("\n\n", 1)[0]
+def documented_types(text: str) -> list[tuple[str, str]]:
+    """``(Class.attribute, type)`` for each row of the documented table of attribute types."""
+    table = text.split(TYPES_TABLE, 1)[1].split("\n\n", 1)[0]
     rows = []
     for line in table.splitlines():
         names, kind = re.split(r"(?<!\\)\|", line.strip("|"))[:2]
@@ -113,7 +118,7 @@ def attribute_program(rows: list[tuple[str, str]]) -> str:
 
 
 def test_every_documented_attribute_has_the_documented_type(tmp_path: Path) -> None:
-    rows = documented_types((ROOT / "README.md").read_text("utf-8"))
+    rows = documented_types(containing(TYPES_TABLE)[1])
     names = {name for name, _ in rows}
     summary_counts = {f"BatchSummary.{outcome.value}" for outcome in BatchOutcome}
     assert summary_counts <= names, "a count attribute for every outcome"

@@ -11,7 +11,7 @@ suite runs in the copy once, after the last update (less the modules in HEAVY, a
 it is already inside one), then the copy's `make check-generated lint`, so the copy passes
 `make ci`. The other tests here run in that copy too, on the document that holds every
 example: breaking changes refused without ALLOW_BREAKING=1 and taken with it, and
-`make check-spec` as the README's scheduled job runs it."""
+`make check-spec` as the documented scheduled job runs it."""
 
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ import yaml
 from tools.generate import DOCUMENTS, ROOT
 from tools.update_spec import operation_ids
 
+from .documents import containing
 from .test_spec import response_schema
 from .tree import commit, copy_env, copy_tree, make_in
 
@@ -107,11 +108,11 @@ def variant(tree: Path, out: Path, edit: Callable[[Doc], None]) -> Path:
     return out
 
 
-def readme_example(name: str) -> tuple[str, list[str]]:
-    """The README's update example, for a field called ``name`` (the README's is `deadline`,
+def documented_example(name: str) -> tuple[str, list[str]]:
+    """The documented update example, for a field called ``name`` (the documented is `deadline`,
     which the vendored document may have by now): the line it tells the user to add, and the
     output lines."""
-    text = (ROOT / "README.md").read_text("utf-8")
+    _, text = containing("<!-- update-spec-output -->")
     block = text.split("<!-- update-spec-output -->\n```console\n", 1)[1].split("```", 1)[0]
     lines = block.splitlines()
     line = next(line for line in lines if line.startswith("$ #")).split("add the line", 1)[1]
@@ -121,7 +122,7 @@ def readme_example(name: str) -> tuple[str, list[str]]:
 
 
 def add_a_line_as_a_user_would(tree: Path, out: Path, name: str) -> Path:
-    """A copy of the vendored query document, the README's line added by hand for a field
+    """A copy of the vendored query document, the documented line added by hand for a field
     called ``name``, before the first of ``data_removed`` or ``status`` it has (both properties
     of the prediction; ``status`` cannot go without a breaking update)."""
     lines = (tree / "openapi" / QUERY).read_text("utf-8").splitlines(keepends=True)
@@ -132,7 +133,7 @@ def add_a_line_as_a_user_would(tree: Path, out: Path, name: str) -> Path:
         if line.strip() == f"{field}:"
     )
     indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
-    lines.insert(at, f"{indent}{readme_example(name)[0]}\n")
+    lines.insert(at, f"{indent}{documented_example(name)[0]}\n")
     out.write_text("".join(lines), "utf-8")
     return out
 
@@ -174,15 +175,17 @@ def updates_in_sequence(tree: Path, tmp: Path, *, suite: bool) -> dict[str, str]
             node = node[name].setdefault("properties", {})
         return node
 
-    # 1. the README's recipe: copy the vendored file, add one optional nullable field by hand
+    # 1. the documented recipe: copy the vendored file, add one optional nullable field by hand
     names = {"deadline": unused(fields(), "deadline")}
     said, out = take(tree, add_a_line_as_a_user_would(tree, tmp / "1.yaml", names["deadline"]))
     assert said == [added("Prediction", names["deadline"])]
     assert "Release it as a minor version bump" in out
     shown = [
-        s for s in readme_example(names["deadline"])[1] if versionless(s) not in versionless(out)
+        s
+        for s in documented_example(names["deadline"])[1]
+        if versionless(s) not in versionless(out)
     ]
-    assert not shown, f"the README shows output that the update does not print: {shown}"
+    assert not shown, f"the guide shows output that the update does not print: {shown}"
 
     # 2. another field at the top level
     names["deployment"] = unused(fields(), "deployment")
@@ -396,16 +399,16 @@ def test_breaking_changes_are_refused_unless_allowed(tmp_path: Path) -> None:
     assert "logs: list[str] | None = None" in generated.read_text("utf-8")
 
 
-def readme_workflow() -> dict[Any, Any]:
-    """The scheduled CI job the README's Regenerating section shows."""
-    text = (ROOT / "README.md").read_text("utf-8")
+def documented_workflow() -> dict[Any, Any]:
+    """The scheduled CI job the maintainers' guide shows."""
+    _, text = containing("<!-- check-spec-workflow -->")
     block = text.split("<!-- check-spec-workflow -->\n```yaml\n", 1)[1].split("```", 1)[0]
     workflow: dict[Any, Any] = yaml.safe_load(block)
     return workflow
 
 
-def test_check_spec_answers_through_make_as_the_readme_job_runs_it(tmp_path: Path) -> None:
-    workflow = readme_workflow()
+def test_check_spec_answers_through_make_as_the_documented_job_runs_it(tmp_path: Path) -> None:
+    workflow = documented_workflow()
     assert workflow[True]["schedule"][0]["cron"], "YAML reads the key `on` as True"
     [job] = workflow["jobs"].values()
     runs = [step["run"] for step in job["steps"] if "run" in step]

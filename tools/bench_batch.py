@@ -6,8 +6,8 @@ model that queue 0.1-1 s and run 1-10 s (uniform, ``random.Random(7)``), half of
 tqdm progress in their logs. ``QUICK=1`` runs a smaller version (1,000 predictions,
 concurrency 200) in about two minutes.
 
-Prints a Markdown table (the one in the README); ratios are against the one-by-one baseline
-measured in the same run.
+Prints a Markdown table (the one in docs/guides/batches.md); ratios are against the one-by-one
+baseline measured in the same run.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Each variant downloads the file RUNS times:
 - ``sync``: ``Client.predictions.download``, for throughput only (no loop);
 - ``idle``: the ticker alone for as long as ``after`` took: the machine's own noise floor.
 
-Prints a Markdown table (the one in the README): medians over runs, and ratios against
+Prints a Markdown table (the one in docs/guides/outputs.md): medians over runs, and ratios against
 ``before`` on the same disk in the same run. Environment: ``BENCH_SIZE_MB`` (default 200),
 ``BENCH_RUNS`` (default 3), ``BENCH_DISK_MBPS``, ``BENCH_DIR`` (default: a temporary folder).
 """

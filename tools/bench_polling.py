@@ -1,7 +1,7 @@
 """``make bench-polling``: the default schedule against fixed polls on workload W1.
 
-Prints a Markdown table (the one in the README) with ratios against the fixed 0.5 s poll
-measured in the same run.
+Prints a Markdown table (the one in docs/guides/waiting.md) with ratios against the fixed 0.5 s
+poll measured in the same run.
 """
 
 from __future__ import annotations

@@ -14,7 +14,14 @@ from cometapi_replicate_api.spec_info import SPECS
 
 from ._logs import setup_logging
 from ._version import __version__
-from .client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, AsyncClient, Client
+from .client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_TIMEOUT,
+    AsyncClient,
+    AsyncPredictions,
+    Client,
+    Predictions,
+)
 from .clock import Clock
 from .errors import (
     APIConnectionError,
@@ -95,6 +102,7 @@ __all__ = [
     "APITimeoutError",
     "AsyncBatch",
     "AsyncClient",
+    "AsyncPredictions",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
@@ -116,6 +124,7 @@ __all__ = [
     "PredictionError",
     "PredictionFailedError",
     "PredictionStatus",
+    "Predictions",
     "Progress",
     "RateLimitError",
     "ResponseValidationError",

@@ -135,6 +135,7 @@ class BatchResult:
 
     @property
     def ok(self) -> bool:
+        """The prediction succeeded (and, with ``download``, its files are saved)."""
         return self.outcome is BatchOutcome.SUCCEEDED
 
     def to_json(self) -> dict[str, Any]:
@@ -175,6 +176,7 @@ class BatchSummary:
 
     @property
     def succeeded(self) -> int:
+        """Items that succeeded."""
         return self.counts.get(BatchOutcome.SUCCEEDED, 0)
 
     @property

@@ -209,6 +209,15 @@ class Client(_ClientBase[httpx.Client]):
     Plain ``http://`` is refused for hosts other than loopback unless
     ``allow_insecure_http=True``; an API response body larger than ``max_response_bytes``
     (16 MiB) raises :class:`ResponseValidationError`.
+
+    The constructor sends no request. It raises :class:`CometAPIError` when there is no key,
+    and ``ValueError`` for a key with spaces, control or non-ASCII characters inside, a
+    ``base_url`` that is not http(s), or a ``timeout``, ``max_retries`` or
+    ``max_response_bytes`` out of range. Use it as a context manager, or call :meth:`close`::
+
+        with Client() as client:  # COMETAPI_KEY from the environment
+            prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
+            paths = client.predictions.download(prediction, "out/")
     """
 
     def _connect(self, http_client: httpx.Client | None) -> None:
@@ -264,8 +273,17 @@ class Client(_ClientBase[httpx.Client]):
         on_update: OnUpdate | None = None,
     ) -> Prediction:
         """Create a prediction of ``model`` (``"owner/name"``), wait for it, and return it once
-        it has succeeded; raise :class:`PredictionError` if it failed or was canceled.
-        ``timeout`` bounds the wait; ``on_update`` is called with each new state."""
+        it has succeeded.
+
+        ``timeout`` bounds the wait (``None``: no limit); ``on_update`` is called with each new
+        state. Raises :class:`PredictionFailedError` or :class:`PredictionCanceledError` (both
+        :class:`PredictionError`, with ``.prediction``) if it failed or was canceled,
+        :class:`WaitTimeoutError` when ``timeout`` passes first, and whatever
+        :meth:`Predictions.create` and :meth:`Predictions.wait` raise::
+
+            prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
+            print(prediction.output)
+        """
         return self._drive(
             plans.run(model, input, self._settings.context, timeout=timeout), on_update
         )
@@ -282,7 +300,21 @@ class Client(_ClientBase[httpx.Client]):
         ``concurrency`` (items in flight, default 50), ``rate`` (creates per minute, default
         500; ``None``: unpaced), ``download`` (a directory: each item's files in a folder named
         for its key), ``timeout`` (seconds per prediction), ``recreate_unknown``, ``shard``
-        (``(index, count)``). See the README's batch section."""
+        (``(index, count)``).
+
+        Nothing is sent until you iterate. Items that fail, time out or are refused are
+        reported as results and the batch goes on; only a refused key
+        (:class:`AuthenticationError`, :class:`PermissionDeniedError`) stops it, raised from
+        the loop. A journal another run is using is refused with :class:`JournalError`, an
+        input changed under a journaled key with ``ValueError``. See :doc:`/guides/batches`::
+
+            with Client() as client:
+                batch = client.batch("black-forest-labs/flux-schnell", [{"prompt": "a fox"}],
+                                     journal="run.sqlite", download="out/")
+                for result in batch:
+                    print(result.key, result.outcome, result.files)
+                print(batch.summary)
+        """
         from .batch_run import Batch
 
         return Batch(self, model, inputs, **options)
@@ -320,14 +352,20 @@ class _PredictionsBase:
 
 
 class Predictions(_PredictionsBase):
-    """``client.predictions``: get, wait for and watch predictions."""
+    """``client.predictions``: create, get, wait for and watch predictions, and fetch their
+    output files. Those that wait or read outputs take a :class:`Prediction` or its id."""
 
     def __init__(self, client: Client) -> None:
         super().__init__(client._settings.context)
         self._client = client
 
     def get(self, prediction_id: str) -> Prediction:
-        """The prediction's current state. Transient failures are retried."""
+        """The prediction's current state, in one request. Transient failures are retried.
+
+        Raises ``ValueError`` for a malformed id (nothing is sent), :class:`NotFoundError`
+        when there is no such prediction, another :class:`APIStatusError`,
+        :class:`APIConnectionError` or :class:`ResponseValidationError` when the request fails.
+        """
         return self._client._drive(plans.get(prediction_id, self._context))
 
     def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
@@ -337,6 +375,10 @@ class Predictions(_PredictionsBase):
         A create is not idempotent, so it is retried only when the request provably never
         reached the server (no connection) or was refused with 429; never after a timeout or
         a 5xx, when the prediction may already exist.
+
+        Raises ``ValueError`` for a malformed model name or an input that is not JSON (nothing
+        is sent), and :class:`APIStatusError` or :class:`APIConnectionError` when the create
+        fails. The prediction returned has usually not ended: see :meth:`wait`.
         """
         return self._client._drive(plans.create(model, input, self._context))
 
@@ -354,7 +396,12 @@ class Predictions(_PredictionsBase):
         filesystem. All files appear once all are complete, or none does. An existing file
         raises ``FileExistsError`` unless ``overwrite``. :class:`OutputUnavailableError`: not
         succeeded, output removed, or an output with no files. Up to four files download at
-        once; when one fails, the others stop and its error is raised.
+        once; when one fails, the others stop and its error is raised. ``ValueError``: a bad
+        ``name`` template (before anything is fetched); ``NotADirectoryError``: ``directory``
+        is a file. Returns the paths in output order::
+
+            for path in client.predictions.download(prediction, "out/", name="{index}{ext}"):
+                print("saved", path)
         """
         from . import download  # here: a program that saves no file never imports it
 
@@ -370,8 +417,10 @@ class Predictions(_PredictionsBase):
     def read_output(
         self, prediction_or_id: Prediction | str, index: int = 0, *, max_bytes: int | None = None
     ) -> bytes:
-        """Output file ``index`` in memory. A file larger than ``max_bytes`` raises
-        :class:`OutputTooLargeError` and no more of it is read."""
+        """Output file ``index`` (from 0 in :func:`output_urls` order; negative from the end)
+        in memory. A file larger than ``max_bytes`` raises :class:`OutputTooLargeError` and no
+        more of it is read; :class:`OutputUnavailableError` when the prediction has not
+        succeeded, its output was removed, has no files or no such index."""
         from . import download
 
         files = download.Files(self._client._files, self._context)
@@ -380,7 +429,13 @@ class Predictions(_PredictionsBase):
     def stream_output(
         self, prediction_or_id: Prediction | str, index: int = 0
     ) -> AbstractContextManager[Iterator[bytes]]:
-        """``with ... as chunks:`` output file ``index`` as an iterator of byte chunks."""
+        """``with ... as chunks:`` output file ``index`` as an iterator of byte chunks, as they
+        arrive; the connection closes when the block ends. Raises as :meth:`read_output`::
+
+            with client.predictions.stream_output(prediction) as chunks:
+                for chunk in chunks:
+                    sink.write(chunk)
+        """
         from . import download
 
         files = download.Files(self._client._files, self._context)
@@ -401,6 +456,12 @@ class Predictions(_PredictionsBase):
         fixed one; ``on_update`` is called with each state the caller has not seen (not the
         prediction passed in). Use :func:`raise_for_failure` on the result to turn failed or
         canceled predictions into exceptions.
+
+        A failing poll is retried (with backoff) for up to five minutes of failures in a row,
+        then its error is raised; the wait never sleeps past ``timeout``. ``ValueError``: a
+        malformed id, or a ``timeout`` or ``poll_interval`` that is NaN or negative::
+
+            prediction = client.predictions.wait(prediction, timeout=600, on_update=print)
         """
         plan = self._watch(prediction_or_id, timeout, poll_interval)
         return self._client._drive(plan, on_update)
@@ -421,7 +482,13 @@ class Predictions(_PredictionsBase):
 
 class AsyncClient(_ClientBase[httpx.AsyncClient]):
     """The asynchronous twin of :class:`Client`; ``http_client`` is an ``httpx.AsyncClient``,
-    and ``on_update`` may be a plain function or an ``async def``."""
+    and ``on_update`` may be a plain function or an ``async def``. Its methods are awaited,
+    ``watch`` and ``stream_output`` are used with ``async for`` and ``async with``, and one
+    client serves any number of concurrent tasks::
+
+        async with AsyncClient() as client:
+            prediction = await client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
+    """
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._spares_sniffio = spare_failing_sniffio_imports()

@@ -39,7 +39,15 @@ MAX_BODY = 4096
 
 
 class CometAPIError(Exception):
-    """Base class of every error the SDK raises on purpose."""
+    """Base class of every error the SDK raises on purpose: no ``KeyError``, ``JSONDecodeError``
+    or httpx exception escapes a public call, and no error's message, fields or chain hold the
+    API key. Catch it to handle them all::
+
+        try:
+            prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
+        except CometAPIError as error:
+            print("no image:", error)
+    """
 
 
 class MissingAPIKeyError(CometAPIError):
@@ -47,7 +55,12 @@ class MissingAPIKeyError(CometAPIError):
 
 
 class APIStatusError(CometAPIError):
-    """The API answered with an error status."""
+    """The API answered with an error status (a subclass names the common ones).
+
+    ``status_code``; ``message``, from CometAPI's error envelope, Replicate's ``detail``, or a
+    note that the body was HTML or empty; ``code`` and ``request_id`` when the body has them;
+    ``body``, the response text; ``headers``.
+    """
 
     def __init__(
         self,
@@ -69,7 +82,7 @@ class APIStatusError(CometAPIError):
 
 
 class BadRequestError(APIStatusError):
-    """400."""
+    """400: the request was refused as malformed (a bad input, for one)."""
 
 
 class AuthenticationError(APIStatusError):
@@ -77,7 +90,7 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    """403."""
+    """403: the key may not do this."""
 
 
 class NotFoundError(APIStatusError):
@@ -85,11 +98,11 @@ class NotFoundError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    """429."""
+    """429: too many requests; raised once the retries (which honour ``Retry-After``) are spent."""
 
 
 class InternalServerError(APIStatusError):
-    """500 and above."""
+    """500 and above; raised once the retries of a GET are spent (a create is not retried)."""
 
 
 class APIConnectionError(CometAPIError):
@@ -97,12 +110,15 @@ class APIConnectionError(CometAPIError):
 
 
 class APITimeoutError(APIConnectionError):
-    """The request timed out."""
+    """The request timed out, or (with your own ``http_client``) its pool had no free
+    connection in time."""
 
 
 class ResponseValidationError(CometAPIError):
     """A successful response that does not answer the request: not a prediction (not JSON, no
-    id or status, an id that is not UTF-8), or a GET answered with another prediction."""
+    ``id`` or ``status``, an id that cannot go in a URL or is not UTF-8, nested deeper than 64
+    or larger than ``max_response_bytes``), or a GET answered with another prediction; also a
+    malformed ``data:`` output URL."""
 
 
 class OtherPredictionError(ResponseValidationError):
@@ -134,7 +150,8 @@ class PredictionCanceledError(PredictionError):
 
 
 class OutputUnavailableError(PredictionError):
-    """No output file to fetch: not succeeded, data removed, or an output with no files."""
+    """No output file to fetch: not succeeded, data removed, an output with no files, or no
+    such index."""
 
 
 class OutputTooLargeError(CometAPIError):

@@ -3,7 +3,8 @@
 ``python -m tools.bench [SECTION ...]`` with sections ``imports calls downloads tail crowd
 waits`` (default: all). ``BENCH_QUICK=1``: fewer rounds, shorter predictions, smaller files,
 results in ``bench-output/``. A full run of every section writes the table, the numbers and the
-picture to ``docs/`` and puts the table into README.md; any other run writes to ``bench-output/``.
+picture to ``docs/`` and puts the table into the performance page (``docs/guides/performance.md``);
+any other run writes to ``bench-output/``.
 Progress goes to stderr, the table to stdout.
 """
 
@@ -447,16 +448,18 @@ def summarise(results: dict[str, Any]) -> Json:
     return summary
 
 
-README_START, README_END = "<!-- make bench: start -->", "<!-- make bench: end -->"
+PAGE = ROOT / "docs" / "guides" / "performance.md"
+"""The documentation page whose table is the latest full run."""
+TABLE_START, TABLE_END = "<!-- make bench: start -->", "<!-- make bench: end -->"
 
 
-def into_readme(readme: str, report: str) -> str:
-    """``readme`` with the text between the ``make bench`` markers replaced by ``report``."""
-    head, found, rest = readme.partition(README_START)
-    _, found_end, tail = rest.partition(README_END)
+def into_page(page: str, report: str) -> str:
+    """``page`` with the text between the ``make bench`` markers replaced by ``report``."""
+    head, found, rest = page.partition(TABLE_START)
+    _, found_end, tail = rest.partition(TABLE_END)
     if not (found and found_end):
-        raise ValueError(f"README.md has no {README_START} ... {README_END} section")
-    return f"{head}{README_START}\n{report.strip()}\n{README_END}{tail}"
+        raise ValueError(f"{PAGE.name} has no {TABLE_START} ... {TABLE_END} section")
+    return f"{head}{TABLE_START}\n{report.strip()}\n{TABLE_END}{tail}"
 
 
 def main(argv: list[str]) -> int:
@@ -507,9 +510,8 @@ def main(argv: list[str]) -> int:
         from tools.bench.plot import draw
 
         draw(results["tail"], out / "bench-waits.png", header)
-    if complete:  # the README's performance section is the latest full run
-        readme = ROOT / "README.md"
-        readme.write_text(into_readme(readme.read_text(), text))
+    if complete:  # the performance page's table is the latest full run
+        PAGE.write_text(into_page(PAGE.read_text("utf-8"), text), "utf-8")
     print(text)
     log(f"done in {minutes:.1f} min; written to {out.relative_to(ROOT)}/")
     return 0
