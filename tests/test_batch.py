@@ -21,8 +21,8 @@ from cometapi_replicate import (
     BatchResult,
     Client,
 )
-from cometapi_replicate.batch import in_shard
-from cometapi_replicate.journal import JournalError, SqliteJournal
+from cometapi_replicate._batch.journal import JournalError, SqliteJournal
+from cometapi_replicate._batch.scheduler import in_shard
 from cometapi_replicate.testing import Fault, Sandbox
 
 MODEL = "black-forest-labs/flux-schnell"

@@ -22,15 +22,15 @@ import httpx
 import pytest
 
 from cometapi_replicate import Client
-from cometapi_replicate.batch import BatchOutcome, BatchSummary
-from cometapi_replicate.cli_batch import BatchDisplay
+from cometapi_replicate._batch.scheduler import BatchOutcome, BatchSummary
+from cometapi_replicate._cli.batch_command import BatchDisplay
 from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
 
 MODEL = "black-forest-labs/flux-schnell"
 # SIGINT back to Python's handler: a suite started in the background passes it on ignored.
 ENTRY = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "from cometapi_replicate.cli import main; sys.exit(main(sys.argv[1:]))"
+    "from cometapi_replicate._cli.main import main; sys.exit(main(sys.argv[1:]))"
 )
 PATIENCE = 120.0
 """Seconds a condition may take on a very slow machine before the test gives up."""

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from cometapi_replicate import AsyncClient, BatchOutcome, BatchResult, Client
-from cometapi_replicate.batch_run import PARTIAL
+from cometapi_replicate._batch.runner import PARTIAL
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 from cometapi_replicate.testing.sandbox import STATS_PATH
 

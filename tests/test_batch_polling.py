@@ -13,9 +13,15 @@ from datetime import UTC, datetime
 import pytest
 
 from cometapi_replicate import Prediction
-from cometapi_replicate.batch import BatchOptions, BatchScheduler, CreateStep, Finish, PollStep
-from cometapi_replicate.progress import parse_progress
-from cometapi_replicate.schedule import AdaptiveSchedule
+from cometapi_replicate._batch.scheduler import (
+    BatchOptions,
+    BatchScheduler,
+    CreateStep,
+    Finish,
+    PollStep,
+)
+from cometapi_replicate._progress import parse_progress
+from cometapi_replicate._schedule import AdaptiveSchedule
 from cometapi_replicate.testing.sandbox import _tqdm_logs
 
 EPOCH = 1_800_000_000.0

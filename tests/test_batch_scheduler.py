@@ -18,7 +18,7 @@ from cometapi_replicate import (
     Prediction,
     RateLimitError,
 )
-from cometapi_replicate.batch import (
+from cometapi_replicate._batch.scheduler import (
     Abort,
     BatchOptions,
     BatchOutcome,
@@ -36,8 +36,8 @@ from cometapi_replicate.batch import (
     item_folder,
     keyed,
 )
-from cometapi_replicate.schedule import FLOOR
-from cometapi_replicate.timing import Timing
+from cometapi_replicate._schedule import FLOOR
+from cometapi_replicate._timing import Timing
 
 INPUT = {"prompt": "a boat"}
 DIGEST = fingerprint(INPUT)

@@ -28,8 +28,8 @@ from cometapi_replicate import (
     WaitTimeoutError,
     raise_for_failure,
 )
+from cometapi_replicate._responses import MAX_HEADER_VALUE, MAX_RESPONSE_BYTES, parse_retry_after
 from cometapi_replicate._secret import Secret, normalize_key
-from cometapi_replicate.responses import MAX_HEADER_VALUE, MAX_RESPONSE_BYTES, parse_retry_after
 
 from .conftest import (
     BASE,

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from cometapi_replicate import AsyncClient, Client
-from cometapi_replicate.names import check_name_template
+from cometapi_replicate._filenames import check_name_template
 from cometapi_replicate.testing import SandboxServer
 
 from .conftest import Facade, ScriptedAPI, prediction_body

@@ -98,11 +98,11 @@ def test_other_values_leave_logging_alone(
 def test_cometapi_log_is_read_at_import() -> None:
     code = (
         "import logging, cometapi_replicate; "
-        "logging.getLogger('cometapi_replicate.plans').debug('hello from the sdk'); "
+        "logging.getLogger('cometapi_replicate._plans').debug('hello from the sdk'); "
         "print(len(logging.getLogger().handlers))"
     )
     env = {"COMETAPI_LOG": "debug", "PATH": ""}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "cometapi_replicate.plans DEBUG] hello from the sdk" in result.stderr
+    assert "cometapi_replicate._plans DEBUG] hello from the sdk" in result.stderr
     assert result.stdout == "0\n", "the root logger is left alone"

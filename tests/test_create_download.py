@@ -19,7 +19,7 @@ from cometapi_replicate import (
     Prediction,
     PredictionFailedError,
 )
-from cometapi_replicate.inputs import encode_input
+from cometapi_replicate._inputs import encode_input
 
 from .conftest import BASE, KEY, FakeClock, json_response, prediction_body
 
@@ -361,7 +361,7 @@ def test_download_errors_from_the_file_host_are_typed(make: Any, tmp_path: Path)
 def test_when_one_file_fails_no_further_file_starts(
     make: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("cometapi_replicate.download.MAX_PARALLEL", 1)
+    monkeypatch.setattr("cometapi_replicate._download.MAX_PARALLEL", 1)
     client, api = make([files_api({f"{CDN}/b.png": PNG, f"{CDN}/c.png": PNG})])
     with pytest.raises(NotFoundError):
         download(client, succeeded(f"{CDN}/a.png", f"{CDN}/b.png", f"{CDN}/c.png"), tmp_path)

@@ -7,8 +7,8 @@ import io
 import pytest
 
 from cometapi_replicate import Prediction, Progress
-from cometapi_replicate._estimate import CEILING, ProgressEstimate, format_eta
-from cometapi_replicate.cli import Display
+from cometapi_replicate._cli.estimate import CEILING, ProgressEstimate, format_eta
+from cometapi_replicate._cli.main import Display
 
 from .conftest import FakeClock, prediction_body
 

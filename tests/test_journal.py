@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from cometapi_replicate.batch import Record, Stage
-from cometapi_replicate.journal import JournalError, SqliteJournal
+from cometapi_replicate._batch.journal import JournalError, SqliteJournal
+from cometapi_replicate._batch.scheduler import Record, Stage
 
 MODEL = "owner/model"
 
@@ -45,8 +45,8 @@ def test_a_commit_survives_kill_9_and_an_uncommitted_write_is_not_half_there(
     path = tmp_path / "j.sqlite"
     child = f"""
 import os, signal
-from cometapi_replicate.batch import Record, Stage
-from cometapi_replicate.journal import SqliteJournal
+from cometapi_replicate._batch.scheduler import Record, Stage
+from cometapi_replicate._batch.journal import SqliteJournal
 journal = SqliteJournal({str(path)!r}, {MODEL!r})
 for n in range(200):
     journal.save(Record(f"k{{n}}", "h", Stage.CREATED, creates=1, prediction_id=f"p{{n}}"))

@@ -21,9 +21,9 @@ from typing import Any
 import pytest
 
 from cometapi_replicate import AsyncClient, BatchOutcome, Client, JournalError
-from cometapi_replicate.batch import Record, Stage
-from cometapi_replicate.batch_run import PARTIAL
-from cometapi_replicate.journal import SqliteJournal
+from cometapi_replicate._batch.journal import SqliteJournal
+from cometapi_replicate._batch.runner import PARTIAL
+from cometapi_replicate._batch.scheduler import Record, Stage
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 
 MODEL = "acme/painter"
@@ -189,7 +189,7 @@ def test_a_full_disk_stops_the_batch_typed_and_a_resume_with_room_creates_nothin
     assert report["download"] == [errno.EFBIG, []]  # the OSError, and no file left at all
     escaped = report["escaped"]
     assert escaped is not None, report  # the journal could not keep up with 24 items
-    assert escaped[:2] == ["cometapi_replicate.errors", "JournalError"], escaped
+    assert escaped[:2] == ["cometapi_replicate._errors", "JournalError"], escaped
     assert str(journal) in escaped[2] and "could not record the batch" in escaped[2]
     saved_before = files_under(out) if out.exists() else {}
     assert all(size < CAP for size in saved_before.values())  # no file cut at the cap

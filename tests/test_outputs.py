@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-import cometapi_replicate.download as dl
+import cometapi_replicate._download as dl
 from cometapi_replicate import (
     APIConnectionError,
     AsyncClient,

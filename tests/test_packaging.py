@@ -111,9 +111,9 @@ def test_importing_the_package_leaves_batches_downloads_and_asyncio_for_later() 
     probe = """
 import sys
 import cometapi_replicate as sdk
-later = ("asyncio", "sqlite3", "httpcore", "cometapi_replicate.batch",
-         "cometapi_replicate.batch_run", "cometapi_replicate.journal",
-         "cometapi_replicate.download", "cometapi_replicate.cli")
+later = ("asyncio", "sqlite3", "httpcore", "cometapi_replicate._batch.scheduler",
+         "cometapi_replicate._batch.runner", "cometapi_replicate._batch.journal",
+         "cometapi_replicate._download", "cometapi_replicate._cli.main")
 print(sorted(m for m in later if m in sys.modules))
 from cometapi_replicate import Batch, JournalError
 print(Batch.__module__, JournalError.__module__, sdk.BatchSummary.__name__, "Batch" in dir(sdk))
@@ -129,6 +129,6 @@ except AttributeError as error:
     )
     assert done.stdout.splitlines() == [
         "[]",
-        "cometapi_replicate.batch_run cometapi_replicate.errors BatchSummary True",
+        "cometapi_replicate._batch.runner cometapi_replicate._errors BatchSummary True",
         "module 'cometapi_replicate' has no attribute 'nothing_here'",
     ]

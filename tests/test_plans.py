@@ -27,10 +27,9 @@ from cometapi_replicate import (
     PredictionFailedError,
     ResponseValidationError,
     WaitTimeoutError,
-    plans,
 )
-from cometapi_replicate._secret import Secret
-from cometapi_replicate.plans import (
+from cometapi_replicate import _plans as plans
+from cometapi_replicate._plans import (
     CreatePrediction,
     Emit,
     GetPrediction,
@@ -39,8 +38,9 @@ from cometapi_replicate.plans import (
     Sleep,
     Step,
 )
-from cometapi_replicate.schedule import BLIND_CAP
-from cometapi_replicate.timing import Timing
+from cometapi_replicate._schedule import BLIND_CAP
+from cometapi_replicate._secret import Secret
+from cometapi_replicate._timing import Timing
 
 from .conftest import KEY, FakeClock, prediction_body
 

@@ -99,7 +99,7 @@ def test_wheel_metadata_and_contents(wheel: Path) -> None:
     ]
     assert sorted(r.split()[1].split(">")[0].split("<")[0] for r in requires) == ["attrs", "httpx"]
     assert (
-        "cometapi-replicate = cometapi_replicate.cli:entry"
+        "cometapi-replicate = cometapi_replicate._cli.main:entry"
         in zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
     )
     top = {name.split("/")[0] for name in names}

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from cometapi_replicate import APITimeoutError, AsyncClient, Client, Clock
-from cometapi_replicate.client import MAX_CONNECTIONS
+from cometapi_replicate._client import MAX_CONNECTIONS
 from cometapi_replicate.testing import Sandbox, SandboxServer
 
 from .conftest import KEY

@@ -17,8 +17,8 @@ from cometapi_replicate import (
     parse_progress,
     raise_for_failure,
 )
-from cometapi_replicate.schedule import BLIND_CAP, FLOOR, AdaptiveSchedule, FixedSchedule
-from cometapi_replicate.timing import Timing, bounded_delay, parse_retry_after
+from cometapi_replicate._schedule import BLIND_CAP, FLOOR, AdaptiveSchedule, FixedSchedule
+from cometapi_replicate._timing import Timing, bounded_delay, parse_retry_after
 from tools.polling_sim import Summary, run, split, workload_tail, workload_w1
 
 # Reference: fixed 0.5 s poll on W1 (docs/polling-workload.md).

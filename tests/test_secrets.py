@@ -20,8 +20,8 @@ from cometapi_replicate import (
     Client,
     NotFoundError,
     Prediction,
-    plans,
 )
+from cometapi_replicate import _plans as plans
 from cometapi_replicate._secret import Secret
 
 from .conftest import BASE, KEY, json_response, prediction_body

@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from cometapi_replicate.errors import APIConnectionError, APITimeoutError, CometAPIError
-from cometapi_replicate.timing import Timing, is_congestion
+from cometapi_replicate._errors import APIConnectionError, APITimeoutError, CometAPIError
+from cometapi_replicate._timing import Timing, is_congestion
 
 TIMING = Timing(max_retries=2, random=lambda: 0.0)
 GRACE = TIMING.failure_grace

@@ -23,9 +23,9 @@ from cometapi_replicate import (
     WaitTimeoutError,
     is_terminal,
 )
-from cometapi_replicate.schedule import AdaptiveSchedule
+from cometapi_replicate._schedule import AdaptiveSchedule
+from cometapi_replicate._timing import Timing
 from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
-from cometapi_replicate.timing import Timing
 
 from .conftest import FakeClock
 from .test_boundary import client_on

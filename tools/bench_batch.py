@@ -129,7 +129,7 @@ def scenario_one_by_one(spec: dict[str, Any]) -> dict[str, Any]:
 
 def scenario_cli(spec: dict[str, Any]) -> dict[str, Any]:
     """The command line on an input file of ``lines`` instant predictions, in this process."""
-    from cometapi_replicate.cli import main
+    from cometapi_replicate._cli.main import main
 
     with tempfile.TemporaryDirectory() as folder:
         inputs = Path(folder) / "in.jsonl"

@@ -38,7 +38,8 @@ from typing import IO
 
 import httpx
 
-from cometapi_replicate import AsyncClient, Client, Prediction, download
+from cometapi_replicate import AsyncClient, Client, Prediction
+from cometapi_replicate import _download as download
 
 MB = 1_000_000
 OLD_CHUNK = 64 * 1024

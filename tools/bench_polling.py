@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cometapi_replicate.schedule import AdaptiveSchedule, FixedSchedule, Schedule
+from cometapi_replicate._schedule import AdaptiveSchedule, FixedSchedule, Schedule
 from tools.polling_sim import Summary, run, split, workload_w1
 
 SCHEDULES: dict[str, Callable[[], Schedule]] = {

@@ -12,8 +12,8 @@ import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from cometapi_replicate.progress import parse_progress
-from cometapi_replicate.schedule import Schedule
+from cometapi_replicate._progress import parse_progress
+from cometapi_replicate._schedule import Schedule
 
 STEP = 0.5
 

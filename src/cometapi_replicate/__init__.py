@@ -12,18 +12,17 @@ from typing import TYPE_CHECKING, Any
 from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.spec_info import SPECS
 
-from ._logs import setup_logging
-from ._version import __version__
-from .client import (
+from ._client import (
     DEFAULT_BASE_URL,
     DEFAULT_TIMEOUT,
+    MAX_CONNECTIONS,
     AsyncClient,
     AsyncPredictions,
     Client,
     Predictions,
 )
-from .clock import Clock
-from .errors import (
+from ._clock import Clock
+from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -44,8 +43,9 @@ from .errors import (
     ResponseValidationError,
     WaitTimeoutError,
 )
-from .progress import Progress, parse_progress
-from .status import (
+from ._logs import setup_logging
+from ._progress import Progress, parse_progress
+from ._status import (
     TERMINAL_STATUSES,
     PredictionStatus,
     is_terminal,
@@ -53,17 +53,19 @@ from .status import (
     raise_for_failure,
     to_json,
 )
+from ._timing import OUTPUT_GRACE
+from ._version import __version__
 
 if TYPE_CHECKING:
-    from .batch import BatchOutcome, BatchResult, BatchSummary
-    from .batch_run import AsyncBatch, Batch
+    from ._batch.runner import AsyncBatch, Batch
+    from ._batch.scheduler import BatchOutcome, BatchResult, BatchSummary
 
 _LAZY = {
-    "AsyncBatch": "batch_run",
-    "Batch": "batch_run",
-    "BatchOutcome": "batch",
-    "BatchResult": "batch",
-    "BatchSummary": "batch",
+    "AsyncBatch": "_batch.runner",
+    "Batch": "_batch.runner",
+    "BatchOutcome": "_batch.scheduler",
+    "BatchResult": "_batch.scheduler",
+    "BatchSummary": "_batch.scheduler",
 }
 
 
@@ -93,6 +95,8 @@ SPEC_SHA256: str = SPECS["replicate-query.openapi.yaml"]["sha256"]
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_TIMEOUT",
+    "MAX_CONNECTIONS",
+    "OUTPUT_GRACE",
     "SPECS",
     "SPEC_SHA256",
     "SPEC_VERSION",

@@ -1,3 +1,3 @@
-from .cli import entry
+from ._cli.main import entry
 
 entry()

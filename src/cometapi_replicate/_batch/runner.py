@@ -1,4 +1,4 @@
-"""``client.batch(...)``: the sync and async drivers of a ``BatchScheduler`` (``batch.py``).
+"""``client.batch(...)``: the sync and async drivers of a ``BatchScheduler`` (``scheduler.py``).
 
 Both only carry out what the scheduler decides: a create or a poll is the client's own plan
 (``plans.create``, ``plans.get``) driven once, without retries of its own (the scheduler decides
@@ -43,8 +43,11 @@ from typing import (
 
 from cometapi_replicate_api.models import Prediction
 
-from . import plans
-from .batch import (
+from .. import _plans as plans
+from .._errors import JournalError
+from .._inputs import split_model
+from .journal import Journal, open_journal
+from .scheduler import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RATE,
     Abort,
@@ -63,12 +66,9 @@ from .batch import (
     in_shard,
     keyed,
 )
-from .errors import JournalError
-from .inputs import split_model
-from .journal import Journal, open_journal
 
 if TYPE_CHECKING:
-    from .client import AsyncClient, Client
+    from .._client import AsyncClient, Client
 
 __all__ = ["AsyncBatch", "Batch", "BatchKwargs"]
 

@@ -11,7 +11,7 @@ from typing import TypeGuard
 
 from cometapi_replicate_api.models import Prediction
 
-from .errors import PredictionCanceledError, PredictionError, PredictionFailedError
+from ._errors import PredictionCanceledError, PredictionError, PredictionFailedError
 
 __all__ = [
     "TERMINAL_STATUSES",

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn,
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
-from ._estimate import Shown, format_eta
+from .estimate import Shown, format_eta
 
 
 class Source(Protocol):

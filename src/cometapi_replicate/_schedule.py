@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .progress import Progress
+from ._progress import Progress
 
 __all__ = ["AdaptiveSchedule", "FixedSchedule", "Schedule", "blind_cap", "polling_schedule"]
 

@@ -22,15 +22,15 @@ from typing import Any, TextIO
 
 from cometapi_replicate_api.models import Prediction
 
-from ._estimate import ProgressEstimate, Shown, format_eta
-from ._version import __version__
-from .client import Client
-from .errors import CometAPIError, PredictionError, WaitTimeoutError
-from .inputs import split_model
-from .names import DEFAULT_NAME, check_name_template
-from .progress import parse_progress
-from .schedule import FLOOR
-from .status import PredictionStatus, normalize_status, output_urls
+from .._client import Client
+from .._errors import CometAPIError, PredictionError, WaitTimeoutError
+from .._filenames import DEFAULT_NAME, check_name_template
+from .._inputs import split_model
+from .._progress import parse_progress
+from .._schedule import FLOOR
+from .._status import PredictionStatus, normalize_status, output_urls
+from .._version import __version__
+from .estimate import ProgressEstimate, Shown, format_eta
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_ERROR = 0, 1, 2, 3, 4
 EXIT_DOWNLOAD = 5
@@ -123,7 +123,7 @@ def parse_models(text: str) -> frozenset[str]:
 
 def parse_fault_spec(text: str) -> Any:
     """``--fault``: what :func:`cometapi_replicate.testing.sandbox.parse_fault` reads."""
-    from .testing.sandbox import parse_fault
+    from ..testing.sandbox import parse_fault
 
     try:
         return parse_fault(text)
@@ -187,7 +187,7 @@ class Display:
         self.task: Any = None
         if not quiet and stream.isatty():
             try:
-                from ._livebar import live_bar
+                from .livebar import live_bar
             except ImportError:  # the ``cli`` extra is not installed: plain lines
                 return
             self.bar, self.task = live_bar(stream, self)
@@ -402,7 +402,7 @@ def parser() -> argparse.ArgumentParser:
         help="misbehave on the next N requests (default 1) of kind ON (create, get, file, any),"
         " repeatable: e.g. server_error:502*3@get, rate_limit:2@create, hang@get, drop",
     )
-    from .cli_batch import add_parser as add_batch
+    from .batch_command import add_parser as add_batch
 
     add_batch(commands, common)
     return top
@@ -446,7 +446,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(NO_KEY, file=sys.stderr)
         return EXIT_USAGE
     if args.command == "batch":
-        from .cli_batch import run_batch
+        from .batch_command import run_batch
 
         return run_batch(args)
     # Only a wait has progress to show: get, create and download draw no bar.
@@ -581,7 +581,7 @@ def report(
 def serve_sandbox(args: argparse.Namespace) -> int:
     port, as_json, quiet = args.port, args.json, args.quiet
     try:
-        from .testing import Sandbox, SandboxServer
+        from ..testing import Sandbox, SandboxServer
 
         server = SandboxServer(Sandbox(models=args.models), port=port)
     except ImportError:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from .progress import Progress
-from .schedule import AdaptiveSchedule
-from .status import PredictionStatus, is_terminal, normalize_status
+from .._progress import Progress
+from .._schedule import AdaptiveSchedule
+from .._status import PredictionStatus, is_terminal, normalize_status
 
 CEILING = 0.99
 """An estimate never shows more than this: only a poll can say the prediction is done."""

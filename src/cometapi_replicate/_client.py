@@ -21,7 +21,10 @@ import httpx
 from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
 from cometapi_replicate_api.models import Prediction
 
-from . import plans
+from . import _plans as plans
+from ._clock import Clock
+from ._errors import CometAPIError, MissingAPIKeyError, without_foreign_causes
+from ._filenames import DEFAULT_NAME
 from ._http import (
     USER_AGENT,
     AsyncForwardingTransport,
@@ -34,17 +37,14 @@ from ._http import (
     send,
     spare_failing_sniffio_imports,
 )
+from ._responses import MAX_RESPONSE_BYTES
 from ._secret import install_log_filter, normalize_key
-from .clock import Clock
-from .errors import CometAPIError, MissingAPIKeyError, without_foreign_causes
-from .names import DEFAULT_NAME
-from .responses import MAX_RESPONSE_BYTES
-from .timing import Timing
+from ._timing import Timing
 
 if TYPE_CHECKING:  # imported when first used: most programs never start a batch
     import asyncio
 
-    from .batch_run import AsyncBatch, Batch, BatchKwargs, Inputs
+    from ._batch.runner import AsyncBatch, Batch, BatchKwargs, Inputs
 
 __all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MAX_CONNECTIONS", "AsyncClient", "Client"]
 
@@ -315,7 +315,7 @@ class Client(_ClientBase[httpx.Client]):
                     print(result.key, result.outcome, result.files)
                 print(batch.summary)
         """
-        from .batch_run import Batch
+        from ._batch.runner import Batch
 
         return Batch(self, model, inputs, **options)
 
@@ -403,7 +403,7 @@ class Predictions(_PredictionsBase):
             for path in client.predictions.download(prediction, "out/", name="{index}{ext}"):
                 print("saved", path)
         """
-        from . import download  # here: a program that saves no file never imports it
+        from . import _download as download  # here: a program that saves no file never imports it
 
         return download.save(
             download.Files(self._client._files, self._context),
@@ -421,7 +421,7 @@ class Predictions(_PredictionsBase):
         in memory. A file larger than ``max_bytes`` raises :class:`OutputTooLargeError` and no
         more of it is read; :class:`OutputUnavailableError` when the prediction has not
         succeeded, its output was removed, has no files or no such index."""
-        from . import download
+        from . import _download as download
 
         files = download.Files(self._client._files, self._context)
         return download.read(files, prediction_or_id, index, max_bytes=max_bytes, get=self.get)
@@ -436,7 +436,7 @@ class Predictions(_PredictionsBase):
                 for chunk in chunks:
                     sink.write(chunk)
         """
-        from . import download
+        from . import _download as download
 
         files = download.Files(self._client._files, self._context)
         return download.stream(files, prediction_or_id, index, get=self.get)
@@ -563,7 +563,7 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         **options: Unpack[BatchKwargs],
     ) -> AsyncBatch:
         """See :meth:`Client.batch`; ``async for`` over the result."""
-        from .batch_run import AsyncBatch
+        from ._batch.runner import AsyncBatch
 
         return AsyncBatch(self, model, inputs, **options)
 
@@ -611,7 +611,7 @@ class AsyncPredictions(_PredictionsBase):
         name: str = DEFAULT_NAME,
     ) -> list[Path]:
         """See :meth:`Predictions.download`; files are written off the event loop."""
-        from . import download
+        from . import _download as download
 
         return await download.asave(
             download.AsyncFiles(self._client._files, self._context),
@@ -626,7 +626,7 @@ class AsyncPredictions(_PredictionsBase):
         self, prediction_or_id: Prediction | str, index: int = 0, *, max_bytes: int | None = None
     ) -> bytes:
         """See :meth:`Predictions.read_output`."""
-        from . import download
+        from . import _download as download
 
         files = download.AsyncFiles(self._client._files, self._context)
         return await download.aread(
@@ -637,7 +637,7 @@ class AsyncPredictions(_PredictionsBase):
         self, prediction_or_id: Prediction | str, index: int = 0
     ) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """``async with ... as chunks:`` output file ``index`` as an async iterator of chunks."""
-        from . import download
+        from . import _download as download
 
         files = download.AsyncFiles(self._client._files, self._context)
         return download.astream(files, prediction_or_id, index, get=self.get)

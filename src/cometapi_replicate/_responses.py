@@ -19,15 +19,15 @@ import httpx
 from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.types import Response
 
-from ._secret import Secret
-from .errors import (
+from ._errors import (
     APIStatusError,
     OtherPredictionError,
     ResponseValidationError,
     redact,
     status_error,
 )
-from .inputs import validate_prediction_id
+from ._inputs import validate_prediction_id
+from ._secret import Secret
 
 __all__ = [
     "MAX_DEPTH",

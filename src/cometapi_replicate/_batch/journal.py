@@ -20,8 +20,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
-from .batch import Record, Stage
-from .errors import JournalError
+from .._errors import JournalError
+from .scheduler import Record, Stage
 
 __all__ = ["Journal", "JournalError", "MemoryJournal", "SqliteJournal", "open_journal"]
 

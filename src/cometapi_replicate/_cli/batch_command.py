@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
-from .batch import (
+from .._batch.journal import JournalError, SqliteJournal
+from .._batch.scheduler import (
     DEFAULT_CONCURRENCY,
     DEFAULT_RATE,
     MAX_KEY,
@@ -20,7 +21,9 @@ from .batch import (
     checked_input,
     in_shard,
 )
-from .cli import (
+from .._client import Client
+from .._errors import CometAPIError
+from .main import (
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
@@ -32,9 +35,6 @@ from .cli import (
     parse_seconds,
     sigterm_as_interrupt,
 )
-from .client import Client
-from .errors import CometAPIError
-from .journal import JournalError, SqliteJournal
 
 JOURNAL = ".batch-journal"
 PLAIN_EVERY = 2.0

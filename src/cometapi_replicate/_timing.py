@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from .errors import (
+from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     CometAPIError,
     OtherPredictionError,
 )
-from .responses import parse_retry_after
+from ._responses import parse_retry_after
 
 __all__ = [
     "RETRYABLE_STATUSES",
@@ -104,7 +104,7 @@ class Timing:
     failure_grace: float = 300.0
     output_grace: float = OUTPUT_GRACE
     """Seconds a wait polls on a prediction ``succeeded`` without output (see
-    :func:`~cometapi_replicate.status.awaiting_output`) before it returns it as it is."""
+    :func:`~cometapi_replicate._status.awaiting_output`) before it returns it as it is."""
     request_timeout: float | None = None
     """The most seconds one whole request may take (connect, send, the whole body)."""
     min_request: float = 1.0

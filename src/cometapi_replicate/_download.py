@@ -41,8 +41,7 @@ from typing import IO, TYPE_CHECKING, TypeVar
 import httpx
 from cometapi_replicate_api.models import Prediction
 
-from ._secret import Secret
-from .errors import (
+from ._errors import (
     APIConnectionError,
     APITimeoutError,
     CometAPIError,
@@ -51,11 +50,12 @@ from .errors import (
     ResponseValidationError,
     redact,
 )
-from .names import check_name_template, file_names
-from .plans import Context
-from .responses import error_for, parse_retry_after
-from .status import PredictionStatus, is_terminal, normalize_status, output_urls
-from .timing import is_transient
+from ._filenames import check_name_template, file_names
+from ._plans import Context
+from ._responses import error_for, parse_retry_after
+from ._secret import Secret
+from ._status import PredictionStatus, is_terminal, normalize_status, output_urls
+from ._timing import is_transient
 
 if TYPE_CHECKING:
     import asyncio

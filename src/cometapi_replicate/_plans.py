@@ -1,6 +1,6 @@
 """What the clients do, as plans: generators that yield typed steps and never touch the network.
 
-A driver (sync or async, in ``client.py``) performs each step and sends back its answer:
+A driver (sync or async, in ``_client.py``) performs each step and sends back its answer:
 
 ==================== ====================================================================
 step                 answer
@@ -30,9 +30,8 @@ from typing import Any, NamedTuple, TypeVar
 import httpx
 from cometapi_replicate_api.models import Prediction, PredictionRequest
 
-from ._secret import Secret
-from .clock import Clock
-from .errors import (
+from ._clock import Clock
+from ._errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
@@ -41,13 +40,14 @@ from .errors import (
     WaitTimeoutError,
     redact,
 )
-from .inputs import encode_input, split_model, validate_prediction_id
-from .progress import parse_progress
-from .responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
-from .responses import Reply as Reply  # what drivers answer API calls with
-from .schedule import polling_schedule
-from .status import awaiting_output, is_terminal, normalize_status, raise_for_failure
-from .timing import Timing, is_congestion, is_transient, safe_to_repeat_create
+from ._inputs import encode_input, split_model, validate_prediction_id
+from ._progress import parse_progress
+from ._responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
+from ._responses import Reply as Reply  # what drivers answer API calls with
+from ._schedule import polling_schedule
+from ._secret import Secret
+from ._status import awaiting_output, is_terminal, normalize_status, raise_for_failure
+from ._timing import Timing, is_congestion, is_transient, safe_to_repeat_create
 
 logger = logging.getLogger("cometapi_replicate")
 

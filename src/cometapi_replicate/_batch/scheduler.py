@@ -6,7 +6,7 @@ from one timeline for all predictions, downloads), and what each answer means fo
 It returns *effects*: ``Save`` (a journal record; the driver commits every ``Save`` of a batch
 of effects before it sends that batch's requests, so the intent to create is on disk before
 the create), the requests themselves, ``Finish`` (a result for the caller) and ``Abort``.
-The drivers (``batch_run.py``) only perform them.
+The drivers (``runner.py``) only perform them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any
 
 from cometapi_replicate_api.models import Prediction
 
-from .errors import (
+from .._errors import (
     APIConnectionError,
     APIStatusError,
     AuthenticationError,
@@ -35,11 +35,11 @@ from .errors import (
     PermissionDeniedError,
     RateLimitError,
 )
-from .progress import parse_progress
-from .responses import server_time
-from .schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
-from .status import PredictionStatus, awaiting_output, is_terminal, normalize_status, output_urls
-from .timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
+from .._progress import parse_progress
+from .._responses import server_time
+from .._schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
+from .._status import PredictionStatus, awaiting_output, is_terminal, normalize_status, output_urls
+from .._timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 
 __all__ = [
     "BatchOptions",
