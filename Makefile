@@ -56,10 +56,11 @@ bump-generator: $(STAMP) ## Move the openapi-python-client pin and regenerate: m
 	@test -n "$(VERSION)" || { echo "usage: make bump-generator VERSION=x.y.z"; exit 2; }
 	$(BIN)/python -m tools.bump_generator "$(VERSION)"
 
-lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict
+lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, lint-imports (the layers, no cycles)
 	$(BIN)/ruff check src tools tests
 	$(BIN)/ruff format --check src tools tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Two processes (fewer on a one-core machine), each taking whole modules: most tests wait on
 # servers, subprocesses and timers, so the suite takes about half as long.

@@ -315,9 +315,10 @@ class Client(_ClientBase[httpx.Client]):
                     print(result.key, result.outcome, result.files)
                 print(batch.summary)
         """
-        from ._batch.runner import Batch
+        from ._batch.runner import Batch, Host
 
-        return Batch(self, model, inputs, **options)
+        host = Host(self._settings.context, self._drive, self.predictions.download)
+        return Batch(host, model, inputs, **options)
 
     def close(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""
@@ -563,9 +564,10 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         **options: Unpack[BatchKwargs],
     ) -> AsyncBatch:
         """See :meth:`Client.batch`; ``async for`` over the result."""
-        from ._batch.runner import AsyncBatch
+        from ._batch.runner import AsyncBatch, AsyncHost
 
-        return AsyncBatch(self, model, inputs, **options)
+        host = AsyncHost(self._settings.context, self._drive, self.predictions.download)
+        return AsyncBatch(host, model, inputs, **options)
 
     async def aclose(self) -> None:
         """Close the connections this client opened (never a caller's ``http_client``)."""

@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
+    Awaitable,
     Callable,
     Generator,
     Iterable,
@@ -26,14 +27,14 @@ from collections.abc import (
     Mapping,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import (
-    TYPE_CHECKING,
     Any,
     ClassVar,
     Generic,
+    Protocol,
     Self,
     TypedDict,
     TypeVar,
@@ -66,9 +67,6 @@ from .scheduler import (
     in_shard,
     keyed,
 )
-
-if TYPE_CHECKING:
-    from .._client import AsyncClient, Client
 
 __all__ = ["AsyncBatch", "Batch", "BatchKwargs"]
 
@@ -285,24 +283,58 @@ def _core(
 Inputs = Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]]
 """Input mappings, or ``(key, input)`` pairs."""
 
-C = TypeVar("C", "Client", "AsyncClient")
+
+class Downloads(Protocol):
+    """How a batch saves an item's files: the client's ``predictions.download``."""
+
+    def __call__(self, prediction: Prediction, directory: Path, /, *, name: str) -> list[Path]: ...
 
 
-class _BatchBase(Generic[C]):
-    """What both batches share: their client, their core, and the counts so far."""
+class AsyncDownloads(Protocol):
+    """The async twin of :class:`Downloads`."""
+
+    async def __call__(
+        self, prediction: Prediction, directory: Path, /, *, name: str
+    ) -> list[Path]: ...
+
+
+@dataclass(frozen=True)
+class Host:
+    """What a batch asks of its client, which builds it: the client's plan context, a way to
+    perform a plan, and its downloads. The batch knows nothing else of the client."""
+
+    context: plans.Context
+    perform: Callable[[plans.Plan[Prediction]], Prediction]
+    download: Downloads
+
+
+@dataclass(frozen=True)
+class AsyncHost:
+    """The async twin of :class:`Host`."""
+
+    context: plans.Context
+    perform: Callable[[plans.Plan[Prediction]], Awaitable[Prediction]]
+    download: AsyncDownloads
+
+
+H = TypeVar("H", Host, AsyncHost)
+
+
+class _BatchBase(Generic[H]):
+    """What both batches share: their host, their core, and the counts so far."""
 
     _max_requests: ClassVar[int]
 
-    def __init__(self, client: C, model: str, inputs: Inputs, **options: Unpack[BatchKwargs]):
-        self._client: C = client
-        self._core = _core(model, inputs, options, client._settings.context, self._max_requests)
+    def __init__(self, host: H, model: str, inputs: Inputs, **options: Unpack[BatchKwargs]):
+        self._host: H = host
+        self._core = _core(model, inputs, options, host.context, self._max_requests)
 
     @property
     def summary(self) -> BatchSummary:
         return self._core.scheduler.summary()
 
 
-class Batch(_BatchBase["Client"]):
+class Batch(_BatchBase[Host]):
     """A running batch (see :meth:`Client.batch`): iterate for each item's result as it ends.
 
     ``summary`` counts the outcomes so far. Closing (``close()``, leaving a ``with`` block, or
@@ -331,15 +363,15 @@ class Batch(_BatchBase["Client"]):
         self.close()
 
     def _execute(self, request: Request) -> Prediction | list[Path]:
-        core, drive = self._core, self._client._drive
+        core, perform = self._core, self._host.perform
         match request:
             case CreateStep(_, model_input):
-                return drive(plans.create(core.model, model_input, core.once))
+                return perform(plans.create(core.model, model_input, core.once))
             case PollStep(_, prediction_id):
-                return drive(plans.get(prediction_id, core.once))
+                return perform(plans.get(prediction_id, core.once))
             case DownloadStep(_, prediction):
                 try:
-                    paths = self._client.predictions.download(
+                    paths = self._host.download(
                         prediction, core.staging(request), name=ITEM_FILE_NAME
                     )
                     return core.publish(request, paths)
@@ -392,7 +424,7 @@ class Batch(_BatchBase["Client"]):
                 core.close()
 
 
-class AsyncBatch(_BatchBase["AsyncClient"]):
+class AsyncBatch(_BatchBase[AsyncHost]):
     """The asynchronous twin of :class:`Batch` (see :meth:`AsyncClient.batch`): ``async for``
     over it; ``aclose()`` or ``async with`` to stop early."""
 
@@ -418,18 +450,16 @@ class AsyncBatch(_BatchBase["AsyncClient"]):
         await self.aclose()
 
     async def _execute(self, request: Request) -> Prediction | list[Path]:
-        core, drive = self._core, self._client._drive
+        core, perform = self._core, self._host.perform
         match request:
             case CreateStep(_, model_input):
-                return await drive(plans.create(core.model, model_input, core.once))
+                return await perform(plans.create(core.model, model_input, core.once))
             case PollStep(_, prediction_id):
-                return await drive(plans.get(prediction_id, core.once))
+                return await perform(plans.get(prediction_id, core.once))
             case DownloadStep(_, prediction):
                 try:
                     staging = await asyncio.to_thread(core.staging, request)
-                    paths = await self._client.predictions.download(
-                        prediction, staging, name=ITEM_FILE_NAME
-                    )
+                    paths = await self._host.download(prediction, staging, name=ITEM_FILE_NAME)
                     return await asyncio.to_thread(core.publish, request, paths)
                 except BaseException:
                     await asyncio.to_thread(core.discard, request)

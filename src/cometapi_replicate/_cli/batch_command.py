@@ -23,7 +23,7 @@ from .._batch.scheduler import (
 )
 from .._client import Client
 from .._errors import CometAPIError
-from .main import (
+from .common import (
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_INTERRUPTED,
