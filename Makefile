@@ -12,7 +12,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 DOCS_OUT := build/docs
 DOCS_PORT ?= 8000
 
-.PHONY: help demo install docs docs-serve generate check-generated update-spec check-spec lint test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
+.PHONY: help demo install docs docs-serve generate check-generated update-spec check-spec lint api-check test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ lint: $(STAMP) ## ruff check, ruff format --check, mypy --strict, lint-imports (
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
+api-check: $(STAMP) ## The public surface against the last release (griffe); fails on a breakage not accepted
+	$(BIN)/python -m tools.api_check
+
 # Two processes (fewer on a one-core machine), each taking whole modules: most tests wait on
 # servers, subprocesses and timers, so the suite takes about half as long.
 test: $(STAMP) ## Run the test suite, with the branch-coverage gate of pyproject.toml
@@ -73,7 +76,7 @@ docs: $(STAMP) ## Build the documentation site into build/docs; any warning fail
 docs-serve: docs ## Build the site and serve it on http://127.0.0.1:8000 (DOCS_PORT=...)
 	$(BIN)/python -m http.server --bind 127.0.0.1 --directory $(DOCS_OUT) $(DOCS_PORT)
 
-ci: check-generated lint test ## What CI runs
+ci: check-generated lint api-check test ## What CI runs
 
 bench: bench-polling bench-batch bench-downloads $(BENCH_STAMP) ## All benchmarks, side by side with raw httpx and replicate (BENCH_QUICK=1: short)
 	$(BENCH_VENV)/bin/python -m tools.bench

@@ -1,4 +1,4 @@
-"""``Client`` and ``AsyncClient``: thin drivers that carry out the plans in ``plans.py``.
+"""``Client`` and ``AsyncClient``: thin drivers that carry out the plans in ``_plans.py``.
 
 Each driver has one loop (``_drive``): it performs a plan's steps, sends back each answer or
 throws in each failure, and returns what the plan returns. Nothing here decides anything.
@@ -219,6 +219,9 @@ class Client(_ClientBase[httpx.Client]):
             prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
             paths = client.predictions.download(prediction, "out/")
     """
+
+    predictions: Predictions
+    """Create, get, wait for and watch predictions, and fetch their output files."""
 
     def _connect(self, http_client: httpx.Client | None) -> None:
         mine = ForwardingTransport(http_client) if http_client is not None else None
@@ -490,6 +493,9 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
         async with AsyncClient() as client:
             prediction = await client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
     """
+
+    predictions: AsyncPredictions
+    """See :attr:`Client.predictions`; its methods are awaited."""
 
     def _connect(self, http_client: httpx.AsyncClient | None) -> None:
         self._spares_sniffio = spare_failing_sniffio_imports()
