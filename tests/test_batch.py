@@ -22,7 +22,7 @@ from cometapi_replicate import (
     Client,
 )
 from cometapi_replicate._batch.journal import JournalError, SqliteJournal
-from cometapi_replicate._batch.scheduler import in_shard
+from cometapi_replicate._batch.keys import in_shard
 from cometapi_replicate.testing import Fault, Sandbox
 
 MODEL = "black-forest-labs/flux-schnell"

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from cometapi_replicate import Client
-from cometapi_replicate._batch.scheduler import BatchOutcome, BatchSummary
+from cometapi_replicate._batch.records import BatchOutcome, BatchSummary
 from cometapi_replicate._cli.batch_command import BatchDisplay
 from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
 

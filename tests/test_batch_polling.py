@@ -13,13 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from cometapi_replicate import Prediction
-from cometapi_replicate._batch.scheduler import (
-    BatchOptions,
-    BatchScheduler,
-    CreateStep,
-    Finish,
-    PollStep,
-)
+from cometapi_replicate._batch.effects import CreateRequest, Finish, PollRequest
+from cometapi_replicate._batch.scheduler import BatchOptions, BatchScheduler
 from cometapi_replicate._progress import parse_progress
 from cometapi_replicate._schedule import AdaptiveSchedule
 from cometapi_replicate.testing.sandbox import _tqdm_logs
@@ -86,11 +81,11 @@ def drive(sched: BatchScheduler, jobs: list[Job]) -> Run:
             sched.admit(str(taken), {"n": taken}, None, now)
             taken += 1
         for step in sched.due(now):
-            if isinstance(step, CreateStep):
+            if isinstance(step, CreateRequest):
                 index = int(step.key)
                 created[index] = now
                 effects = sched.created(step.key, state(jobs[index], now, now), now)
-            elif isinstance(step, PollStep):
+            elif isinstance(step, PollRequest):
                 index = int(step.key)
                 run.gets[index] += 1
                 effects = sched.polled(step.key, state(jobs[index], created[index], now), now)

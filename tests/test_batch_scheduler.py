@@ -18,24 +18,18 @@ from cometapi_replicate import (
     Prediction,
     RateLimitError,
 )
-from cometapi_replicate._batch.scheduler import (
+from cometapi_replicate._batch.effects import (
     Abort,
-    BatchOptions,
-    BatchOutcome,
-    BatchScheduler,
-    CreateStep,
-    DownloadStep,
+    CreateRequest,
+    DownloadRequest,
     Effect,
     Finish,
-    PollStep,
-    Record,
+    PollRequest,
     Save,
-    Stage,
-    fingerprint,
-    in_shard,
-    item_folder,
-    keyed,
 )
+from cometapi_replicate._batch.keys import fingerprint, in_shard, item_folder, keyed
+from cometapi_replicate._batch.records import BatchOutcome, Record, Stage
+from cometapi_replicate._batch.scheduler import BatchOptions, BatchScheduler
 from cometapi_replicate._schedule import FLOOR
 from cometapi_replicate._timing import Timing
 
@@ -67,9 +61,9 @@ def never_sent() -> APIConnectionError:
     return error
 
 
-def start(sched: BatchScheduler, key: str = "a", now: float = 0.0) -> CreateStep:
+def start(sched: BatchScheduler, key: str = "a", now: float = 0.0) -> CreateRequest:
     assert sched.admit(key, INPUT, None, now) == []
-    (create,) = of(sched.due(now), CreateStep)
+    (create,) = of(sched.due(now), CreateRequest)
     return create  # type: ignore[no-any-return]
 
 
@@ -119,18 +113,18 @@ def test_admission_follows_the_journal(
     assert finished == []
     if expect == "create":
         save, create = due
-        assert isinstance(save, Save) and isinstance(create, CreateStep)
+        assert isinstance(save, Save) and isinstance(create, CreateRequest)
         assert save.record.stage is Stage.CREATING
         assert save.record.creates == (known.creates if known else 0) + 1
     else:
-        assert due == [PollStep("a", "p1")]
+        assert due == [PollRequest("a", "p1")]
 
 
 def test_the_intent_is_saved_before_the_create_and_the_id_as_soon_as_it_returns() -> None:
     sched = BatchScheduler(options())
     sched.admit("a", INPUT, None, 0.0)
     effects = sched.due(0.0)
-    assert [type(e) for e in effects] == [Save, CreateStep]
+    assert [type(e) for e in effects] == [Save, CreateRequest]
     effects = sched.created("a", pred("starting"), 0.1)
     (save,) = of(effects, Save)
     assert save.record.stage is Stage.CREATED and save.record.prediction_id == "p1"
@@ -159,10 +153,10 @@ def test_requests_in_progress_are_bounded() -> None:
     sched = BatchScheduler(options(concurrency=10, max_requests=4))
     for key in "abcdefgh":
         sched.admit(key, INPUT, None, 0.0)
-    assert len(of(sched.due(0.0), CreateStep)) == 4
+    assert len(of(sched.due(0.0), CreateRequest)) == 4
     assert sched.next_wakeup() is None  # only an answer can free a slot
     sched.created("a", pred(id="pa"), 0.1)
-    assert len(of(sched.due(0.1), CreateStep)) == 1
+    assert len(of(sched.due(0.1), CreateRequest)) == 1
 
 
 # -- pacing and the shared backoff -----------------------------------------------------------
@@ -176,7 +170,7 @@ def test_creates_are_paced_under_the_rate() -> None:
     now = 0.0
     while (wakeup := sched.next_wakeup()) is not None or not sent:
         now = wakeup if wakeup is not None else now
-        sent += [now for _ in of(sched.due(now), CreateStep)]
+        sent += [now for _ in of(sched.due(now), CreateRequest)]
     assert sent == [0.0, 1.0, 2.0, 3.0]
 
 
@@ -187,8 +181,8 @@ def test_a_429_with_retry_after_on_any_request_pauses_the_whole_batch() -> None:
     sched.created("a", pred(id="pa"), 0.0)
     sched.created("b", pred(id="pb"), 0.0)
     now = 1.0
-    polls = of(sched.due(now), PollStep)
-    assert polls == [PollStep("a", "pa"), PollStep("b", "pb")]
+    polls = of(sched.due(now), PollRequest)
+    assert polls == [PollRequest("a", "pa"), PollRequest("b", "pb")]
     sched.admit("c", INPUT, None, now)  # waiting for its create
     sched.polled("a", status_error(RateLimitError, 429, **{"retry-after": "5"}), now)
     assert sched.paused_until == 6.0
@@ -197,7 +191,7 @@ def test_a_429_with_retry_after_on_any_request_pauses_the_whole_batch() -> None:
         assert sched.due(t) == []  # no poll and no create: b's poll and c's create wait
     assert sched.next_wakeup() == 6.0
     after = sched.due(6.0)
-    assert {type(e) for e in after} == {PollStep, Save, CreateStep}
+    assert {type(e) for e in after} == {PollRequest, Save, CreateRequest}
 
 
 def test_a_429_without_retry_after_backs_off_exponentially() -> None:
@@ -208,7 +202,7 @@ def test_a_429_without_retry_after_backs_off_exponentially() -> None:
     now = 0.0
     for _ in range(3):
         now = max(sched.next_wakeup() or now, now)
-        assert of(sched.due(now), PollStep)
+        assert of(sched.due(now), PollRequest)
         sched.polled("a", status_error(RateLimitError, 429), now)
         pauses.append(sched.paused_until - now)
     assert pauses == [0.5, 1.0, 2.0]
@@ -260,7 +254,7 @@ def test_a_create_is_never_sent_again_unless_it_provably_created_nothing(
         if outcome is BatchOutcome.UNKNOWN:
             assert finishes[0].result.status == "unknown"
     later = sched.due(100.0)
-    assert bool(of(later, CreateStep)) is again
+    assert bool(of(later, CreateRequest)) is again
 
 
 def test_a_refused_key_aborts_the_batch() -> None:
@@ -280,7 +274,7 @@ def test_a_create_that_cannot_connect_gives_up_after_the_grace_period() -> None:
         if of(effects, Finish):
             break
         now = sched.next_wakeup() or now
-        assert of(sched.due(now), CreateStep)
+        assert of(sched.due(now), CreateRequest)
     assert now >= 10.0
     (finish,) = of(effects, Finish)
     assert finish.result.outcome is BatchOutcome.ERROR
@@ -301,7 +295,7 @@ def test_polls_of_many_predictions_come_from_one_timeline_in_time_order() -> Non
     now = 0.0
     while len(order) < 3:
         now = sched.next_wakeup() or now
-        order += [p.key for p in of(sched.due(now), PollStep)]
+        order += [p.key for p in of(sched.due(now), PollRequest)]
     assert order == ["a", "b", "c"]
 
 
@@ -367,7 +361,7 @@ def test_transient_poll_failures_are_ridden_out_then_given_up() -> None:
     now, polls = 0.0, 0
     while True:
         now = sched.next_wakeup() or now
-        assert of(sched.due(now), PollStep)
+        assert of(sched.due(now), PollRequest)
         polls += 1
         effects = sched.polled("a", status_error(InternalServerError, 503), now)
         if effects:
@@ -396,7 +390,7 @@ def test_the_timeout_ends_the_wait_and_keeps_the_prediction_for_a_new_run() -> N
         wakeup = sched.next_wakeup()
         assert wakeup is not None and wakeup <= 5.0  # never sleeps past the deadline
         now = wakeup
-        assert of(sched.due(now), PollStep)
+        assert of(sched.due(now), PollRequest)
         effects = sched.polled("a", pred("processing", id="pa"), now)
     assert now == 5.0
     (finish,) = of(effects, Finish)
@@ -415,7 +409,7 @@ def poll_until_finished(
         wakeup = sched.next_wakeup()
         assert wakeup is not None
         now = wakeup
-        assert of(sched.due(now), PollStep)
+        assert of(sched.due(now), PollRequest)
         polls += 1
         effects = sched.polled("a", answer(polls), now)
     return effects, now, polls
@@ -442,11 +436,11 @@ def test_an_output_lagging_behind_succeeded_is_polled_for_and_downloaded(lag: in
     now = 0.0
     while not of(effects, Finish) and not sched._downloads:
         now = sched.next_wakeup() or now
-        assert of(sched.due(now), PollStep)
+        assert of(sched.due(now), PollRequest)
         polls += 1
         effects = sched.polled("a", answer(polls), now)
     assert polls == late and not of(effects, Finish)  # not finished without its files
-    (download,) = of(sched.due(sched.next_wakeup() or now), DownloadStep)
+    (download,) = of(sched.due(sched.next_wakeup() or now), DownloadRequest)
     assert download.prediction.output == FILES
 
 
@@ -488,7 +482,7 @@ def test_a_succeeded_prediction_is_downloaded_then_saved() -> None:
     start(sched, "a/b")
     effects = sched.created("a/b", pred("succeeded", id="pa", output=["http://x/o.png"]), 0.0)
     assert of(effects, Save)[-1].record.stage is Stage.ENDED and not of(effects, Finish)
-    (step,) = of(sched.due(0.0), DownloadStep)
+    (step,) = of(sched.due(0.0), DownloadRequest)
     assert step.folder == item_folder("a/b") and "/" not in step.folder
     effects = sched.downloaded("a/b", [Path("out/x/o.png")], 0.5)
     assert of(effects, Save)[-1].record == Record(
@@ -512,7 +506,7 @@ def test_a_download_is_retried_then_reported_per_item() -> None:
     effects: list[Effect] = []
     while not effects:
         now = sched.next_wakeup() or now
-        assert of(sched.due(now), DownloadStep)
+        assert of(sched.due(now), DownloadRequest)
         attempts += 1
         effects = sched.downloaded("a", APIConnectionError("reset"), now)
     assert attempts == 3
@@ -567,7 +561,7 @@ def test_429s_of_one_wave_of_creates_widen_the_gap_once() -> None:
     assert sched.create_gap == 0.0  # unpaced
     for n in range(10):
         sched.admit(f"k{n}", INPUT, None, 0.0)
-    creates = of(sched.due(0.0), CreateStep)
+    creates = of(sched.due(0.0), CreateRequest)
     assert len(creates) == 10
     for step in creates:
         sched.created(step.key, status_error(RateLimitError, 429, **{"retry-after": "1"}), 0.1)
@@ -575,7 +569,7 @@ def test_429s_of_one_wave_of_creates_widen_the_gap_once() -> None:
     sent: list[float] = []
     now = 1.1
     while len(sent) < 10:
-        sent += [now for _ in of(sched.due(now), CreateStep)]
+        sent += [now for _ in of(sched.due(now), CreateRequest)]
         now = sched.next_wakeup() or now
     assert sent == pytest.approx([1.1 + 0.05 * n for n in range(10)])  # paced, no burst
     for n in range(10):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cometapi_replicate._batch.journal import JournalError, SqliteJournal
-from cometapi_replicate._batch.scheduler import Record, Stage
+from cometapi_replicate._batch.records import Record, Stage
 
 MODEL = "owner/model"
 

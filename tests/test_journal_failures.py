@@ -22,8 +22,8 @@ import pytest
 
 from cometapi_replicate import AsyncClient, BatchOutcome, Client, JournalError
 from cometapi_replicate._batch.journal import SqliteJournal
+from cometapi_replicate._batch.records import Record, Stage
 from cometapi_replicate._batch.runner import PARTIAL
-from cometapi_replicate._batch.scheduler import Record, Stage
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 
 MODEL = "acme/painter"

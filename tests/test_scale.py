@@ -19,8 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cometapi_replicate import APITimeoutError, AsyncClient, Client, Clock
-from cometapi_replicate._client import MAX_CONNECTIONS
+from cometapi_replicate import MAX_CONNECTIONS, APITimeoutError, AsyncClient, Client, Clock
 from cometapi_replicate.testing import Sandbox, SandboxServer
 
 from .conftest import KEY

@@ -12,15 +12,7 @@ from typing import TYPE_CHECKING, Any
 from cometapi_replicate_api.models import Prediction
 from cometapi_replicate_api.spec_info import SPECS
 
-from ._client import (
-    DEFAULT_BASE_URL,
-    DEFAULT_TIMEOUT,
-    MAX_CONNECTIONS,
-    AsyncClient,
-    AsyncPredictions,
-    Client,
-    Predictions,
-)
+from ._client import AsyncClient, AsyncPredictions, Client, Predictions
 from ._clock import Clock
 from ._errors import (
     APIConnectionError,
@@ -45,6 +37,7 @@ from ._errors import (
 )
 from ._logs import setup_logging
 from ._progress import Progress, parse_progress
+from ._settings import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS
 from ._status import (
     TERMINAL_STATUSES,
     PredictionStatus,
@@ -57,15 +50,15 @@ from ._timing import OUTPUT_GRACE
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from ._batch.records import BatchOutcome, BatchResult, BatchSummary
     from ._batch.runner import AsyncBatch, Batch
-    from ._batch.scheduler import BatchOutcome, BatchResult, BatchSummary
 
 _LAZY = {
     "AsyncBatch": "_batch.runner",
     "Batch": "_batch.runner",
-    "BatchOutcome": "_batch.scheduler",
-    "BatchResult": "_batch.scheduler",
-    "BatchSummary": "_batch.scheduler",
+    "BatchOutcome": "_batch.records",
+    "BatchResult": "_batch.records",
+    "BatchSummary": "_batch.records",
 }
 
 

@@ -1,14 +1,13 @@
 """``Client`` and ``AsyncClient``: thin drivers that carry out the plans in ``_plans.py``.
 
 Each driver has one loop (``_drive``): it performs a plan's steps, sends back each answer or
-throws in each failure, and returns what the plan returns. Nothing here decides anything.
+throws in each failure, and returns what the plan returns. Nothing here decides anything:
+the plans decide, and ``_settings.py`` resolves the client's arguments.
 """
 
 from __future__ import annotations
 
 import inspect
-import ipaddress
-import math
 import os
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
@@ -23,47 +22,33 @@ from cometapi_replicate_api.models import Prediction
 
 from . import _plans as plans
 from ._clock import Clock
-from ._errors import CometAPIError, MissingAPIKeyError, without_foreign_causes
+from ._errors import CometAPIError, without_foreign_causes
 from ._filenames import DEFAULT_NAME
 from ._http import (
-    USER_AGENT,
     AsyncForwardingTransport,
     ForwardingTransport,
-    OriginBearerAuth,
     Requests,
     asend,
-    normalize_base_url,
     restore_sniffio_imports,
     send,
     spare_failing_sniffio_imports,
 )
 from ._responses import MAX_RESPONSE_BYTES
-from ._secret import install_log_filter, normalize_key
-from ._timing import Timing
+from ._settings import DEFAULT_TIMEOUT, MAX_CONNECTIONS, Settings
 
 if TYPE_CHECKING:  # imported when first used: most programs never start a batch
     import asyncio
 
     from ._batch.runner import AsyncBatch, Batch, BatchKwargs, Inputs
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "MAX_CONNECTIONS", "AsyncClient", "Client"]
+__all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
 
 T = TypeVar("T")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
-DEFAULT_BASE_URL = "https://api.cometapi.com"
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
-"""Per request: CometAPI's poll endpoint has been seen to hang, so every request has a limit.
-Its largest phase (30 s) also bounds each whole API request: connect, send and the whole body."""
-
 OnUpdate = Callable[[Prediction], None]
 AsyncOnUpdate = Callable[[Prediction], Awaitable[None] | None]
 """A plain function or an ``async def``; the async client awaits what it returns."""
-
-MAX_CONNECTIONS = 100
-"""Requests in flight at once on one client (and the size of the pool it opens). Calls beyond
-that wait their turn in the SDK, holding no connection, instead of in httpx's pool queue, whose
-cost grows with its length and which ends in ``PoolTimeout``. A pause between polls holds none."""
 
 
 def _endpoint(call: plans.Call) -> dict[str, Any]:
@@ -71,64 +56,6 @@ def _endpoint(call: plans.Call) -> dict[str, Any]:
     if isinstance(call, plans.GetPrediction):
         return replicate_query._get_kwargs(call.prediction_id)
     return create_predictions_general._get_kwargs(call.owner, call.name, body=call.body)
-
-
-class _Settings:
-    """A client's configuration, resolved from its arguments and the environment."""
-
-    def __init__(
-        self,
-        api_key: str | None,
-        base_url: str | None,
-        timeout: float | httpx.Timeout | None,
-        max_retries: int,
-        clock: Clock | None,
-        allow_insecure_http: bool = False,
-        max_response_bytes: int = MAX_RESPONSE_BYTES,
-    ) -> None:
-        url = httpx.URL(base_url or os.environ.get("COMETAPI_BASE_URL") or DEFAULT_BASE_URL)
-        url = normalize_base_url(url)
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be an http(s) URL, not {str(url)!r}")
-        if url.scheme == "http" and not allow_insecure_http and not _is_loopback(url.host):
-            raise ValueError(
-                f"base_url {str(url)!r} is plain http:// to a host that is not loopback: the key "
-                "would cross the network in clear text. Use https://, or pass "
-                "allow_insecure_http=True if you mean it"
-            )
-        if max_retries < 0:
-            raise ValueError("max_retries must be 0 or more")
-        if max_response_bytes < 1:
-            raise ValueError("max_response_bytes must be 1 or more")
-        raw = api_key if api_key is not None else os.environ.get("COMETAPI_KEY", "")
-        if not (isinstance(raw, str) and raw.strip()):
-            raise MissingAPIKeyError("no API key: pass api_key= or set COMETAPI_KEY")
-        self.key = normalize_key(raw)
-        install_log_filter()
-        self.base_url = url
-        self.timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        if not all(t is None or 0 < t < math.inf for t in self.timeout.as_dict().values()):
-            raise ValueError("timeout must be a positive finite number of seconds, or None")
-        phases = [t for t in self.timeout.as_dict().values() if t is not None]
-        self.context = plans.Context(
-            timing=Timing(max_retries=max_retries, request_timeout=max(phases, default=None)),
-            secret=self.key,
-            clock=clock or Clock(),
-            max_response_bytes=max_response_bytes,
-        )
-
-    def httpx_kwargs(self, *, downloads: bool = False) -> dict[str, Any]:
-        """For the API client, or (``downloads``) for output files: those follow redirects,
-        and the key still goes to the API's origin alone (httpx drops it on a cross-origin
-        redirect; ``OriginBearerAuth`` never adds it for another origin)."""
-        return {
-            "base_url": "" if downloads else self.base_url,
-            "auth": OriginBearerAuth(self.key, self.base_url),
-            "timeout": self.timeout,
-            "headers": {"User-Agent": USER_AGENT},
-            "follow_redirects": downloads,
-            "limits": httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=20),
-        }
 
 
 def _bound_requests(http: httpx.Client) -> bool:
@@ -139,15 +66,6 @@ def _bound_requests(http: httpx.Client) -> bool:
     except (ImportError, AttributeError):  # httpcore before 0.17 has no public backends
         return False
     return bound_requests(http)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @contextmanager
@@ -175,7 +93,7 @@ class _ClientBase(Generic[H]):
         allow_insecure_http: bool = False,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
-        self._settings = _Settings(
+        self._settings = Settings(
             api_key,
             base_url,
             timeout,

@@ -275,24 +275,24 @@ def _commit_all(staged: Sequence[_Staged], overwrite: bool) -> list[Path]:
     return placed
 
 
-Outcome = _Staged | BaseException | None
+Staging = _Staged | BaseException | None
 """What one file's worker ended with: its staged file, its failure, or nothing (cancelled)."""
 
 
-def _settle(outcomes: Sequence[Outcome]) -> list[_Staged]:
+def _settle(stagings: Sequence[Staging]) -> list[_Staged]:
     """All staged files, or raise the failure of the lowest index (dropping every file)."""
-    failures = [o for o in outcomes if isinstance(o, BaseException) and not _stopped(o)]
-    staged = [o for o in outcomes if isinstance(o, _Staged)]
-    if failures or len(staged) != len(outcomes):
-        _drop(outcomes)
+    failures = [o for o in stagings if isinstance(o, BaseException) and not _stopped(o)]
+    staged = [o for o in stagings if isinstance(o, _Staged)]
+    if failures or len(staged) != len(stagings):
+        _drop(stagings)
         raise failures[0] if failures else _Stopped()
     return staged
 
 
-def _drop(outcomes: Iterable[Outcome]) -> None:
-    for outcome in outcomes:
-        if isinstance(outcome, _Staged):
-            outcome.discard()
+def _drop(stagings: Iterable[Staging]) -> None:
+    for staging in stagings:
+        if isinstance(staging, _Staged):
+            staging.discard()
 
 
 # -- errors and retries --------------------------------------------------------------------
@@ -535,7 +535,7 @@ def save(
     return _commit_all(_settle(_stage_all(files, targets)), overwrite)
 
 
-def _stage_all(files: Files, targets: Sequence[Target]) -> list[Outcome]:
+def _stage_all(files: Files, targets: Sequence[Target]) -> list[Staging]:
     """Each target into a staged file, up to ``MAX_PARALLEL`` at once on daemon threads.
 
     The first failure stops the others (they end between two chunks). An interrupt (Ctrl-C)
@@ -588,7 +588,7 @@ def _stage_all(files: Files, targets: Sequence[Target]) -> list[Outcome]:
             for item in staged:
                 item.discard()
         raise
-    return [_outcome(future) for future in futures]
+    return [_staging(future) for future in futures]
 
 
 async def asave(
@@ -632,13 +632,13 @@ async def asave(
                 task.cancel()
             await asyncio.wait(tasks)
     except BaseException:
-        _drop(_outcome(task) for task in tasks)
+        _drop(_staging(task) for task in tasks)
         raise
-    outcomes = [_outcome(task) for task in tasks]
-    return await _off_loop(lambda: _commit_all(_settle(outcomes), overwrite))
+    stagings = [_staging(task) for task in tasks]
+    return await _off_loop(lambda: _commit_all(_settle(stagings), overwrite))
 
 
-def _outcome(future: concurrent.futures.Future[_Staged] | asyncio.Future[_Staged]) -> Outcome:
+def _staging(future: concurrent.futures.Future[_Staged] | asyncio.Future[_Staged]) -> Staging:
     if future.cancelled():
         return None
     return future.exception() or future.result()

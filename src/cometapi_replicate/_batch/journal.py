@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .._errors import JournalError
-from .scheduler import Record, Stage
+from .records import Record, Stage
 
 __all__ = ["Journal", "JournalError", "MemoryJournal", "SqliteJournal", "open_journal"]
 

@@ -47,26 +47,20 @@ from cometapi_replicate_api.models import Prediction
 from .. import _plans as plans
 from .._errors import JournalError
 from .._inputs import split_model
-from .journal import Journal, open_journal
-from .scheduler import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_RATE,
+from .effects import (
     Abort,
-    BatchOptions,
-    BatchResult,
-    BatchScheduler,
-    BatchSummary,
-    CreateStep,
-    DownloadStep,
+    CreateRequest,
+    DownloadRequest,
     Effect,
     Finish,
-    PollStep,
+    PollRequest,
     Request,
     Save,
-    check_shard,
-    in_shard,
-    keyed,
 )
+from .journal import Journal, open_journal
+from .keys import check_shard, in_shard, keyed
+from .records import BatchResult, BatchSummary
+from .scheduler import DEFAULT_CONCURRENCY, DEFAULT_RATE, BatchOptions, BatchScheduler
 
 __all__ = ["AsyncBatch", "Batch", "BatchKwargs"]
 
@@ -78,7 +72,7 @@ MAX_RESUMED_PER_STEP = 256
 SYNC_REQUESTS = 32
 ASYNC_REQUESTS = 64
 
-Outcome = Prediction | list[Path] | BaseException
+Answer = Prediction | list[Path] | BaseException
 
 
 class _Core:
@@ -145,14 +139,14 @@ class _Core:
         effects += self.scheduler.due(now)
         self._apply(effects)
 
-    def answer(self, request: Request, outcome: Outcome) -> None:
+    def answer(self, request: Request, outcome: Answer) -> None:
         now, scheduler = self.clock(), self.scheduler
         match request, outcome:
-            case CreateStep(key), Prediction() | BaseException():
+            case CreateRequest(key), Prediction() | BaseException():
                 effects = scheduler.created(key, outcome, now)
-            case PollStep(key), Prediction() | BaseException():
+            case PollRequest(key), Prediction() | BaseException():
                 effects = scheduler.polled(key, outcome, now)
-            case DownloadStep(key), list() | BaseException():
+            case DownloadRequest(key), list() | BaseException():
                 effects = scheduler.downloaded(key, outcome, now)
             case _:
                 raise AssertionError(f"{type(outcome).__name__} does not answer {request!r}")
@@ -168,7 +162,7 @@ class _Core:
                     pass
                 case Finish(result):
                     self.done.append(result)
-                case CreateStep() | PollStep() | DownloadStep():
+                case CreateRequest() | PollRequest() | DownloadRequest():
                     self.outbox.append(effect)
                 case Abort():
                     abort = effect
@@ -200,7 +194,7 @@ class _Core:
         """Creates decided and never sent (the batch stopped first) are pending again."""
         while self.outbox:
             request = self.outbox.popleft()
-            if isinstance(request, CreateStep):
+            if isinstance(request, CreateRequest):
                 self._apply(self.scheduler.withdrawn(request.key))
 
     def wait_time(self) -> float | None:
@@ -212,7 +206,7 @@ class _Core:
 
     # -- files -----------------------------------------------------------------------------
 
-    def staging(self, step: DownloadStep) -> Path:
+    def staging(self, step: DownloadRequest) -> Path:
         """An empty folder to download the item's files into (leftovers of a crash removed)."""
         assert self.directory is not None
         folder = self.directory / PARTIAL / step.folder
@@ -220,7 +214,7 @@ class _Core:
         folder.mkdir(parents=True)
         return folder
 
-    def publish(self, step: DownloadStep, paths: list[Path]) -> list[Path]:
+    def publish(self, step: DownloadRequest, paths: list[Path]) -> list[Path]:
         """Move the complete folder into place; the item's files appear all at once."""
         assert self.directory is not None
         final = self.directory / step.folder
@@ -229,7 +223,7 @@ class _Core:
         os.replace(self.directory / PARTIAL / step.folder, final)
         return [final / path.name for path in paths]
 
-    def discard(self, step: DownloadStep) -> None:
+    def discard(self, step: DownloadRequest) -> None:
         """Remove what a failed download left in its staging folder."""
         assert self.directory is not None
         shutil.rmtree(self.directory / PARTIAL / step.folder, ignore_errors=True)
@@ -365,11 +359,11 @@ class Batch(_BatchBase[Host]):
     def _execute(self, request: Request) -> Prediction | list[Path]:
         core, perform = self._core, self._host.perform
         match request:
-            case CreateStep(_, model_input):
+            case CreateRequest(_, model_input):
                 return perform(plans.create(core.model, model_input, core.once))
-            case PollStep(_, prediction_id):
+            case PollRequest(_, prediction_id):
                 return perform(plans.get(prediction_id, core.once))
-            case DownloadStep(_, prediction):
+            case DownloadRequest(_, prediction):
                 try:
                     paths = self._host.download(
                         prediction, core.staging(request), name=ITEM_FILE_NAME
@@ -409,7 +403,7 @@ class Batch(_BatchBase[Host]):
                     core.step()
                     continue
                 for future in _drain(first, answers):
-                    core.answer(sent[future], _outcome(future))
+                    core.answer(sent[future], _answer(future))
                     del sent[future]  # after: an interrupt in between records it again
                 core.step()
         finally:
@@ -417,7 +411,7 @@ class Batch(_BatchBase[Host]):
             try:
                 core.unsent()
                 for future, request in list(sent.items()):
-                    if isinstance(request, CreateStep):
+                    if isinstance(request, CreateRequest):
                         _record_only(core, request, None if future.cancelled() else future)
             finally:
                 pool.shutdown(wait=True)
@@ -452,11 +446,11 @@ class AsyncBatch(_BatchBase[AsyncHost]):
     async def _execute(self, request: Request) -> Prediction | list[Path]:
         core, perform = self._core, self._host.perform
         match request:
-            case CreateStep(_, model_input):
+            case CreateRequest(_, model_input):
                 return await perform(plans.create(core.model, model_input, core.once))
-            case PollStep(_, prediction_id):
+            case PollRequest(_, prediction_id):
                 return await perform(plans.get(prediction_id, core.once))
-            case DownloadStep(_, prediction):
+            case DownloadRequest(_, prediction):
                 try:
                     staging = await asyncio.to_thread(core.staging, request)
                     paths = await self._host.download(prediction, staging, name=ITEM_FILE_NAME)
@@ -494,11 +488,11 @@ class AsyncBatch(_BatchBase[AsyncHost]):
                     core.step()
                     continue
                 for task in _drain(first, answers):
-                    core.answer(sent[task], _outcome(task))
+                    core.answer(sent[task], _answer(task))
                     del sent[task]
                 core.step()
         finally:
-            creates = {t: r for t, r in sent.items() if isinstance(r, CreateStep)}
+            creates = {t: r for t, r in sent.items() if isinstance(r, CreateRequest)}
             for task in sent:
                 if task not in creates:
                     task.cancel()
@@ -529,7 +523,7 @@ async def _get(answers: asyncio.Queue[Any], timeout: float | None) -> Any:
     return await asyncio.wait_for(answers.get(), timeout)
 
 
-def _outcome(future: Future[Any] | asyncio.Future[Any]) -> Outcome:
+def _answer(future: Future[Any] | asyncio.Future[Any]) -> Answer:
     """The future's value, or the exception it raised (handed to the scheduler)."""
     if future.cancelled():
         return asyncio.CancelledError()
@@ -538,16 +532,16 @@ def _outcome(future: Future[Any] | asyncio.Future[Any]) -> Outcome:
         if not isinstance(error, Exception):
             raise error  # KeyboardInterrupt, SystemExit: not the item's fault
         return error
-    result: Outcome = future.result()
+    result: Answer = future.result()
     return result
 
 
 def _record_only(
-    core: _Core, request: CreateStep, sent: Future[Any] | asyncio.Future[Any] | None
+    core: _Core, request: CreateRequest, sent: Future[Any] | asyncio.Future[Any] | None
 ) -> None:
     """Journal a create's answer (``None``: it was never sent) while the batch is closing."""
     scheduler = core.scheduler
-    outcome = None if sent is None else _outcome(sent)
+    outcome = None if sent is None else _answer(sent)
     assert not isinstance(outcome, list)
     try:
         if outcome is None:

@@ -12,14 +12,11 @@ The drivers (``runner.py``) only perform them.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import heapq
 import itertools
-import json
-import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -40,26 +37,24 @@ from .._responses import server_time
 from .._schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
 from .._status import PredictionStatus, awaiting_output, is_terminal, normalize_status, output_urls
 from .._timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
+from .effects import (
+    Abort,
+    CreateRequest,
+    DownloadRequest,
+    Effect,
+    Finish,
+    PollRequest,
+    Request,
+    Save,
+)
+from .keys import checked_input, item_folder
+from .records import BatchOutcome, BatchResult, BatchSummary, Record, Stage
 
-__all__ = [
-    "BatchOptions",
-    "BatchOutcome",
-    "BatchResult",
-    "BatchScheduler",
-    "BatchSummary",
-    "Record",
-    "Stage",
-    "checked_input",
-    "fingerprint",
-    "in_shard",
-    "item_folder",
-    "keyed",
-]
+__all__ = ["BatchOptions", "BatchScheduler", "create_refused", "outcome_of"]
 
 DEFAULT_CONCURRENCY = 50
 DEFAULT_RATE = 500.0
 """Creates per minute: below Replicate's published limit of 600 per minute."""
-MAX_KEY = 512
 LEARN_AFTER = 8
 """Finished predictions needed before their durations aim the first poll of the next ones."""
 LEARNED = 256
@@ -73,149 +68,6 @@ MIN_GAP = 0.05
 MAX_GAP = 60.0
 GAP_RECOVERY = 0.98
 """Each create that is accepted shortens the gap between creates by this factor."""
-
-
-class Stage(StrEnum):
-    """Where an item is, as the journal records it."""
-
-    PENDING = "pending"
-    """Nothing created: never tried, or a create that provably created nothing."""
-    CREATING = "creating"
-    """A create was (about to be) sent and no answer is recorded: *unknown* on resume."""
-    CREATED = "created"
-    """The prediction exists (id recorded) and was not seen ending."""
-    ENDED = "ended"
-    """The prediction ended (status, output, error recorded); files not saved."""
-    SAVED = "saved"
-    """The prediction succeeded and its files are saved."""
-
-
-class BatchOutcome(StrEnum):
-    """How an item ended, for the summary."""
-
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELED = "canceled"
-    TIMED_OUT = "timed_out"
-    UNKNOWN = "unknown"
-    ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Record:
-    """One item as the journal stores it."""
-
-    key: str
-    input_hash: str
-    stage: Stage = Stage.PENDING
-    creates: int = 0
-    """Create requests sent for this key, over all runs."""
-    prediction_id: str | None = None
-    status: str | None = None
-    output: Any = None
-    error: str | None = None
-    files: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """One item's end: ``status`` is the prediction's (``"unknown"`` when a create's answer was
-    lost, ``None`` when nothing was created); ``resumed`` when an earlier run finished it."""
-
-    key: str
-    id: str | None
-    status: str | None
-    outcome: BatchOutcome
-    output: Any = None
-    files: tuple[Path, ...] = ()
-    error: str | None = None
-    resumed: bool = False
-    prediction: Prediction | None = field(default=None, repr=False, compare=False)
-    """The last state seen in this run (``None`` for a resumed item)."""
-
-    @property
-    def ok(self) -> bool:
-        """The prediction succeeded (and, with ``download``, its files are saved)."""
-        return self.outcome is BatchOutcome.SUCCEEDED
-
-    def to_json(self) -> dict[str, Any]:
-        """The manifest line: key, id, status, outcome, files, output, error, resumed."""
-        return {
-            "key": self.key,
-            "id": self.id,
-            "status": self.status,
-            "outcome": str(self.outcome),
-            "files": [str(p) for p in self.files],
-            "output": self.output,
-            "error": self.error,
-            "resumed": self.resumed,
-        }
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    """Counts so far: each outcome, items in flight and waiting, finishes per minute."""
-
-    counts: Mapping[BatchOutcome, int]
-    """Items ended so far, by outcome (an outcome no item has had may be absent)."""
-    in_flight: int
-    """Items created (or being created) and not yet ended."""
-    waiting: int
-    """Items read and not yet started."""
-    resumed: int
-    """Items that an earlier run of the journal had finished."""
-    elapsed: float
-    """Seconds since the batch began."""
-    per_minute: float
-    """Items ended per minute so far."""
-
-    @property
-    def done(self) -> int:
-        """Items ended so far, whatever their outcome."""
-        return sum(self.counts.values())
-
-    @property
-    def succeeded(self) -> int:
-        """Items that succeeded."""
-        return self.counts.get(BatchOutcome.SUCCEEDED, 0)
-
-    @property
-    def failed(self) -> int:
-        return self.counts.get(BatchOutcome.FAILED, 0)
-
-    @property
-    def canceled(self) -> int:
-        """Canceled or aborted."""
-        return self.counts.get(BatchOutcome.CANCELED, 0)
-
-    @property
-    def timed_out(self) -> int:
-        return self.counts.get(BatchOutcome.TIMED_OUT, 0)
-
-    @property
-    def unknown(self) -> int:
-        """Creates sent and never answered: they may exist and be billed."""
-        return self.counts.get(BatchOutcome.UNKNOWN, 0)
-
-    @property
-    def error(self) -> int:
-        """Items ended by an error: a create refused with a 4xx, polls or a download that kept
-        failing, a status that is not a prediction's."""
-        return self.counts.get(BatchOutcome.ERROR, 0)
-
-    @property
-    def not_succeeded(self) -> int:
-        """Items ended with any other outcome than ``succeeded``."""
-        return self.done - self.succeeded
-
-    @property
-    def ok(self) -> bool:
-        """Every item finished so far succeeded."""
-        return self.not_succeeded == 0
-
-    def __str__(self) -> str:
-        parts = [f"{self.counts.get(o, 0)} {o.value.replace('_', ' ')}" for o in BatchOutcome]
-        return f"{self.done} items: " + ", ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -245,128 +97,7 @@ class BatchOptions:
             raise ValueError("max_requests must be at least 1")
 
 
-# -- effects: what the driver carries out --------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Save:
-    """Stage ``record`` in the journal (committed before the requests of the same batch)."""
-
-    record: Record
-
-
-@dataclass(frozen=True, slots=True)
-class Finish:
-    result: BatchResult
-
-
-@dataclass(frozen=True, slots=True)
-class Abort:
-    """Stop the batch and raise ``error`` (the key is refused: every item would fail alike)."""
-
-    error: CometAPIError
-
-
-@dataclass(frozen=True, slots=True)
-class CreateStep:
-    key: str
-    input: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PollStep:
-    key: str
-    prediction_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadStep:
-    """Save the prediction's files into the folder ``folder`` of the batch's directory."""
-
-    key: str
-    prediction: Prediction
-    folder: str
-
-
-Request = CreateStep | PollStep | DownloadStep
-Effect = Save | Finish | Abort | CreateStep | PollStep | DownloadStep
-
-
 # -- helpers -------------------------------------------------------------------------------
-
-
-def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """``(key, input)`` for each item, lazily: a mapping's key is its position (``"0"``, ...),
-    a ``(key, mapping)`` pair names its own."""
-    for index, item in enumerate(inputs):
-        if isinstance(item, Mapping):
-            yield str(index), item
-            continue
-        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], Mapping):
-            key = item[0]
-            if isinstance(key, int) and not isinstance(key, bool):
-                key = str(key)
-            if isinstance(key, str) and 0 < len(key) <= MAX_KEY:
-                yield key, item[1]
-                continue
-            raise ValueError(f"item {index}: a key is a string of 1 to {MAX_KEY} characters")
-        raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
-
-
-def checked_input(key: str, model_input: Mapping[str, Any], record: Record | None) -> str:
-    """The input's fingerprint; a :class:`ValueError` when the journal's ``record`` of ``key``
-    holds another input."""
-    digest = fingerprint(model_input)
-    if record is not None and record.input_hash != digest:
-        raise ValueError(
-            f"item {key!r}: the input differs from the one the journal recorded for this "
-            "key; restore the input or use another journal"
-        )
-    return digest
-
-
-def fingerprint(model_input: Mapping[str, Any]) -> str:
-    """A stable digest of an input, to notice a journal resumed with different inputs."""
-
-    def default(value: object) -> object:
-        if isinstance(value, bytes | bytearray | memoryview):
-            return "bytes:" + hashlib.sha256(bytes(value)).hexdigest()
-        if isinstance(value, Path):
-            return f"path:{value}"
-        return f"{type(value).__name__}"
-
-    text = json.dumps(model_input, sort_keys=True, default=default, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
-
-
-def in_shard(key: str, shard: tuple[int, int] | None) -> bool:
-    """Whether ``key`` belongs to shard ``(index, count)`` (0-based), by a stable hash."""
-    if shard is None:
-        return True
-    index, count = shard
-    digest = hashlib.sha256(key.encode()).digest()
-    return int.from_bytes(digest[:8], "big") % count == index
-
-
-def check_shard(shard: tuple[int, int] | None) -> tuple[int, int] | None:
-    if shard is not None:
-        index, count = shard
-        if not (isinstance(index, int) and isinstance(count, int) and 0 <= index < count):
-            raise ValueError(f"a shard is (index, count) with 0 <= index < count, not {shard!r}")
-    return shard
-
-
-_SAFE_FOLDER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
-
-
-def item_folder(key: str) -> str:
-    """The folder name for an item's files: the key when it is a safe name, otherwise a safe
-    prefix of it and a digest (so two keys never share a folder)."""
-    if _SAFE_FOLDER.fullmatch(key) and not key.endswith("."):
-        return key
-    prefix = re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:40].strip("._-")
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return f"{prefix}~{digest}" if prefix else f"~{digest}"
 
 
 def outcome_of(status: str | None) -> BatchOutcome:
@@ -551,7 +282,7 @@ class BatchScheduler:
             _, _, key = heapq.heappop(self._downloads)
             saving = self._items[key]
             assert saving.prediction is not None
-            effects.append(self._send(DownloadStep(key, saving.prediction, item_folder(key))))
+            effects.append(self._send(DownloadRequest(key, saving.prediction, item_folder(key))))
         if now < self._paused_until:
             return effects
         while self._free_requests() and self._polls and self._polls[0][0] <= now:
@@ -561,7 +292,7 @@ class BatchScheduler:
                 continue  # superseded
             polling.phase = _Phase.POLLING
             assert polling.record.prediction_id is not None
-            effects.append(self._send(PollStep(key, polling.record.prediction_id)))
+            effects.append(self._send(PollRequest(key, polling.record.prediction_id)))
         while (
             self._free_requests()
             and self._creates
@@ -578,7 +309,7 @@ class BatchScheduler:
                 error=None,
             )
             effects.append(Save(creating.record))
-            effects.append(self._send(CreateStep(key, creating.input)))
+            effects.append(self._send(CreateRequest(key, creating.input)))
             creating.sent = now
             self._next_create = max(self._next_create, now) + self._gap
         return effects

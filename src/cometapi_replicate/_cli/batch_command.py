@@ -13,14 +13,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .._batch.journal import JournalError, SqliteJournal
-from .._batch.scheduler import (
-    DEFAULT_CONCURRENCY,
-    DEFAULT_RATE,
-    MAX_KEY,
-    BatchSummary,
-    checked_input,
-    in_shard,
-)
+from .._batch.keys import MAX_KEY, checked_input, in_shard
+from .._batch.records import BatchSummary
+from .._batch.scheduler import DEFAULT_CONCURRENCY, DEFAULT_RATE
 from .._client import Client
 from .._errors import CometAPIError
 from .common import (
