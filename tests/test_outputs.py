@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 import cometapi_replicate._download as dl
+import cometapi_replicate._staging as staging
 from cometapi_replicate import (
     APIConnectionError,
     AsyncClient,
@@ -602,13 +603,13 @@ def test_async_downloads_write_off_the_event_loop(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writers: set[int] = set()
-    write = dl._Staged.write
+    write = staging.Staged.write
 
     def recording(self: Any, chunks: Any) -> None:
         writers.add(threading.get_ident())
         write(self, chunks)
 
-    monkeypatch.setattr(dl._Staged, "write", recording)
+    monkeypatch.setattr(staging.Staged, "write", recording)
     big = os.urandom(3 * dl.WRITE_BATCH + 12345)
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=big))
 

@@ -39,7 +39,7 @@ from typing import IO
 import httpx
 
 from cometapi_replicate import AsyncClient, Client, Prediction
-from cometapi_replicate import _download as download
+from cometapi_replicate import _staging as staging
 
 MB = 1_000_000
 OLD_CHUNK = 64 * 1024
@@ -94,15 +94,15 @@ class Disk:
 
     def used_by_the_sdk(self) -> contextlib.AbstractContextManager[object]:
         """The SDK's temporary files write through this disk."""
-        original = download._Staged.write
+        original = staging.Staged.write
 
-        def write(staged: download._Staged, chunks: Iterable[bytes]) -> None:
+        def write(staged: staging.Staged, chunks: Iterable[bytes]) -> None:
             for chunk in chunks:
                 original(staged, [chunk])
                 if self.rate is not None:
                     time.sleep(len(chunk) / self.rate)
 
-        return unittest.mock.patch.object(download._Staged, "write", write)
+        return unittest.mock.patch.object(staging.Staged, "write", write)
 
 
 async def measured(transfer: Callable[[], Awaitable[object]]) -> Result:

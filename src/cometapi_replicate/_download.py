@@ -1,29 +1,18 @@
-"""A prediction's output files, end to end: which files, their names, and getting the bytes.
+"""Moving an output file's bytes: the sync and async twins.
 
-Decisions come first and touch nothing (``downloadable_urls``, ``plan_download``, names), then
-the sync and async twins move the bytes: ``save``/``asave`` into a folder, ``read``/``aread``
-into memory, ``stream``/``astream`` as chunks. Every download goes through a file-host client
-that sends the API key to the API's own origin only; ``data:`` URLs are decoded here and never
-sent anywhere.
-
-``save`` is all or nothing: each file streams into a temporary file beside its destination and
-all of them are put in place only once every one is complete, so a failure (or Ctrl-C, or a
-cancelled task) leaves the folder as it was.
+``save``/``asave`` into a folder (all or nothing, through ``_staging.py``), ``read``/``aread``
+into memory, ``stream``/``astream`` as chunks; which files and their names are decided first,
+in ``_outputs.py``. Every download goes through a file-host client that sends the API key to
+the API's own origin only; ``data:`` URLs are decoded and never sent anywhere.
 """
 
 from __future__ import annotations
 
-import base64
 import concurrent.futures
 import contextlib
-import errno
 import itertools
 import os
-import re
-import secrets
-import sys
 import threading
-import urllib.parse
 from collections.abc import (
     AsyncGenerator,
     AsyncIterator,
@@ -36,7 +25,7 @@ from collections.abc import (
 )
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
 from cometapi_replicate_api.models import Prediction
@@ -46,33 +35,36 @@ from ._errors import (
     APITimeoutError,
     CometAPIError,
     OutputTooLargeError,
-    OutputUnavailableError,
-    ResponseValidationError,
     redact,
 )
-from ._filenames import check_name_template, file_names
+from ._filenames import check_name_template
+from ._outputs import (
+    Target,
+    check_index,
+    decode_data_url,
+    is_data_url,
+    output_source,
+    plan_download,
+    to_read,
+)
 from ._plans import Context
 from ._responses import error_for, parse_retry_after
 from ._secret import Secret
-from ._status import PredictionStatus, is_terminal, normalize_status, output_urls
+from ._staging import (
+    Staged,
+    Staging,
+    Stopped,
+    commit_all,
+    drop,
+    prepare,
+    settle,
+)
 from ._timing import is_transient
 
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = [
-    "AsyncFiles",
-    "Files",
-    "aread",
-    "asave",
-    "astream",
-    "downloadable_urls",
-    "plan_download",
-    "read",
-    "save",
-    "stream",
-    "to_read",
-]
+__all__ = ["AsyncFiles", "Files", "aread", "asave", "astream", "read", "save", "stream"]
 
 T = TypeVar("T")
 
@@ -81,232 +73,7 @@ MAX_PARALLEL = 4
 WRITE_BATCH = 1 << 20
 """Async downloads hand the disk this many bytes at a time, off the event loop."""
 
-# -- which files ---------------------------------------------------------------------------
-
-
-def to_read(prediction_or_id: Prediction | str) -> Prediction | str:
-    """Where outputs are read from: a terminal prediction as it was passed; otherwise an id to
-    get afresh (one GET). A prediction passed while starting or processing may have ended
-    since, as the same call with its id would find."""
-    if isinstance(prediction_or_id, str) or is_terminal(prediction_or_id):
-        return prediction_or_id
-    return prediction_or_id.id
-
-
-def downloadable_urls(prediction: Prediction) -> list[str]:
-    """The prediction's file URLs; :class:`OutputUnavailableError` if it has none to fetch."""
-    status = prediction.status
-    if normalize_status(status if isinstance(status, str) else "") is not (
-        PredictionStatus.SUCCEEDED
-    ):
-        raise OutputUnavailableError(
-            f"prediction {prediction.id} is {status}, not succeeded", prediction
-        )
-    if prediction.data_removed is True:
-        raise OutputUnavailableError(
-            f"prediction {prediction.id}'s output was removed by the API "
-            "(it keeps outputs about an hour after a prediction ends)",
-            prediction,
-        )
-    urls = output_urls(prediction)
-    if not urls:
-        output = prediction.output
-        kind = "text" if isinstance(output, str) else "empty" if output is None else "JSON"
-        raise OutputUnavailableError(
-            f"prediction {prediction.id}'s output has no files (it is {kind}: "
-            "read it from prediction.output)",
-            prediction,
-        )
-    return urls
-
-
-def output_source(prediction: Prediction, index: int) -> str:
-    """File ``index`` of the prediction's output (negative counts from the end)."""
-    urls = downloadable_urls(prediction)
-    try:
-        return urls[index]
-    except IndexError:
-        raise OutputUnavailableError(
-            f"prediction {prediction.id} has {len(urls)} output file(s), no index {index}",
-            prediction,
-        ) from None
-
-
-def _check_index(index: object) -> int:
-    if not isinstance(index, int) or isinstance(index, bool):
-        raise ValueError(f"index must be an int, not {type(index).__name__}")
-    return index
-
-
-@dataclass(frozen=True)
-class Target:
-    source: str
-    destination: Path
-
-
-def plan_download(prediction: Prediction, directory: Path, *, name: str) -> list[Target]:
-    """Where each output file goes, in output order; raises before anything is touched."""
-    urls = downloadable_urls(prediction)
-    root = directory.resolve()
-    targets = [
-        Target(url, root / file_name)
-        for url, file_name in zip(urls, file_names(name, prediction.id, urls), strict=True)
-    ]
-    if any(t.destination.parent != root for t in targets):  # pragma: no cover - safe names
-        raise ResponseValidationError("an output name leaves the folder")
-    return targets
-
-
-def _exists_error(path: Path) -> FileExistsError:
-    return FileExistsError(errno.EEXIST, "exists (pass overwrite=True to replace it)", str(path))
-
-
-def _prepare(targets: Sequence[Target], overwrite: bool) -> None:
-    """Create the folder, and refuse before any byte moves if a file is in the way."""
-    folder = targets[0].destination.parent
-    if folder.exists() and not folder.is_dir():
-        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(folder))
-    folder.mkdir(parents=True, exist_ok=True)
-    for target in targets:
-        if not overwrite and os.path.lexists(target.destination):
-            raise _exists_error(target.destination)
-
-
-# -- data: URLs ----------------------------------------------------------------------------
-
-
-def is_data_url(url: str) -> bool:
-    return url[:5].lower() == "data:"
-
-
-def decode_data_url(url: str) -> bytes:
-    """The bytes of a ``data:`` URL (``;base64`` in any case, padding optional)."""
-    header, sep, payload = url[5:].partition(",")
-    if not sep:
-        raise ResponseValidationError("malformed data: URL (no comma)")
-    raw = urllib.parse.unquote_to_bytes(payload)
-    if not header.lower().endswith(";base64"):
-        return raw
-    compact = re.sub(rb"\s+", b"", raw)
-    try:
-        return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
-    except ValueError as exc:
-        raise ResponseValidationError("malformed base64 in a data: URL") from exc
-
-
-# -- the temporary file --------------------------------------------------------------------
-
-
-class _Staged:
-    """A temporary file beside ``destination``, created with the process umask."""
-
-    def __init__(self, destination: Path) -> None:
-        self.destination, self.size = destination, 0
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        prefix = f".{destination.name[:40]}."
-        while True:
-            path = destination.with_name(f"{prefix}{secrets.token_hex(4)}.part")
-            try:
-                fd = os.open(path, flags, 0o666)
-                break
-            except FileExistsError:  # pragma: no cover - 32 random bits
-                continue
-        self.path = path
-        self.file: IO[bytes] = os.fdopen(fd, "wb")
-
-    def restart(self) -> None:
-        self.file.seek(0)
-        self.file.truncate()
-        self.size = 0
-
-    def write(self, chunks: Iterable[bytes]) -> None:
-        for chunk in chunks:
-            self.file.write(chunk)
-            self.size += len(chunk)
-
-    def commit(self, overwrite: bool) -> Path:
-        """Put the file in place: replacing, or never over an existing file."""
-        self.file.close()
-        if overwrite:
-            os.replace(self.path, self.destination)
-            return self.destination
-        try:
-            _place_new(self.path, self.destination)
-        except FileExistsError:
-            raise _exists_error(self.destination) from None
-        return self.destination
-
-    def discard(self) -> None:
-        self.file.close()
-        self.path.unlink(missing_ok=True)
-
-
-def _place_new(temporary: Path, destination: Path) -> None:
-    """Rename without replacing: a hard link where the filesystem has them; elsewhere (FAT,
-    exFAT, some network and FUSE filesystems) claim the name with an exclusive create, then
-    rename over that empty claim."""
-    link = getattr(os, "link", None)
-    if link is not None:
-        try:
-            link(temporary, destination)
-        except FileExistsError:
-            raise
-        except OSError:
-            pass  # no hard links here: fall back below
-        else:
-            temporary.unlink()
-            return
-    os.close(os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    os.replace(temporary, destination)
-
-
-def _commit_all(staged: Sequence[_Staged], overwrite: bool) -> list[Path]:
-    """Put every file in place, or (one is in the way) none: undo those placed, drop the rest."""
-    placed: list[Path] = []
-    try:
-        for item in staged:
-            placed.append(item.commit(overwrite))
-    except BaseException:
-        for path in placed:
-            path.unlink(missing_ok=True)
-        for item in staged:
-            item.discard()
-        raise
-    return placed
-
-
-Staging = _Staged | BaseException | None
-"""What one file's worker ended with: its staged file, its failure, or nothing (cancelled)."""
-
-
-def _settle(stagings: Sequence[Staging]) -> list[_Staged]:
-    """All staged files, or raise the failure of the lowest index (dropping every file)."""
-    failures = [o for o in stagings if isinstance(o, BaseException) and not _stopped(o)]
-    staged = [o for o in stagings if isinstance(o, _Staged)]
-    if failures or len(staged) != len(stagings):
-        _drop(stagings)
-        raise failures[0] if failures else _Stopped()
-    return staged
-
-
-def _drop(stagings: Iterable[Staging]) -> None:
-    for staging in stagings:
-        if isinstance(staging, _Staged):
-            staging.discard()
-
-
 # -- errors and retries --------------------------------------------------------------------
-
-
-class _Stopped(Exception):
-    """Another file of the same download failed: this one stops too."""
-
-
-def _stopped(exc: BaseException) -> bool:
-    asyncio = sys.modules.get("asyncio")  # not imported: nothing was cancelled by it either
-    return isinstance(exc, _Stopped) or (
-        asyncio is not None and isinstance(exc, asyncio.CancelledError)
-    )
 
 
 @contextlib.contextmanager
@@ -341,7 +108,7 @@ def _check_limit(max_bytes: int | None, size: int | None) -> None:
 
 
 def _check_read_args(index: object, max_bytes: object) -> None:
-    _check_index(index)
+    check_index(index)
     if max_bytes is not None and (
         not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 0
     ):
@@ -450,10 +217,10 @@ async def _achunks(response: httpx.Response, secret: Secret | None) -> AsyncGene
     _check_size(received, response)
 
 
-def _fetch(files: Files, url: str, staged: _Staged, stop: threading.Event) -> None:
+def _fetch(files: Files, url: str, staged: Staged, stop: threading.Event) -> None:
     """One attempt at ``url`` into ``staged``."""
     if stop.is_set():
-        raise _Stopped
+        raise Stopped
     staged.restart()
     if is_data_url(url):
         staged.write([decode_data_url(url)])
@@ -462,13 +229,13 @@ def _fetch(files: Files, url: str, staged: _Staged, stop: threading.Event) -> No
     try:
         for chunk in _chunks(response, files.secret):
             if stop.is_set():
-                raise _Stopped
+                raise Stopped
             staged.write([chunk])
     finally:
         response.close()
 
 
-async def _afetch(files: AsyncFiles, url: str, staged: _Staged) -> None:
+async def _afetch(files: AsyncFiles, url: str, staged: Staged) -> None:
     """One attempt at ``url`` into ``staged``, writing on a worker thread."""
     staged.restart()
     if is_data_url(url):
@@ -481,7 +248,7 @@ async def _afetch(files: AsyncFiles, url: str, staged: _Staged) -> None:
         await response.aclose()
 
 
-async def _write_off_loop(chunks: AsyncIterator[bytes], staged: _Staged) -> None:
+async def _write_off_loop(chunks: AsyncIterator[bytes], staged: Staged) -> None:
     """Write ``chunks`` in batches on a worker thread while the next batch arrives."""
     import asyncio  # here: a synchronous program never imports it
 
@@ -531,8 +298,8 @@ def save(
     source = to_read(prediction_or_id)
     prediction = get(source) if isinstance(source, str) else source
     targets = plan_download(prediction, Path(directory), name=name)
-    _prepare(targets, overwrite)
-    return _commit_all(_settle(_stage_all(files, targets)), overwrite)
+    prepare(targets, overwrite)
+    return commit_all(settle(_stage_all(files, targets)), overwrite)
 
 
 def _stage_all(files: Files, targets: Sequence[Target]) -> list[Staging]:
@@ -543,15 +310,15 @@ def _stage_all(files: Files, targets: Sequence[Target]) -> list[Staging]:
     dropped under the lock, and a worker that wakes later finds ``stop`` set and starts none.
     """
     stop, lock = threading.Event(), threading.Lock()
-    staged: list[_Staged] = []
-    futures = [concurrent.futures.Future[_Staged]() for _ in targets]
+    staged: list[Staged] = []
+    futures = [concurrent.futures.Future[Staged]() for _ in targets]
     pending = iter(range(len(targets)))
 
-    def one(target: Target) -> _Staged:
+    def one(target: Target) -> Staged:
         with lock:
             if stop.is_set():
-                raise _Stopped
-            item = _Staged(target.destination)
+                raise Stopped
+            item = Staged(target.destination)
             staged.append(item)
         try:
             _retrying(files, lambda: _fetch(files, target.source, item, stop))
@@ -606,15 +373,15 @@ async def asave(
     source = to_read(prediction_or_id)
     prediction = await get(source) if isinstance(source, str) else source
     targets = plan_download(prediction, Path(directory), name=name)
-    await _off_loop(lambda: _prepare(targets, overwrite))
+    await _off_loop(lambda: prepare(targets, overwrite))
     limit = asyncio.Semaphore(MAX_PARALLEL)
     stop = threading.Event()
 
-    async def one(target: Target) -> _Staged:
+    async def one(target: Target) -> Staged:
         async with limit:
             if stop.is_set():
-                raise _Stopped
-            staged = _Staged(target.destination)
+                raise Stopped
+            staged = Staged(target.destination)
             try:
                 await _aretrying(files, lambda: _afetch(files, target.source, staged))
             except BaseException:
@@ -632,13 +399,13 @@ async def asave(
                 task.cancel()
             await asyncio.wait(tasks)
     except BaseException:
-        _drop(_staging(task) for task in tasks)
+        drop(_staging(task) for task in tasks)
         raise
     stagings = [_staging(task) for task in tasks]
-    return await _off_loop(lambda: _commit_all(_settle(stagings), overwrite))
+    return await _off_loop(lambda: commit_all(settle(stagings), overwrite))
 
 
-def _staging(future: concurrent.futures.Future[_Staged] | asyncio.Future[_Staged]) -> Staging:
+def _staging(future: concurrent.futures.Future[Staged] | asyncio.Future[Staged]) -> Staging:
     if future.cancelled():
         return None
     return future.exception() or future.result()
@@ -722,7 +489,7 @@ def stream(
     get: Callable[[str], Prediction],
 ) -> Iterator[Iterator[bytes]]:
     """Output file ``index`` as an iterator of byte chunks, open while the context lasts."""
-    _check_index(index)
+    check_index(index)
     source = to_read(prediction_or_id)
     prediction = get(source) if isinstance(source, str) else source
     url = output_source(prediction, index)
@@ -744,7 +511,7 @@ async def astream(
     *,
     get: Callable[[str], Awaitable[Prediction]],
 ) -> AsyncIterator[AsyncIterator[bytes]]:
-    _check_index(index)
+    check_index(index)
     source = to_read(prediction_or_id)
     prediction = await get(source) if isinstance(source, str) else source
     url = output_source(prediction, index)

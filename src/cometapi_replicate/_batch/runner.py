@@ -14,7 +14,6 @@ import contextlib
 import itertools
 import os
 import queue
-import shutil
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -47,6 +46,7 @@ from cometapi_replicate_api.models import Prediction
 from .. import _plans as plans
 from .._errors import JournalError
 from .._inputs import split_model
+from .._staging import discard_folder, publish_folder, staging_folder
 from .effects import (
     Abort,
     CreateRequest,
@@ -209,24 +209,19 @@ class _Core:
     def staging(self, step: DownloadRequest) -> Path:
         """An empty folder to download the item's files into (leftovers of a crash removed)."""
         assert self.directory is not None
-        folder = self.directory / PARTIAL / step.folder
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        return folder
+        return staging_folder(self.directory / PARTIAL / step.folder)
 
     def publish(self, step: DownloadRequest, paths: list[Path]) -> list[Path]:
         """Move the complete folder into place; the item's files appear all at once."""
         assert self.directory is not None
         final = self.directory / step.folder
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(self.directory / PARTIAL / step.folder, final)
+        publish_folder(self.directory / PARTIAL / step.folder, final)
         return [final / path.name for path in paths]
 
     def discard(self, step: DownloadRequest) -> None:
         """Remove what a failed download left in its staging folder."""
         assert self.directory is not None
-        shutil.rmtree(self.directory / PARTIAL / step.folder, ignore_errors=True)
+        discard_folder(self.directory / PARTIAL / step.folder)
 
     def close(self) -> None:
         if self._journal is not None:
