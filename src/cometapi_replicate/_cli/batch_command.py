@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -30,6 +29,7 @@ from .common import (
     parse_seconds,
     sigterm_as_interrupt,
 )
+from .estimate import format_eta
 
 JOURNAL = ".batch-journal"
 PLAIN_EVERY = 2.0
@@ -217,33 +217,10 @@ class BatchDisplay:
         self.bar: Any = None
         if not quiet and stream.isatty():
             try:
-                from rich.console import Console
-                from rich.progress import (
-                    BarColumn,
-                    MofNCompleteColumn,
-                    Progress,
-                    TextColumn,
-                    TimeRemainingColumn,
-                )
+                from .livebar import batch_bar
             except ImportError:  # the ``cli`` extra is not installed: plain lines
                 return
-            console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")))
-            self.bar = Progress(
-                TextColumn("batch"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn(
-                    "{task.fields[failed]} failed, {task.fields[unknown]} unknown, "
-                    "{task.fields[flight]} in flight"
-                ),
-                TextColumn("{task.fields[rate]:.0f}/min"),
-                TimeRemainingColumn(),
-                console=console,
-            )
-            self.bar.start()
-            self.task = self.bar.add_task(
-                "batch", total=total, failed=0, unknown=0, flight=0, rate=0.0
-            )
+            self.bar, self.task = batch_bar(stream, total)
 
     def update(self, summary: BatchSummary, final: bool = False) -> None:
         unknown = summary.unknown
@@ -264,7 +241,7 @@ class BatchDisplay:
             return  # the final line only when it tells something the last line did not
         self.last, self.shown = now, counts
         left = max(self.total - summary.done, 0)
-        eta = f", ETA {_duration(60 * left / summary.per_minute)}" if summary.per_minute else ""
+        eta = f", ETA {format_eta(60 * left / summary.per_minute)}" if summary.per_minute else ""
         print(
             f"{summary.done}/{self.total} done, {failed} failed, {unknown} unknown, "
             f"{summary.in_flight} in flight, {summary.per_minute:.0f}/min{eta}",
@@ -276,13 +253,6 @@ class BatchDisplay:
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds // 60 % 60:02d}m"
-    return f"{seconds // 60}m{seconds % 60:02d}s"
 
 
 def run_batch(args: argparse.Namespace) -> int:

@@ -90,11 +90,16 @@ class ProgressEstimate:
         return Shown(self.fraction(now), self.is_estimate(now), self.remaining(now))
 
 
-def format_eta(seconds: float) -> str:
-    """``"~42s"``, ``"~3m05s"``, ``"~1h02m"``: the ``~`` says it is an estimate."""
+def format_duration(seconds: float) -> str:
+    """``"42s"``, ``"3m05s"``, ``"1h02m"``: the command line's one way of showing a duration."""
     whole = round(seconds)
     if whole < 60:
-        return f"~{whole}s"
+        return f"{whole}s"
     if whole < 3600:
-        return f"~{whole // 60}m{whole % 60:02d}s"
-    return f"~{whole // 3600}h{whole % 3600 // 60:02d}m"
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+
+
+def format_eta(seconds: float) -> str:
+    """``"~42s"``, ``"~3m05s"``, ``"~1h02m"``: the ``~`` says it is an estimate."""
+    return "~" + format_duration(seconds)

@@ -1,7 +1,8 @@
-"""The live bar on a terminal (the ``cli`` extra: rich).
+"""The live bars on a terminal (the ``cli`` extra: rich): the only module that draws one.
 
-Redrawn ten times a second from what a :class:`Shown` source says at that moment, so the bar
-and the ETA move between polls; drawing never makes a request.
+A prediction's bar is redrawn ten times a second from what a :class:`Shown` source says at
+that moment, so the bar and the ETA move between polls; drawing never makes a request. A
+batch's bar shows its counts, as the batch command updates them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,17 @@ import os
 from typing import Protocol, TextIO
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.progress_bar import ProgressBar
 from rich.text import Text
 
@@ -61,9 +72,12 @@ class _Eta(_TextColumn):
         return Text("" if remaining is None else f"eta {format_eta(remaining)}")
 
 
+def _console(stream: TextIO) -> Console:
+    return Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")))
+
+
 def live_bar(stream: TextIO, source: Source) -> tuple[Progress, int]:
     """A started bar on ``stream`` and its task (fields ``description`` and ``step``)."""
-    console = Console(file=stream, no_color=bool(os.environ.get("NO_COLOR")))
     bar = Progress(
         TextColumn("{task.description}"),
         _Bar(source),
@@ -71,8 +85,27 @@ def live_bar(stream: TextIO, source: Source) -> tuple[Progress, int]:
         TextColumn("{task.fields[step]}"),
         TimeElapsedColumn(),
         _Eta(source),
-        console=console,
+        console=_console(stream),
         transient=False,
     )
     bar.start()
     return bar, bar.add_task("starting", total=None, step="")
+
+
+def batch_bar(stream: TextIO, total: int) -> tuple[Progress, TaskID]:
+    """A started batch bar on ``stream`` and its task (fields ``failed``, ``unknown``,
+    ``flight`` and ``rate``)."""
+    bar = Progress(
+        TextColumn("batch"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "{task.fields[failed]} failed, {task.fields[unknown]} unknown, "
+            "{task.fields[flight]} in flight"
+        ),
+        TextColumn("{task.fields[rate]:.0f}/min"),
+        TimeRemainingColumn(),
+        console=_console(stream),
+    )
+    bar.start()
+    return bar, bar.add_task("batch", total=total, failed=0, unknown=0, flight=0, rate=0.0)
