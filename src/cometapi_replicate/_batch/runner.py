@@ -75,6 +75,10 @@ ASYNC_REQUESTS = 64
 Answer = Prediction | list[Path] | BaseException
 
 
+F = TypeVar("F", "Future[Prediction | list[Path]]", "asyncio.Task[Prediction | list[Path]]")
+"""How a driver holds a request in flight: a thread's future, or a task."""
+
+
 class _Core:
     """What both drivers share: inputs, journal, scheduler and files; no network."""
 
@@ -107,6 +111,22 @@ class _Core:
         """Results not yet handed to the caller."""
         self.journal_failed: JournalError | None = None
         """The journal's first failure: the batch stops with it."""
+
+    def send(
+        self, start: Callable[[Request], F], sent: dict[F, Request], done: Callable[[F], object]
+    ) -> None:
+        """Hand each decided request to ``start``, popped first (an interrupt can lose one, never
+        send it twice); ``sent`` holds it until ``done`` receives its answer."""
+        while self.outbox:
+            request = self.outbox.popleft()
+            handle = start(request)
+            sent[handle] = request
+            handle.add_done_callback(done)
+
+    def drain(self) -> Iterator[BatchResult]:
+        """The results not yet handed to the caller, each removed as it is handed over."""
+        while self.done:
+            yield self.done.popleft()
 
     def open(self) -> None:
         self._journal = open_journal(self._journal_path, self.model)
@@ -377,19 +397,11 @@ class Batch(_BatchBase[Host]):
         sent: dict[Future[Prediction | list[Path]], Request] = {}
         pool = ThreadPoolExecutor(core.options.max_requests, thread_name_prefix="batch")
 
-        def send() -> None:
-            while core.outbox:
-                request = core.outbox.popleft()  # popped first: an interrupt can lose, not repeat
-                future = pool.submit(self._execute, request)
-                sent[future] = request
-                future.add_done_callback(answers.put)
-
         try:
             core.step()
             while True:
-                send()
-                while core.done:
-                    yield core.done.popleft()
+                core.send(lambda request: pool.submit(self._execute, request), sent, answers.put)
+                yield from core.drain()
                 if core.finished:
                     return
                 try:
@@ -462,19 +474,15 @@ class AsyncBatch(_BatchBase[AsyncHost]):
         answers: asyncio.Queue[asyncio.Task[Prediction | list[Path]]] = asyncio.Queue()
         sent: dict[asyncio.Task[Prediction | list[Path]], Request] = {}
 
-        def send() -> None:
-            while core.outbox:
-                request = core.outbox.popleft()
-                task = asyncio.ensure_future(self._execute(request))
-                sent[task] = request
-                task.add_done_callback(answers.put_nowait)
+        def start(request: Request) -> asyncio.Task[Prediction | list[Path]]:
+            return asyncio.ensure_future(self._execute(request))
 
         try:
             core.step()
             while True:
-                send()
-                while core.done:
-                    yield core.done.popleft()
+                core.send(start, sent, answers.put_nowait)
+                for result in core.drain():
+                    yield result
                 if core.finished:
                     return
                 try:
