@@ -2,8 +2,9 @@
 ``cometapi_replicate.testing.__all__`` with its kind and signature, and each public class's
 public members with theirs.
 
-``tests/test_public_api.py`` holds the package to ``tests/fixtures/public-api.txt``. A change to
-the surface is a decision: make it, then write the snapshot anew and commit it with the change::
+``tests/project/test_public_api.py`` holds the package to ``tests/fixtures/public-api.txt``. A
+change to the surface is a decision: make it, then write the snapshot anew and commit it with
+the change::
 
     .venv/bin/python -m tools.public_api --write
 

@@ -42,7 +42,7 @@ from cometapi_replicate._schedule import BLIND_CAP
 from cometapi_replicate._secret import Secret
 from cometapi_replicate._timing import Timing
 
-from .conftest import KEY, FakeClock, prediction_body
+from ..conftest import KEY, FakeClock, prediction_body
 
 ENVELOPE = {"error": {"message": "busy", "code": "upstream_error"}}
 

@@ -27,8 +27,8 @@ from cometapi_replicate._schedule import AdaptiveSchedule
 from cometapi_replicate._timing import Timing
 from cometapi_replicate.testing import SANDBOX_KEY, Fault, Sandbox, SandboxServer
 
-from .conftest import FakeClock
-from .test_boundary import client_on
+from ..conftest import FakeClock
+from ..inprocess.test_boundary import client_on
 
 MODEL = "acme/painter"
 GRACE = Timing().output_grace

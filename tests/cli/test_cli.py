@@ -276,7 +276,7 @@ def test_cometapi_log_shows_the_sdk_log_lines_without_the_key(env: dict[str, str
 def test_the_docs_and_help_list_every_exit_code(env: dict[str, str]) -> None:
     from cometapi_replicate._cli import common as module
 
-    from .documents import containing
+    from ..documents import containing
 
     codes = {v for k, v in vars(module).items() if k.startswith("EXIT_") and isinstance(v, int)}
     _, page = containing("| exit code | meaning |")

@@ -16,7 +16,7 @@ from cometapi_replicate import AsyncClient, Client
 from cometapi_replicate._filenames import check_name_template
 from cometapi_replicate.testing import SandboxServer
 
-from .conftest import Facade, ScriptedAPI, prediction_body
+from ..conftest import Facade, ScriptedAPI, prediction_body
 from .test_e2e import CLI, cli
 
 NAN = math.nan

@@ -21,7 +21,7 @@ from cometapi_replicate import (
 )
 from cometapi_replicate._inputs import encode_input
 
-from .conftest import BASE, KEY, FakeClock, json_response, prediction_body
+from ..conftest import BASE, KEY, FakeClock, json_response, prediction_body
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 CDN = "https://replicate.delivery/xezq/abc"

@@ -22,7 +22,7 @@ import pytest
 from cometapi_replicate import MAX_CONNECTIONS, APITimeoutError, AsyncClient, Client, Clock
 from cometapi_replicate.testing import Sandbox, SandboxServer
 
-from .conftest import KEY
+from ..conftest import KEY
 
 
 def created(sandbox: Sandbox, count: int, **timing: float) -> list[str]:

@@ -37,7 +37,7 @@ from cometapi_replicate import (
     WaitTimeoutError,
 )
 
-from .conftest import BASE, KEY, FakeClock, json_response, prediction_body
+from ..conftest import BASE, KEY, FakeClock, json_response, prediction_body
 
 ENVELOPE = {
     "error": {

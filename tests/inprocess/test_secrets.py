@@ -24,7 +24,7 @@ from cometapi_replicate import (
 from cometapi_replicate import _plans as plans
 from cometapi_replicate._secret import Secret
 
-from .conftest import BASE, KEY, json_response, prediction_body
+from ..conftest import BASE, KEY, json_response, prediction_body
 
 ECHO = {"error": {"message": f"invalid key {KEY}", "code": "bad_key"}}
 

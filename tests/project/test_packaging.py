@@ -15,7 +15,7 @@ import pytest
 from cometapi_replicate import __version__
 from tools.generate import ROOT
 
-from . import pythons
+from .. import pythons
 
 SMOKE = """
 import cometapi_replicate, cometapi_replicate_api

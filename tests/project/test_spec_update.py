@@ -32,21 +32,21 @@ import yaml
 from tools.generate import DOCUMENTS, ROOT
 from tools.update_spec import operation_ids
 
-from .documents import containing
+from ..documents import containing
+from ..tree import commit, copy_env, copy_tree, make_in
 from .test_spec import response_schema
-from .tree import commit, copy_env, copy_tree, make_in
 
 # The test run inside the copy leaves out the modules that load the network or crash
 # processes (crowds, kill -9, fault storms, wheels and releases): they never read the documents,
 # and running them again would double `make ci`. Everything that reads a document runs.
 HEAVY = (
-    "test_scale.py",
-    "test_batch_cli.py",
-    "test_batch_loopback.py",
-    "test_hostile.py",
-    "test_release.py",
-    "test_packaging.py",
-    "test_e2e.py",
+    "loopback/test_scale.py",
+    "cli/test_batch_cli.py",
+    "loopback/test_batch_loopback.py",
+    "loopback/test_hostile.py",
+    "project/test_release.py",
+    "project/test_packaging.py",
+    "cli/test_e2e.py",
 )
 LIGHTER = " ".join(f"--ignore=tests/{name}" for name in HEAVY)
 

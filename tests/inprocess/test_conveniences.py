@@ -15,7 +15,7 @@ from cometapi_replicate import AsyncClient, Client, Prediction, to_json
 from cometapi_replicate._http import normalize_base_url
 from cometapi_replicate._logs import setup_logging
 
-from .conftest import KEY, prediction_body
+from ..conftest import KEY, prediction_body
 
 
 def test_to_json_round_trips_a_prediction() -> None:

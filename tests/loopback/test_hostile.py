@@ -38,8 +38,8 @@ from cometapi_replicate import (
 from cometapi_replicate._deadline import bound_requests
 from cometapi_replicate.testing import Fault, Sandbox, SandboxServer
 
-from .conftest import assert_hidden as assert_key_hidden
-from .conftest import exposed, outcome_of
+from ..conftest import assert_hidden as assert_key_hidden
+from ..conftest import exposed, outcome_of
 
 KEY = "sk-hostile-9f8e7d6c5b4a39281706"
 MARGIN = 4.0

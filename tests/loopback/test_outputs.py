@@ -36,8 +36,8 @@ from cometapi_replicate import (
 )
 from cometapi_replicate.testing import Sandbox
 
-from .conftest import BASE, KEY, Facade, FakeClock, json_response, prediction_body
-from .test_create_download import Dropping
+from ..conftest import BASE, KEY, Facade, FakeClock, json_response, prediction_body
+from ..inprocess.test_create_download import Dropping
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 CDN = "https://replicate.delivery/xezq/abc"

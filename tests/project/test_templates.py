@@ -18,7 +18,7 @@ from tools.templates import (
     stock_templates,
 )
 
-from .tree import copy_tree, make_in
+from ..tree import copy_tree, make_in
 
 
 def test_each_patch_says_why_and_applies_to_the_pinned_generator(tmp_path: Path) -> None:

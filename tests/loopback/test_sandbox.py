@@ -44,7 +44,7 @@ from cometapi_replicate.testing import (
 )
 from tools.generate import ROOT, load_yaml
 
-from .conftest import FakeClock
+from ..conftest import FakeClock
 
 
 def open_strings(schema: dict[str, Any]) -> dict[str, Any]:

@@ -11,8 +11,8 @@ import pytest
 
 from tools.generate import ROOT
 
-from .conftest import BASE, KEY, json_response, prediction_body
-from .documents import documents, python_block, python_blocks
+from ..conftest import BASE, KEY, json_response, prediction_body
+from ..documents import documents, python_block, python_blocks
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 CDN = "https://replicate.delivery/xezq/abc/out-0.webp"

@@ -19,7 +19,7 @@ from cometapi_replicate import Client, __version__
 from cometapi_replicate.testing import Sandbox, SandboxServer
 from tools.publish import PublishError, check_clean
 
-from .tree import make_in
+from ..tree import make_in
 
 USER, PASSWORD = "releaser", "s3cret-index-password"
 

@@ -10,7 +10,7 @@ from cometapi_replicate import Prediction, Progress
 from cometapi_replicate._cli.estimate import CEILING, ProgressEstimate, format_eta
 from cometapi_replicate._cli.main import Display
 
-from .conftest import FakeClock, prediction_body
+from ..conftest import FakeClock, prediction_body
 
 
 def steps(current: int, total: int = 20) -> Progress:

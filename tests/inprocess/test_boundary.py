@@ -31,7 +31,7 @@ from cometapi_replicate import (
 from cometapi_replicate._responses import MAX_HEADER_VALUE, MAX_RESPONSE_BYTES, parse_retry_after
 from cometapi_replicate._secret import Secret, normalize_key
 
-from .conftest import (
+from ..conftest import (
     BASE,
     KEY,
     FakeClock,

@@ -12,7 +12,7 @@ from pathlib import Path
 from cometapi_replicate import BatchOutcome
 from tools.generate import ROOT
 
-from .documents import containing, python_blocks
+from ..documents import containing, python_blocks
 
 TYPES_TABLE = "| attribute | type |\n|---|---|\n"
 

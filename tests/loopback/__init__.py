@@ -1,0 +1,1 @@
+"""Workflows over real loopback sockets, against the sandbox server."""

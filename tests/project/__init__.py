@@ -1,0 +1,1 @@
+"""The project itself: packaging, releases, spec updates, generated code, docs and benchmarks."""

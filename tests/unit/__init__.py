@@ -1,0 +1,1 @@
+"""Pure code: no I/O, no sockets, no subprocesses; the whole folder runs in seconds."""
