@@ -1,10 +1,11 @@
 """``client.batch(...)``: the sync and async drivers of a ``BatchScheduler`` (``scheduler.py``).
 
-Both only carry out what the scheduler decides: a create or a poll is the client's own plan
-(``plans.create``, ``plans.get``) driven once, without retries of its own (the scheduler decides
-every retry, for the whole batch, with the client's ``Timing``); a download is
-``predictions.download``. They share everything else in ``_Core``: reading the inputs lazily,
-the journal, the client's clock, and moving finished downloads into place.
+Both only carry out what the scheduler decides, through the :class:`Host` (or
+:class:`AsyncHost`) the client builds: a create or a poll is the client's own plan
+(``plans.create``, ``plans.get``) performed once, without retries of its own (the scheduler
+decides every retry, for the whole batch, with the client's ``Timing``); a download is the
+client's ``predictions.download`` into a staging folder. They share everything else in
+``_Core``: reading the inputs lazily, the journal, the clock, and publishing each item's folder.
 """
 
 from __future__ import annotations
@@ -159,17 +160,17 @@ class _Core:
         effects += self.scheduler.due(now)
         self._apply(effects)
 
-    def answer(self, request: Request, outcome: Answer) -> None:
+    def answer(self, request: Request, answer: Answer) -> None:
         now, scheduler = self.clock(), self.scheduler
-        match request, outcome:
+        match request, answer:
             case CreateRequest(key), Prediction() | BaseException():
-                effects = scheduler.created(key, outcome, now)
+                effects = scheduler.created(key, answer, now)
             case PollRequest(key), Prediction() | BaseException():
-                effects = scheduler.polled(key, outcome, now)
+                effects = scheduler.polled(key, answer, now)
             case DownloadRequest(key), list() | BaseException():
-                effects = scheduler.downloaded(key, outcome, now)
+                effects = scheduler.downloaded(key, answer, now)
             case _:
-                raise AssertionError(f"{type(outcome).__name__} does not answer {request!r}")
+                raise AssertionError(f"{type(answer).__name__} does not answer {request!r}")
         self._apply(effects)
 
     def _apply(self, effects: list[Effect]) -> None:
