@@ -312,6 +312,8 @@ def test_known_models_and_faults_written_as_text() -> None:
     assert (fault, times, on) == (Fault.rate_limit(2.0), 3, "get")
     assert parse_fault("echo:body") == (Fault.echo("body"), 1, "any")
     assert parse_fault("server_error") == (Fault.server_error(502), 1, "any")
+    assert parse_fault("wrong_id:abc@get") == (Fault.wrong_id("abc"), 1, "get")
+    assert parse_fault("wrong_id") == (Fault.wrong_id(), 1, "any")
     sandbox.inject(fault, times=times, on=on)
     with Client(
         **sandbox.client_kwargs(),

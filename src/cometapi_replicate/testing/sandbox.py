@@ -135,6 +135,7 @@ _FAULT_ARGS: dict[str, Callable[[str], Any] | None] = {
     "drip": float,
     "nested": int,
     "echo": lambda place: place if place in ("body", "header", "status", "error") else None,
+    "wrong_id": str,
 }
 _TARGETS: dict[str, Target] = {"create": "create", "get": "get", "file": "file", "any": "any"}
 
