@@ -15,6 +15,10 @@ document's operationIds (or ``--target``).
 vendored document is current, 1 when an update is available (the report says whether it is
 breaking; an overlay that no longer fits is one too), 2 when the document cannot be read or is
 not an OpenAPI document standing for a vendored one.
+
+A document is read whole within ``FETCH_SECONDS`` and ``MAX_BYTES``, and refused before it is
+validated when it expands to more than ``MAX_VALUES`` values (YAML aliases), nests too deeply,
+or has a ``$ref`` that is not local (``#/...``): checking a document reaches no other host.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import yaml
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+from referencing.exceptions import Unresolvable
 
 from tools import provenance
 from tools.generate import DOCUMENTS, OPENAPI, ROOT, TARGET, GenerateError, build_spec, generate
@@ -45,12 +52,61 @@ class OverlayDriftError(UpdateError):
     """The overlay no longer fits the new document: upstream moved what an action corrects."""
 
 
-def read_source(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        response = httpx.get(source, follow_redirects=True, timeout=60)
+MAX_BYTES = 10 << 20
+"""A larger document (file or download) is refused."""
+FETCH_SECONDS = 60.0
+"""A download must finish within this time (a stalled read also ends after it)."""
+MAX_VALUES = 1_000_000
+"""A document that expands to more values (YAML aliases repeat what they name) is refused."""
+
+
+def read_source(source: str, clock: Callable[[], float] = time.monotonic) -> bytes:
+    """The document at ``source`` (a path or an http(s) URL), at most ``MAX_BYTES``, a
+    download within ``FETCH_SECONDS`` of ``clock``."""
+    if not source.startswith(("http://", "https://")):
+        with Path(source).open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise _too_large()
+        return data
+    deadline = clock() + FETCH_SECONDS
+    body = bytearray()
+    with httpx.stream("GET", source, follow_redirects=True, timeout=FETCH_SECONDS) as response:
         response.raise_for_status()
-        return response.content
-    return Path(source).read_bytes()
+        announced = response.headers.get("content-length", "")
+        if announced.isdigit() and int(announced) > MAX_BYTES:
+            raise _too_large()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > MAX_BYTES:
+                raise _too_large()
+            if clock() > deadline:
+                raise UpdateError(f"the download took more than {FETCH_SECONDS:g} s: refused")
+    return bytes(body)
+
+
+def _too_large() -> UpdateError:
+    return UpdateError(f"the document is larger than {MAX_BYTES} bytes: refused")
+
+
+def refuse_hostile(document: object) -> None:
+    """Refuse a document that expands to more than ``MAX_VALUES`` values or has a ``$ref``
+    that is not local, before anything walks it recursively or follows a reference."""
+    pending, count = [document], 0
+    while pending:
+        value = pending.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise UpdateError(
+                f"the document expands to more than {MAX_VALUES} values (YAML aliases?)"
+            )
+        if isinstance(value, dict):
+            ref = value.get("$ref")
+            if isinstance(ref, str) and not ref.startswith("#"):
+                raise UpdateError(f"only local references (#/...) are followed, not $ref {ref!r}")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def operation_ids(document: dict[str, object]) -> set[str]:
@@ -79,9 +135,16 @@ def plan_update(
     """Check the new document and report on it; writes nothing."""
     try:
         document = yaml.safe_load(text.decode("utf-8"))
+        refuse_hostile(document)
         validate(document)
     except (UnicodeDecodeError, yaml.YAMLError, OpenAPIValidationError, TypeError) as exc:
         raise UpdateError(f"not a valid OpenAPI document: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise UpdateError("not a valid OpenAPI document: it nests too deeply") from None
+    except Unresolvable as exc:
+        raise UpdateError(
+            f"not a valid OpenAPI document: a $ref points to nothing ({exc.ref})"
+        ) from None
     name = target or choose_target(document, openapi_dir)
     if name not in DOCUMENTS:
         raise UpdateError(f"--target must be one of {', '.join(DOCUMENTS)}")

@@ -235,7 +235,8 @@ def run(
     succeeded."""
     _check_timeout(timeout)
     prediction = yield from create(model, model_input, ctx)
-    yield Emit(prediction)
+    if not awaiting_output(prediction):  # as ``watch``: a state without its output is held
+        yield Emit(prediction)
     final = yield from watch(prediction, ctx, timeout=timeout, poll_interval=poll_interval)
     return raise_for_failure(final)
 
@@ -266,7 +267,9 @@ def watch(
 
     A prediction ``succeeded`` without output yet (:func:`awaiting_output`) is polled on for
     ``ctx.timing.output_grace`` seconds (never past ``timeout``), then returned as it is; that
-    state is not emitted unless it is the one returned."""
+    state is not emitted unless it is the one returned. The grace is given once per wait: a
+    server that goes back to ``processing`` does not restart it. A poll that fails during it
+    returns the state already seen instead of raising."""
     _check_timeout(timeout)
     schedule = polling_schedule(poll_interval)
     began = ctx.clock.monotonic()
@@ -280,39 +283,41 @@ def watch(
     seen = _fingerprint(start) if isinstance(start, Prediction) and not (ended and stream) else None
     warned: set[str] = set()
     latest = start if isinstance(start, Prediction) else None
-    # While the latest state awaits its output: when it is returned as it is.
+    # When a state awaiting its output is returned as it is: set once, the first time one is seen.
     grace_ends = began + ctx.timing.output_grace if ended else None
     created: float | None = None
     while True:
+        held = latest if latest is not None and awaiting_output(latest) else None
         try:
             latest, retry_after = yield from call_with_retries(
                 GetPrediction(prediction_id),
                 ctx,
-                deadline=_earliest(deadline, grace_ends),
+                deadline=_earliest(deadline, grace_ends) if held else deadline,
                 polling=True,
             )
-        except DeadlinePassed as passed:
-            if grace_ends is not None and latest is not None:  # the grace is over: return it
-                if _fingerprint(latest) != seen:
-                    yield Emit(latest)
-                return latest
+        except (DeadlinePassed, CometAPIError) as failed:
+            if held is not None:  # the grace or the timeout is over, or the poll failed
+                if _fingerprint(held) != seen:
+                    yield Emit(held)
+                return held
+            if not isinstance(failed, DeadlinePassed):
+                raise
             last = f"still {latest.status}" if latest is not None else "no answer"
             raise WaitTimeoutError(  # maybe before the deadline: no retry fits before it
                 f"prediction {prediction_id}: {last}, and its {timeout:g}s timeout leaves no "
-                f"time to try again ({passed.__cause__})",
+                f"time to try again ({failed.__cause__})",
                 latest,
-            ) from passed.__cause__
+            ) from failed.__cause__
         now = ctx.clock.monotonic()
-        if not awaiting_output(latest):
-            grace_ends = None
-        elif grace_ends is None:
+        awaiting = awaiting_output(latest)
+        if awaiting and grace_ends is None:
             grace_ends = now + ctx.timing.output_grace
-        ends = _earliest(deadline, grace_ends)
-        held = awaiting_output(latest) and (ends is None or now < ends)
-        if _fingerprint(latest) != seen and not held:
+        ends = _earliest(deadline, grace_ends) if awaiting else deadline
+        holding = awaiting and (ends is None or now < ends)
+        if _fingerprint(latest) != seen and not holding:
             seen = _fingerprint(latest)
             yield Emit(latest)
-        if is_terminal(latest) and not held:
+        if is_terminal(latest) and not holding:
             return latest
         if normalize_status(latest.status) is None and latest.status not in warned:
             warned.add(latest.status)

@@ -755,3 +755,37 @@ def test_no_key_is_a_named_error_before_anything_is_sent(
         with pytest.raises(MissingAPIKeyError, match="no API key: pass api_key= or set COMETAPI"):
             client_class(key)
     assert issubclass(MissingAPIKeyError, CometAPIError)
+
+
+# -- succeeded before its output: one grace per wait ------------------------------------------
+
+NO_OUTPUT = prediction_body("succeeded")
+WITH_OUTPUT = prediction_body("succeeded", output=["https://replicate.delivery/x/out-0.png"])
+
+
+def test_a_server_flipping_back_to_processing_does_not_restart_the_grace(
+    make: Any, clock: FakeClock
+) -> None:
+    flips = [NO_OUTPUT, prediction_body("processing")] * 50
+    client, api = make(flips)
+    p = client.wait("pred1", timeout=600)  # the grace, not the timeout, ends it
+    assert p.status == "succeeded" and p.output is None
+    grace = cr.timing.OUTPUT_GRACE
+    assert clock.now <= grace + 2.0 and len(api.requests) < 20, (clock.now, len(api.requests))
+
+
+def test_a_poll_refused_during_the_grace_returns_the_state_already_seen(
+    make: Any, clock: FakeClock
+) -> None:
+    gone = json_response({"detail": "gone"}, status=404)
+    client, _ = make([NO_OUTPUT, gone])
+    p = client.wait("pred1")
+    assert p.status == "succeeded" and p.output is None and clock.now < cr.timing.OUTPUT_GRACE
+
+
+def test_run_reports_no_state_without_its_output_to_on_update(make: Any) -> None:
+    client, _ = make([NO_OUTPUT, WITH_OUTPUT])
+    seen: list[Any] = []
+    p = client._run(client.client.run("o/m", {}, on_update=lambda s: seen.append(s.output)))
+    assert p.output == WITH_OUTPUT["output"]
+    assert seen == [WITH_OUTPUT["output"]], "the create's answer had no output: not reported"

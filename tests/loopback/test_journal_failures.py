@@ -58,6 +58,12 @@ def foreign_database(path: Path) -> None:
     db.close()
 
 
+def view_only_database(path: Path) -> None:
+    with sqlite3.connect(path) as db:  # no table, yet not empty: another application's
+        db.execute("CREATE VIEW answer AS SELECT 42")
+    db.close()
+
+
 def newer_journal(path: Path) -> None:
     with SqliteJournal(path, MODEL) as journal:  # one record: an unused journal is removed
         journal.save(Record("k0", "h"))
@@ -72,6 +78,7 @@ def newer_journal(path: Path) -> None:
         ("another application's database", foreign_database, "not a journal of this SDK"),
         ("garbage", lambda p: p.write_bytes(os.urandom(3000)), "not a SQLite database"),
         ("a newer format", newer_journal, "format 2"),
+        ("a database of views only", view_only_database, "not a journal of this SDK"),
     ],
 )
 def test_a_file_that_is_not_a_journal_is_refused_untouched_before_any_create(
@@ -216,3 +223,43 @@ def test_a_full_disk_stops_the_batch_typed_and_a_resume_with_room_creates_nothin
     assert sum(r.outcome is BatchOutcome.SUCCEEDED for r in results) >= len(work) // 2
     assert not (out / PARTIAL).exists()
     assert all(not name.endswith((".tmp", ".part")) for name in files_under(out))
+
+
+def test_a_journal_removed_while_the_batch_runs_stops_it(
+    server: SandboxServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "journal.sqlite"
+    work = [{"prompt": f"boat {i}"} for i in range(8)]
+
+    def remove_it_after_the_first_result() -> None:
+        with Client(base_url=server.base_url, api_key=SANDBOX_KEY) as client:
+            for number, _ in enumerate(
+                client.batch(MODEL, work, journal=path, concurrency=2, rate=None)
+            ):
+                if number == 0:  # SQLite would write on to the removed file, unseen
+                    for name in tmp_path.iterdir():
+                        name.unlink()
+
+    with pytest.raises(JournalError, match="removed or replaced"):
+        remove_it_after_the_first_result()
+    assert server.sandbox.stats()["predictions"] < len(work), "it stopped sending creates"
+
+
+def test_a_journal_that_cannot_be_opened_leaves_no_file_behind(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(JournalError, match="cannot be opened"):
+        SqliteJournal(tmp_path / "file" / "journal.sqlite", MODEL)
+    path = tmp_path / "journal.sqlite"
+    real = SqliteJournal._setup
+
+    def failing(self: SqliteJournal, model: str) -> None:
+        real(self, model)
+        error = sqlite3.OperationalError("disk I/O error")  # as SQLite raises it
+        error.sqlite_errorname = "SQLITE_IOERR_WRITE"
+        raise error
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SqliteJournal, "_setup", failing)
+        with pytest.raises(JournalError, match="could not be written"):
+            SqliteJournal(path, MODEL)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"], "no journal left behind"

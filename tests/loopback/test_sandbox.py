@@ -11,6 +11,7 @@ import struct
 import subprocess
 import sys
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -312,6 +313,8 @@ def test_known_models_and_faults_written_as_text() -> None:
     assert (fault, times, on) == (Fault.rate_limit(2.0), 3, "get")
     assert parse_fault("echo:body") == (Fault.echo("body"), 1, "any")
     assert parse_fault("server_error") == (Fault.server_error(502), 1, "any")
+    assert parse_fault("wrong_id:abc@get") == (Fault.wrong_id("abc"), 1, "get")
+    assert parse_fault("wrong_id") == (Fault.wrong_id(), 1, "any")
     sandbox.inject(fault, times=times, on=on)
     with Client(
         **sandbox.client_kwargs(),
@@ -340,3 +343,83 @@ def test_help_shows_the_settings_and_no_private_field() -> None:
     assert "queue: 'float' = 1.0" in constructor and "models:" in constructor
     assert not re.search(r"\b_\w+:", constructor), constructor
     assert "requests:" not in constructor and "rate_limited" not in constructor
+
+
+OUT_OF_RANGE = [
+    "slow:nan",
+    "slow:-1",
+    "slow:inf",
+    "drip:-1",
+    "drip:nan",
+    "rate_limit:nan",
+    "rate_limit:-2",
+    "server_error:99999",
+    "server_error:-1",
+    "server_error:404",
+    "html:0",
+    "html:200",
+    "nested:-5",
+    "nested:0",
+    "nested:99999999999",
+    "server_error*99999999999",
+    "drop*1000001",
+]
+
+
+@pytest.mark.parametrize("spec", OUT_OF_RANGE)
+def test_a_fault_argument_out_of_its_range_is_refused(spec: str) -> None:
+    with pytest.raises(ValueError, match="a fault is KIND"):
+        parse_fault(spec)
+
+
+def test_fault_constructors_refuse_arguments_out_of_range() -> None:
+    builds: list[Callable[[], Fault]] = [
+        lambda: Fault.slow(-1),
+        lambda: Fault.slow(float("nan")),
+        lambda: Fault.drip(float("inf")),
+        lambda: Fault.rate_limit(-1),
+        lambda: Fault.server_error(404),
+        lambda: Fault.html(0),
+        lambda: Fault.nested(0),
+        lambda: Fault.nested(status=99999),
+    ]
+    for build in builds:
+        with pytest.raises(ValueError):
+            build()
+    assert parse_fault("html:404") == (Fault.html(404), 1, "any")
+    assert parse_fault("drop*1000000") == (Fault.drop(), 1_000_000, "any")
+
+
+def test_the_cli_refuses_a_fault_out_of_range_as_a_usage_error() -> None:
+    for spec in ("server_error*99999999999", "slow:nan", "html:0"):
+        result = subprocess.run(
+            [sys.executable, "-m", "cometapi_replicate", "sandbox", "--fault", spec],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 2, result.stderr
+        assert "a fault is KIND" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_fault_route_answers_400_to_a_bad_fault_or_body_and_counts_many_times() -> None:
+    """A million-fold fault is one entry, not a million: the count is what pending says."""
+    with SandboxServer(Sandbox(queue=0, run=0)) as server:
+        url = f"{server.base_url}/sandbox/v1/faults"
+        auth = {"authorization": f"Bearer {SANDBOX_KEY}"}
+        for body in (
+            json.dumps({"fault": "server_error*99999999999"}).encode(),
+            json.dumps({"fault": "html:0"}).encode(),
+            b"[" * 100_000,
+        ):
+            refused = httpx.post(url, content=body, headers=auth)
+            assert refused.status_code == 400, refused.text
+            assert refused.json()["error"]["message"]
+        added = httpx.post(url, json={"fault": "server_error:503*1000000@get"}, headers=auth)
+        assert added.json() == {"pending": 1_000_000}
+        with Client(SANDBOX_KEY, base_url=server.base_url, max_retries=0) as client:
+            prediction = client.predictions.create("o/m", {})  # the fault waits for a GET
+            with pytest.raises(InternalServerError):
+                client.predictions.get(prediction.id)
+        added = httpx.post(url, json={"fault": "drop@file"}, headers=auth)
+        assert added.json() == {"pending": 1_000_000}

@@ -350,3 +350,136 @@ def test_check_reads_a_url(
     assert "is current" in capsys.readouterr().out
     assert update_spec.main(["--check", f"{served}/moved.yaml"]) == 2
     assert "404 Not Found" in capsys.readouterr().err
+
+
+@pytest.fixture
+def hostile() -> Iterator[tuple[str, list[str]]]:
+    """A loopback HTTP server with misbehaving routes, and the paths it was asked for:
+    ``/trickle`` announces 1000 bytes and sends them one at a time, ``/big`` sends 5000
+    bytes with no length announced, ``/announced`` announces 10**12 bytes; else 404."""
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            lengths = {"/trickle": "1000", "/big": None, "/announced": str(10**12)}
+            if self.path not in lengths:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            if lengths[self.path] is not None:
+                self.send_header("Content-Length", str(lengths[self.path]))
+            self.end_headers()
+            try:
+                if self.path == "/big":
+                    self.wfile.write(b"#" * 5000)
+                for _ in range(1000 if self.path == "/trickle" else 0):
+                    self.wfile.write(b"#")
+                    self.wfile.flush()
+                    threading.Event().wait(0.005)
+            except OSError:  # the client gave up, as it should
+                pass
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", asked
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_a_download_that_never_ends_is_refused_at_the_deadline(
+    hostile: tuple[str, list[str]],
+) -> None:
+    """1 byte at a time keeps every read short: the whole download has a deadline."""
+    base, _ = hostile
+    ticks = iter(range(10**6))  # a clock that advances one second per look
+    with pytest.raises(update_spec.UpdateError, match="took more than 60 s"):
+        update_spec.read_source(f"{base}/trickle", clock=lambda: float(next(ticks)))
+    assert next(ticks) < 100, "it stopped at the deadline, not at the end of the body"
+
+
+@pytest.mark.parametrize("where", ["/big", "/announced", "file"])
+def test_a_document_larger_than_the_cap_is_refused_exit_2(
+    where: str,
+    hostile: tuple[str, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base, _ = hostile
+    monkeypatch.setattr(update_spec, "OPENAPI", base_openapi(tmp_path))
+    monkeypatch.setattr(update_spec, "MAX_BYTES", 1000)
+    (tmp_path / "big.yaml").write_bytes(b"#" * 1001)
+    source = str(tmp_path / "big.yaml") if where == "file" else base + where
+    assert update_spec.main(["--check", source]) == 2
+    assert "error: the document is larger than 1000 bytes" in capsys.readouterr().err
+
+
+def alias_bomb(tmp: Path) -> str:
+    """409 bytes that expand to 9**9 values."""
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+    (tmp / "bomb.yaml").write_text("\n".join(lines) + "\n", "utf-8")
+    return str(tmp / "bomb.yaml")
+
+
+def with_ref(tmp: Path, ref: str) -> str:
+    """The base query document whose 200 response refers to ``ref``."""
+    doc = yaml.safe_load((BASE / "replicate-query.openapi.yaml").read_text("utf-8"))
+    response = doc["paths"]["/replicate/v1/predictions/{id}"]["get"]["responses"]["200"]
+    response["content"]["application/json"]["schema"] = {"$ref": ref}
+    (tmp / "ref.yaml").write_text(yaml.safe_dump(doc), "utf-8")
+    return str(tmp / "ref.yaml")
+
+
+def nested(tmp: Path) -> str:
+    (tmp / "nested.json").write_text("[" * 200_000, "utf-8")
+    return str(tmp / "nested.json")
+
+
+HOSTILE: dict[str, tuple[Callable[[Path, str], str], str]] = {
+    "an alias bomb": (lambda tmp, base: alias_bomb(tmp), "expands to more than 1000000 values"),
+    "deep nesting": (lambda tmp, base: nested(tmp), "nests too deeply"),
+    "a $ref to a URL": (
+        lambda tmp, base: with_ref(tmp, f"{base}/schema.json#/Prediction"),
+        "only local references (#/...) are followed",
+    ),
+    "a $ref to a file": (
+        lambda tmp, base: with_ref(tmp, "file:///etc/hostname"),
+        "only local references",
+    ),
+    "a $ref to nothing": (
+        lambda tmp, base: with_ref(tmp, "#/components/schemas/Missing"),
+        "a $ref points to nothing (/components/schemas/Missing)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE))
+def test_a_hostile_document_is_refused_exit_2_and_reaches_no_host(
+    case: str,
+    hostile: tuple[str, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    base, asked = hostile
+    write, said = HOSTILE[case]
+    monkeypatch.setattr(update_spec, "OPENAPI", base_openapi(tmp_path))
+    assert update_spec.main(["--check", write(tmp_path, base)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: ") and said in captured.err, captured
+    assert "Traceback" not in captured.err and not captured.out
+    assert asked == []
+
+
+def test_real_documents_pass_the_hostile_document_checks() -> None:
+    for path in [*OPENAPI.glob("*.openapi.yaml"), *FIXTURES.rglob("*.openapi.yaml")]:
+        update_spec.refuse_hostile(yaml.safe_load(path.read_text("utf-8")))

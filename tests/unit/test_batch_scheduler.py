@@ -583,3 +583,24 @@ def test_a_create_withdrawn_before_it_was_sent_is_pending_again() -> None:
     (save,) = sched.withdrawn("a")
     assert isinstance(save, Save)
     assert save.record == Record("a", DIGEST, Stage.PENDING, creates=0)
+
+
+def test_a_server_flipping_between_succeeded_without_output_and_processing_gets_one_grace() -> None:
+    sched = BatchScheduler(options(timeout=600.0))  # the grace, not the timeout, ends it
+    start(sched)
+    sched.created("a", pred("processing", id="pa"), 0.0)
+    flip = [pred("succeeded", id="pa"), pred("processing", id="pa")]
+    effects, now, polls = poll_until_finished(sched, lambda poll: flip[poll % 2])
+    (finish,) = of(effects, Finish)
+    assert finish.result.outcome is BatchOutcome.SUCCEEDED and finish.result.output is None
+    assert now <= GRACE + NO_JITTER.maximum and polls < 30, "the grace is not restarted"
+
+
+def test_a_poll_refused_for_good_during_the_grace_ends_with_the_state_seen() -> None:
+    sched = BatchScheduler(options())
+    start(sched)
+    sched.created("a", pred("succeeded", id="pa"), 0.0)
+    effects, now, _ = poll_until_finished(sched, lambda _: status_error(NotFoundError, 404))
+    (finish,) = of(effects, Finish)
+    assert finish.result.outcome is BatchOutcome.SUCCEEDED and finish.result.error is None
+    assert now <= GRACE

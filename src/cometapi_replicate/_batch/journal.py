@@ -28,6 +28,8 @@ __all__ = ["Journal", "JournalError", "MemoryJournal", "SqliteJournal", "open_jo
 SCHEMA = 1
 _SQLITE_HEADER = b"SQLite format 3\x00"
 _TABLES = {"meta", "items"}
+_INDEXES = {"sqlite_autoindex_meta_1", "sqlite_autoindex_items_1"}  # of the primary keys
+_IO_ERRORS = ("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_READONLY", "SQLITE_CANTOPEN")
 _COLUMNS = [
     "key",
     "input_hash",
@@ -91,27 +93,42 @@ class SqliteJournal:
         self._staged: dict[str, Record] = {}
         self._unused = not self.path.exists()
         """Created by this open, and nothing recorded in it yet."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)  # a file in the way: OSError
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             _check_header(self.path)
         except OSError as exc:
-            raise JournalError(f"cannot read the journal {self.path}: {exc.strerror}") from exc
+            where = exc.filename or self.path
+            raise JournalError(
+                f"{where}: {exc.strerror}; the journal {self.path} cannot be opened"
+            ) from exc
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as exc:
+            self._discard()
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from exc
         try:
             self._setup(model)
-        except sqlite3.Error as exc:
+            self._identity = _identity(self.path)
+        except (sqlite3.Error, OSError, JournalError) as exc:
             self._db.close()
+            self._discard()
+            if isinstance(exc, JournalError):
+                raise
             if "locked" in str(exc):
                 raise JournalError(
                     f"the journal {self.path} is in use by another batch (one run per journal)"
                 ) from exc
+            if getattr(exc, "sqlite_errorname", "").startswith(_IO_ERRORS) or not isinstance(
+                exc, sqlite3.Error
+            ):
+                raise self._failed("could not be written", exc) from exc
             raise JournalError(f"{self.path} is not a usable journal: {exc}") from exc
-        except JournalError:
-            self._db.close()
-            raise
+
+    def _discard(self) -> None:
+        """Remove the file if this open created it and nothing is recorded in it."""
+        if self._unused:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
     def _setup(self, model: str) -> None:
         db = self._db
@@ -149,14 +166,17 @@ class SqliteJournal:
     def _check_schema(self) -> None:
         """Refuse a database that is not a journal of this SDK, or of a newer format."""
         db = self._db
-        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
+        objects = db.execute("SELECT type, name FROM sqlite_master").fetchall()
+        if not objects:
             return
+        tables = {name for kind, name in objects if kind == "table"}
+        others = {name for kind, name in objects if kind != "table"} - _INDEXES
         columns = [row[1] for row in db.execute("PRAGMA table_info(items)")]
-        if tables != _TABLES or columns != _COLUMNS:
+        if tables != _TABLES or others or columns != _COLUMNS:
+            held = ", ".join(sorted(tables | others)) or "nothing"
             raise JournalError(
-                f"{self.path} is not a journal of this SDK (it holds the tables "
-                f"{', '.join(sorted(tables))}); it was left as it is: give another path"
+                f"{self.path} is not a journal of this SDK (it holds {held}); it was left as "
+                "it is: give another path"
             )
         schema = dict(db.execute("SELECT name, value FROM meta").fetchall()).get("schema")
         if schema != str(SCHEMA):
@@ -190,6 +210,11 @@ class SqliteJournal:
         # BEGIN inside the try: a Ctrl-C that lands just after it must still roll back, or the
         # next commit (the one that records the batch's last answers) finds a transaction open.
         try:
+            if _identity(self.path) != self._identity:  # SQLite would write on, unseen
+                raise JournalError(
+                    f"the journal {self.path} was removed or replaced while the batch ran; "
+                    "nothing more is sent"
+                )
             db.execute("BEGIN IMMEDIATE")
             self._unused = False  # from here on the file may hold a record: kept
             db.executemany(_UPSERT, rows)
@@ -216,9 +241,7 @@ class SqliteJournal:
         try:
             self.commit()
         finally:
-            if self._unused:  # removed while our lock still keeps any other run out
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+            self._discard()  # while our lock still keeps any other run out
             try:
                 self._db.close()
             except sqlite3.Error as exc:
@@ -229,6 +252,15 @@ class SqliteJournal:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """The file ``path`` names (device and inode), ``None`` when it is gone."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
 
 
 def _check_header(path: Path) -> None:

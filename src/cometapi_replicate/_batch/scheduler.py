@@ -171,12 +171,19 @@ class _Item:
     prediction: Prediction | None = None
     download_attempts: int = 0
     grace_ends: float | None = None
-    """While its prediction awaits its output (succeeded, output null): when it is taken as
-    it is."""
+    """When a state awaiting its output (succeeded, output null) is taken as it is: set the
+    first time the item is seen in one, never restarted (a server that goes back to
+    ``processing`` gets no second grace)."""
+
+    def holding(self) -> bool:
+        """Whether its latest state awaits its output."""
+        return self.prediction is not None and awaiting_output(self.prediction)
 
     def ends(self) -> float | None:
-        """When the item stops being polled: its deadline, or the end of its output grace."""
-        return min((t for t in (self.deadline, self.grace_ends) if t is not None), default=None)
+        """When the item stops being polled: its deadline, or, while it awaits its output, the
+        end of its output grace."""
+        grace = self.grace_ends if self.holding() else None
+        return min((t for t in (self.deadline, grace) if t is not None), default=None)
 
 
 class BatchScheduler:
@@ -400,13 +407,13 @@ class BatchScheduler:
         if isinstance(error, RateLimitError):
             return self._next_poll(item, now, 0.0)
         delay = self._retry_delay(item, error, retry_after, now)
+        ends = item.ends()
+        if item.holding() and (delay is None or (ends is not None and now + delay >= ends)):
+            assert item.prediction is not None  # no retry fits in the output grace, or the
+            item.grace_ends = now  # poll failed for good: the state it has is its end
+            return self._seen(item, item.prediction, now)
         if delay is None:
             return self._give_up(item, error, now)
-        ends = item.ends()
-        if item.grace_ends is not None and ends is not None and now + delay >= ends:
-            assert item.prediction is not None  # no retry fits in the output grace:
-            item.grace_ends = now  # the state it has is the one it ends with
-            return self._seen(item, item.prediction, now)
         if item.deadline is not None and now >= item.deadline:
             return self._timed_out(item, now)
         return self._next_poll(item, now, delay)
@@ -440,12 +447,11 @@ class BatchScheduler:
     def _seen(self, item: _Item, prediction: Prediction, now: float) -> list[Effect]:
         """A state of the prediction arrived (from its create or a poll)."""
         item.prediction = prediction
-        if not awaiting_output(prediction):
-            item.grace_ends = None
-        elif item.grace_ends is None:
+        awaiting = awaiting_output(prediction)
+        if awaiting and item.grace_ends is None:
             item.grace_ends = now + self.options.timing.output_grace
         ends = item.ends()
-        held = item.grace_ends is not None and ends is not None and now < ends
+        held = awaiting and ends is not None and now < ends
         if is_terminal(prediction) and not held:
             self._learn(item, prediction, now)
             item.record = replace(

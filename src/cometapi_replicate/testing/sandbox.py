@@ -42,14 +42,35 @@ REPLICATE_API = "https://api.replicate.com/v1"
 REPLICATE_STREAM = "https://stream.replicate.com/v1"
 """Where the real API's ``urls`` point (Replicate's hosts): a client must never follow them."""
 MAX_OUTPUT_BYTES = 1 << 30
+MAX_TIMES = 1_000_000
+"""The most requests one injected fault may cover."""
+MAX_DEPTH = 10_000_000
+"""The deepest ``Fault.nested`` body."""
 
 Target = Literal["create", "get", "file", "any"]
 EchoPlace = Literal["body", "header", "status", "error"]
 
 
+class _BadArgument(ValueError):
+    """A fault's argument out of its range."""
+
+
+def _seconds(value: float) -> float:
+    if not 0 <= value < math.inf:  # NaN fails every comparison
+        raise _BadArgument(f"seconds are finite and 0 or more, not {value!r}")
+    return value
+
+
+def _status(value: int, low: int, high: int) -> int:
+    if not low <= value <= high:
+        raise _BadArgument(f"the status is {low}-{high}, not {value!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Fault:
-    """A misbehaviour for the next matching request(s); build one with the class methods."""
+    """A misbehaviour for the next matching request(s); build one with the class methods
+    (an argument out of its range is a :class:`ValueError`)."""
 
     kind: Literal[
         "status", "html", "slow", "hang", "drop", "truncate", "drip", "nested", "echo", "id"
@@ -65,22 +86,22 @@ class Fault:
     @classmethod
     def server_error(cls, status: int = 502) -> Fault:
         """A 5xx with CometAPI's error envelope."""
-        return cls("status", status=status)
+        return cls("status", status=_status(status, 500, 599))
 
     @classmethod
     def rate_limit(cls, retry_after: float = 1.0) -> Fault:
-        """A 429 with ``Retry-After``."""
-        return cls("status", status=429, retry_after=retry_after)
+        """A 429 with ``Retry-After`` (seconds, finite and 0 or more)."""
+        return cls("status", status=429, retry_after=_seconds(retry_after))
 
     @classmethod
     def html(cls, status: int = 502) -> Fault:
-        """An HTML error page, as a proxy in front of the API sends."""
-        return cls("html", status=status)
+        """An HTML error page (a 4xx or 5xx), as a proxy in front of the API sends."""
+        return cls("html", status=_status(status, 400, 599))
 
     @classmethod
     def slow(cls, seconds: float) -> Fault:
-        """The normal answer, ``seconds`` late."""
-        return cls("slow", seconds=seconds)
+        """The normal answer, ``seconds`` (finite, 0 or more) late."""
+        return cls("slow", seconds=_seconds(seconds))
 
     @classmethod
     def hang(cls) -> Fault:
@@ -101,12 +122,15 @@ class Fault:
     def drip(cls, seconds: float = 1.0) -> Fault:
         """The normal answer, its body sent one byte every ``seconds`` (over real sockets;
         in process, the whole body arrives after ``seconds`` per byte)."""
-        return cls("drip", seconds=seconds)
+        return cls("drip", seconds=_seconds(seconds))
 
     @classmethod
     def nested(cls, depth: int = 100_000, status: int = 200) -> Fault:
-        """A JSON body of lists nested ``depth`` deep."""
-        return cls("nested", status=status, depth=depth)
+        """A JSON body of lists nested ``depth`` deep (1 to ``MAX_DEPTH``), with ``status``
+        (200-599)."""
+        if not 1 <= depth <= MAX_DEPTH:
+            raise _BadArgument(f"the depth is 1-{MAX_DEPTH}, not {depth!r}")
+        return cls("nested", status=_status(status, 200, 599), depth=depth)
 
     @classmethod
     def echo(cls, place: EchoPlace, *, escaped: bool = False) -> Fault:
@@ -135,6 +159,7 @@ _FAULT_ARGS: dict[str, Callable[[str], Any] | None] = {
     "drip": float,
     "nested": int,
     "echo": lambda place: place if place in ("body", "header", "status", "error") else None,
+    "wrong_id": str,
 }
 _TARGETS: dict[str, Target] = {"create": "create", "get": "get", "file": "file", "any": "any"}
 
@@ -142,7 +167,8 @@ _TARGETS: dict[str, Target] = {"create": "create", "get": "get", "file": "file",
 def parse_fault(spec: str) -> tuple[Fault, int, Target]:
     """``KIND[:ARG][*TIMES][@ON]`` (``rate_limit:2*3@get``: a 429 with ``Retry-After: 2`` on
     the next 3 GETs) as the arguments of :meth:`Sandbox.inject`: ``KIND`` is a :class:`Fault`
-    class method, ``ARG`` its first argument; ``TIMES`` defaults to 1, ``ON`` to ``any``."""
+    class method, ``ARG`` its first argument (in its range); ``TIMES`` (1 to ``MAX_TIMES``)
+    defaults to 1, ``ON`` to ``any``. Anything else is a :class:`ValueError`."""
     text, at, on = spec.strip().partition("@")
     text, star, times_text = text.partition("*")
     kind, colon, arg = text.partition(":")
@@ -150,17 +176,28 @@ def parse_fault(spec: str) -> tuple[Fault, int, Target]:
         times = int(times_text) if star else 1
         target = _TARGETS[on if at else "any"]
         convert = _FAULT_ARGS[kind]
-        if times < 1 or (colon and convert is None):
+        if not 1 <= times <= MAX_TIMES or (colon and convert is None):
             raise ValueError
         value = convert(arg) if colon and convert is not None else None
         factory = getattr(Fault, kind)
         fault: Fault = factory() if value is None else factory(value)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError) as exc:
+        reason = f" ({exc})" if isinstance(exc, _BadArgument) else ""
         raise ValueError(
             f"a fault is KIND[:ARG][*TIMES][@ON], KIND one of {', '.join(_FAULT_ARGS)}, "
-            f"TIMES at least 1, ON one of {', '.join(_TARGETS)}; not {spec!r}"
+            f"TIMES at least 1 and at most {MAX_TIMES}, ON one of {', '.join(_TARGETS)}; "
+            f"not {spec!r}{reason}"
         ) from None
     return fault, times, target
+
+
+@dataclass
+class _Pending:
+    """An injected fault and how many more requests of kind ``on`` it answers."""
+
+    on: Target
+    fault: Fault
+    times: int
 
 
 @dataclass(frozen=True)
@@ -241,7 +278,7 @@ class Sandbox:
     rate_limited: int = field(default=0, init=False)
     """Creates refused by ``create_rate`` with 429."""
     _predictions: dict[str, _Prediction] = field(default_factory=dict, init=False, repr=False)
-    _faults: list[tuple[Target, Fault]] = field(default_factory=list, init=False, repr=False)
+    _faults: list[_Pending] = field(default_factory=list, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _tokens: float | None = field(default=None, init=False, repr=False)
     _refilled: float = field(default=0.0, init=False, repr=False)
@@ -272,7 +309,11 @@ class Sandbox:
     def inject(self, fault: Fault, *, times: int = 1, on: Target = "any") -> None:
         """Misbehave on the next ``times`` requests of kind ``on``."""
         with self._lock:
-            self._faults.extend([(on, fault)] * times)
+            self._inject(fault, times, on)
+
+    def _inject(self, fault: Fault, times: int, on: Target) -> None:
+        if times > 0:
+            self._faults.append(_Pending(on, fault, times))
 
     def transport(self) -> httpx.MockTransport:
         """An in-process httpx transport (sync and async) serving the API and the files."""
@@ -311,10 +352,12 @@ class Sandbox:
         return reply
 
     def _take_fault(self, kind: Target) -> Fault | None:
-        for index, (on, fault) in enumerate(self._faults):
-            if on in (kind, "any"):
-                del self._faults[index]
-                return fault
+        for index, pending in enumerate(self._faults):
+            if pending.on in (kind, "any"):
+                pending.times -= 1
+                if not pending.times:
+                    del self._faults[index]
+                return pending.fault
         return None
 
     def _api(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
@@ -350,7 +393,7 @@ class Sandbox:
         if method == "POST" and path == FAULTS_PATH:
             try:
                 spec = json.loads(body)["fault"]
-            except (ValueError, KeyError, TypeError):
+            except (ValueError, KeyError, TypeError, RecursionError):
                 spec = None
             if not isinstance(spec, str):
                 return _error(400, 'The body must be {"fault": "KIND..."}', "invalid_request")
@@ -358,8 +401,8 @@ class Sandbox:
                 fault, times, on = parse_fault(spec)
             except ValueError as exc:
                 return _error(400, str(exc), "invalid_request")
-            self._faults.extend([(on, fault)] * times)
-            return _json(200, {"pending": len(self._faults)})
+            self._inject(fault, times, on)
+            return _json(200, {"pending": sum(p.times for p in self._faults)})
         return _error(404, f"No route for {method} {path}", "")
 
     def _throttle(self) -> float | None:
