@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -328,7 +329,16 @@ def test_ctrl_c_or_sigterm_prints_the_command_that_resumes(
     assert last.startswith(f"{word}; resume with: cometapi-replicate batch ")
     resume = shlex.split(last.split("resume with: ", 1)[1])
     finished = run_cli(server, resume[1:])
-    assert finished.returncode == 0, finished.stderr
+    # A signal that lands between a create's send and its record loses that answer: the item is
+    # unknown (never created twice), at most one per interrupt, and everything else succeeds.
+    summary = re.search(
+        r"(\d+) succeeded, 0 failed, 0 canceled, 0 timed out, (\d+) unknown, 0 error",
+        finished.stderr,
+    )
+    assert summary is not None, finished.stderr
+    succeeded, unknown = int(summary[1]), int(summary[2])
+    assert succeeded + unknown == len(lines) and unknown <= 1, finished.stderr
+    assert finished.returncode == (0 if unknown == 0 else 1), finished.stderr
     assert len(manifest(finished.stdout)) == len(lines)
     assert set(server.sandbox.creates.values()) == {1}
 

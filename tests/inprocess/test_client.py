@@ -770,7 +770,7 @@ def test_a_server_flipping_back_to_processing_does_not_restart_the_grace(
     client, api = make(flips)
     p = client.wait("pred1", timeout=600)  # the grace, not the timeout, ends it
     assert p.status == "succeeded" and p.output is None
-    grace = cr.timing.OUTPUT_GRACE
+    grace = cr.OUTPUT_GRACE
     assert clock.now <= grace + 2.0 and len(api.requests) < 20, (clock.now, len(api.requests))
 
 
@@ -780,7 +780,7 @@ def test_a_poll_refused_during_the_grace_returns_the_state_already_seen(
     gone = json_response({"detail": "gone"}, status=404)
     client, _ = make([NO_OUTPUT, gone])
     p = client.wait("pred1")
-    assert p.status == "succeeded" and p.output is None and clock.now < cr.timing.OUTPUT_GRACE
+    assert p.status == "succeeded" and p.output is None and clock.now < cr.OUTPUT_GRACE
 
 
 def test_run_reports_no_state_without_its_output_to_on_update(make: Any) -> None:
