@@ -22,6 +22,7 @@ from ._errors import (
     BadRequestError,
     CometAPIError,
     InternalServerError,
+    InvalidInputError,
     JournalError,
     MissingAPIKeyError,
     NotFoundError,
@@ -35,7 +36,10 @@ from ._errors import (
     ResponseValidationError,
     WaitTimeoutError,
 )
+from ._inputs import TypedInput
 from ._logs import setup_logging
+from ._models import input_type
+from ._outputs import output_text
 from ._progress import Progress, parse_progress
 from ._settings import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS
 from ._status import (
@@ -110,6 +114,7 @@ __all__ = [
     "Clock",
     "CometAPIError",
     "InternalServerError",
+    "InvalidInputError",
     "JournalError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -125,9 +130,12 @@ __all__ = [
     "Progress",
     "RateLimitError",
     "ResponseValidationError",
+    "TypedInput",
     "WaitTimeoutError",
     "__version__",
+    "input_type",
     "is_terminal",
+    "output_text",
     "output_urls",
     "parse_progress",
     "raise_for_failure",
