@@ -264,7 +264,7 @@ class _Checker:
                 if not trial.problems:
                     break
             else:
-                return f"{self._accepts(schema)}, not {self._shown(value)}"
+                return f"{self._accepts(schema)}; not {self._shown(value)}"
         enum = schema.get("enum")
         if isinstance(enum, list) and enum:
             if any(_same(value, c) or _same(_lax_number(value), c) for c in enum):
@@ -274,7 +274,7 @@ class _Checker:
             return f"one of {', '.join(_json_text(c) for c in enum)}; not {self._shown(value)}"
         types = _types(schema)
         if types and not any(self._fits(value, kind, schema) for kind in types):
-            return f"{self._accepts(schema)}, not {self._shown(value)}"
+            return f"{self._accepts(schema)}; not {self._shown(value)}"
         kind = next((k for k in types if self._fits(value, k, schema)), None)
         if kind in ("integer", "number") or (kind is None and _number(value) is not None):
             return self._range_problem(_lax_number(value), schema)
@@ -373,7 +373,7 @@ class _Checker:
         low, high = _number(schema.get(low_key)), _number(schema.get(high_key))
         if (low is not None and len(value) < low) or (high is not None and len(value) > high):
             span = _range(low, high, {})
-            return f"{span} {unit}, not {len(value)}"
+            return f"{span} {unit}; not {len(value)}"
         return None
 
     def _accepts(self, schema: Mapping[str, Any]) -> str:
@@ -391,10 +391,14 @@ class _Checker:
 def _unknown(name: str, properties: Iterable[str]) -> str:
     names = sorted(properties)
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    if not close:
-        lowered = {n.lower().replace("_", ""): n for n in names}
-        match = lowered.get(name.lower().replace("_", "").replace("-", ""))
-        close = [match] if match else []
+    if not close:  # "steps" for num_inference_steps, "aspectRatio" for aspect_ratio
+        wanted = re.sub(r"[^a-z0-9]", "", name.lower())
+        close = [
+            n
+            for n in names
+            if wanted
+            and (wanted in (plain := re.sub(r"[^a-z0-9]", "", n.lower())) or plain == wanted)
+        ][:3]
     if close:
         return "unknown input; did you mean " + " or ".join(close) + "?"
     return "unknown input; the inputs are " + ", ".join(names)
