@@ -39,7 +39,6 @@ from ._errors import (
 from ._inputs import TypedInput
 from ._logs import setup_logging
 from ._models import input_type
-from ._outputs import output_text
 from ._progress import Progress, parse_progress
 from ._settings import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS
 from ._status import (
@@ -56,6 +55,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._batch.records import BatchOutcome, BatchResult, BatchSummary
     from ._batch.runner import AsyncBatch, Batch
+    from ._outputs import output_text
 
 _LAZY = {
     "AsyncBatch": "_batch.runner",
@@ -63,12 +63,13 @@ _LAZY = {
     "BatchOutcome": "_batch.records",
     "BatchResult": "_batch.records",
     "BatchSummary": "_batch.records",
+    "output_text": "_outputs",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The batch names, imported on first use: a program that runs no batch never pays for
-    them (nor for ``sqlite3`` and ``asyncio``)."""
+    """The batch names and ``output_text``, imported on first use: a program that runs no
+    batch never pays for them (nor for ``sqlite3`` and ``asyncio``)."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib

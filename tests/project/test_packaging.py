@@ -114,7 +114,8 @@ import cometapi_replicate as sdk
 later = ("asyncio", "sqlite3", "httpcore", "cometapi_replicate._batch.scheduler",
          "cometapi_replicate._batch.runner", "cometapi_replicate._batch.journal",
          "cometapi_replicate._download", "cometapi_replicate._outputs",
-         "cometapi_replicate._staging", "cometapi_replicate._cli.main")
+         "cometapi_replicate._staging", "cometapi_replicate._cli.main",
+         "cometapi_replicate_models", "cometapi_replicate._model_inputs", "difflib")
 print(sorted(m for m in later if m in sys.modules))
 from cometapi_replicate import Batch, JournalError
 print(Batch.__module__, JournalError.__module__, sdk.BatchSummary.__name__, "Batch" in dir(sdk))
