@@ -220,8 +220,7 @@ def _lax_number(value: object) -> object:
     """A string that spells a number, as that number: cog's pydantic takes ``"90"`` for an
     integer input (as a web form sends it); anything else unchanged."""
     if isinstance(value, str) and _NUMERIC.fullmatch(value):
-        number = float(value)
-        return int(number) if number.is_integer() and _INTEGER.fullmatch(value) else number
+        return int(value) if _INTEGER.fullmatch(value) else float(value)
     return value
 
 
@@ -255,7 +254,7 @@ class _Checker:
         if depth > MAX_DEPTH or not schema:
             return None
         if value is None:
-            return None if self._nullable(schema) else f"{self._accepts(schema)}, not null"
+            return None if self._nullable(schema) else f"{self._accepts(schema)}; not null"
         alternatives = schema.get("anyOf") or schema.get("oneOf")
         if isinstance(alternatives, list) and alternatives:
             for alternative in alternatives:
@@ -269,8 +268,6 @@ class _Checker:
         if isinstance(enum, list) and enum:
             if any(_same(value, c) or _same(_lax_number(value), c) for c in enum):
                 return None
-            if isinstance(value, int | float) and any(str(value) == c for c in enum):
-                return None  # a number (or bool) for a string choice: cog's pydantic converts it
             return f"one of {', '.join(_json_text(c) for c in enum)}; not {self._shown(value)}"
         types = _types(schema)
         if types and not any(self._fits(value, kind, schema) for kind in types):
@@ -506,6 +503,10 @@ class ModelSchema:
     ) -> Any:
         types = [t for t in _types(schema) if t != "null"]
         enum = schema.get("enum")
+        if isinstance(enum, list) and parsed is MISSING:  # the choice the text spells
+            for choice in enum:
+                if text == (choice if isinstance(choice, str) else json.dumps(choice)):
+                    return choice
         if not types and isinstance(enum, list) and enum:
             types = [_enum_type(enum)]
         if text.startswith("@") and (schema.get("format") == "uri" or not types):
@@ -515,6 +516,8 @@ class ModelSchema:
         kind = types[0] if len(types) == 1 else None
         try:
             if kind == "integer":
+                if parsed is MISSING and _INTEGER.fullmatch(text):
+                    return int(text)
                 number = float(text) if parsed is MISSING else float(parsed)
                 if not number.is_integer():
                     raise ValueError
