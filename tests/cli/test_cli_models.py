@@ -155,3 +155,12 @@ def test_a_batch_checks_every_line_before_the_first_create(
     done = cli(live_env, "batch", FLUX, "--inputs", str(inputs), "--out", str(out), "--no-validate")
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["1", "c"]
+
+
+def test_the_models_guide_shows_what_inputs_prints(env: dict[str, str]) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "guides" / "models.md").read_text("utf-8")
+    block = page.split("<!-- inputs-output -->\n```console\n", 1)[1].split("```", 1)[0]
+    command, *shown = block.splitlines()
+    assert shown[-1] == "..."
+    result = cli(env, *command.removeprefix("$ cometapi-replicate ").split())
+    assert result.stdout.splitlines()[: len(shown) - 1] == shown[:-1]
