@@ -18,9 +18,11 @@ and inline titles dropped, so class names follow the document's structure; and
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import hashlib
+import io
 import json
 import keyword
 import os
@@ -30,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -261,12 +262,9 @@ class Generated:
     """Why the generator could not type ``Input`` (empty when typed)."""
 
 
-def generate_model(
-    doc: ModelDocument, model: str, output: Path, templates: Path, bindir: str | None = None
-) -> Generated:
+def generate_model(doc: ModelDocument, model: str, output: Path, templates: Path) -> Generated:
     """Write the subpackage of ``model`` into ``output`` (replaced); never raises for what the
     generator does with the document: an ``Input`` it cannot type gives ``TYPED = False``."""
-    bindir = bindir or str(Path(sys.executable).parent)
     shutil.rmtree(output, ignore_errors=True)
     output.mkdir(parents=True)
     document = generator_document(doc, model)
@@ -275,27 +273,10 @@ def generate_model(
         spec = Path(tmp) / "openapi.json"
         spec.write_text(json.dumps(document, sort_keys=True), "utf-8")
         out = Path(tmp) / "out"
-        command = [
-            *(os.path.join(bindir, "openapi-python-client"), "generate"),
-            *("--path", str(spec), "--config", str(CONFIG)),
-            *("--custom-template-path", str(templates)),
-            *("--meta", "none", "--output-path", str(out), "--overwrite"),
-        ]
-        try:
-            if problem:
-                raise _Skip
-            result = subprocess.run(
-                command, capture_output=True, text=True, check=False, timeout=300
-            )
-            text = result.stdout + result.stderr
-            failed = result.returncode != 0
-        except subprocess.TimeoutExpired:
-            text, failed = "the generator took more than 300 s", True
-        except _Skip:
-            text, failed = problem, True
+        text = problem or _run_generator(spec, out, templates)
         models = out / "models"
-        if failed or not (models / "input_.py").is_file():
-            problem = problem or _problem(text) or "the generator made no Input class"
+        if problem or not (models / "input_.py").is_file():
+            problem = problem or text or "the generator made no Input class"
         else:
             shutil.copytree(models, output / "models")
             shutil.copy2(out / "types.py", output / "types.py")
@@ -306,8 +287,22 @@ def generate_model(
     return Generated(model, typed, problem)
 
 
-class _Skip(Exception):
-    """The document is known to give a broken class: the generator is not run."""
+def _run_generator(spec: Path, out: Path, templates: Path) -> str:
+    """Run the pinned generator on ``spec`` into ``out``, in this process (its start-up would
+    otherwise cost more than the run); what it reports, or why it failed (empty: nothing)."""
+    import openapi_python_client as generator
+    from openapi_python_client.config import Config, ConfigFile, MetaType
+
+    try:
+        config = Config.from_sources(
+            ConfigFile.load_from_path(CONFIG), MetaType.NONE, spec, "utf-8", True, out
+        )
+        with contextlib.redirect_stdout(io.StringIO()):  # "Generating <dir>"
+            errors = generator.generate(config=config, custom_template_path=templates)
+    except Exception as exc:  # any document: a failure to type is reported, never a crash
+        return f"the generator failed: {type(exc).__name__}: {str(exc)[:500]}"
+    said = (" ".join(filter(None, (e.header, e.detail))) for e in errors)
+    return "; ".join(said)[:2000]
 
 
 RESERVED = frozenset({"additional_properties", "additional_keys", "to_dict", "from_dict"})
@@ -339,14 +334,6 @@ def clashes(schemas: Mapping[str, Any]) -> str:
                 seen[python] = str(name)
         pending.extend(v for k, v in node.items() if k not in VALUES)
     return "; ".join(sorted(set(found)))
-
-
-def _problem(text: str) -> str:
-    """The generator's own words on what it could not do, without its boilerplate."""
-    skip = ("Generating ", "Warning(s) encountered", "If you believe", "Skipping Integration")
-    lines = [line.strip() for line in text.splitlines()]
-    kept = [line for line in lines if line and not line.startswith(skip)]
-    return " ".join(kept)[:2000]
 
 
 def _exports(models_init: Path) -> list[str]:
@@ -460,7 +447,6 @@ def generate_models(
     output: Path = TARGET,
     models_dir: Path = MODELS_DIR,
     only: str | None = None,
-    jobs: int | None = None,
 ) -> list[Generated]:
     """Regenerate the package into ``output`` from ``models_dir``: the whole package (replaced),
     or with ``only``, that model's subpackage and the package's ``MODELS``. Each model's code
@@ -481,13 +467,10 @@ def generate_models(
         except TemplatePatchError as exc:
             raise ModelDocumentError(f"template patch openapi/templates/{exc}") from None
 
-        def one(model: str) -> Generated:
-            return generate_model(
-                selected[model], model, output / paths[model], Path(templates), bindir
-            )
-
-        with ThreadPoolExecutor(max_workers=jobs or min(2, os.cpu_count() or 1)) as pool:
-            results = list(pool.map(one, selected))
+        results = [
+            generate_model(selected[model], model, output / paths[model], Path(templates))
+            for model in selected
+        ]
     for owner in {dotted_path(m).split(".")[0] for m in documents}:
         (output / owner / "__init__.py").write_text("", "utf-8")
     (output / "py.typed").write_text("", "utf-8")

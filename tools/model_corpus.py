@@ -23,7 +23,8 @@ import json
 import sys
 import tempfile
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -54,9 +55,12 @@ def extract(path: Path, wanted: list[str], out: Path) -> int:
     return 1 if missing else 0
 
 
-def try_model(
-    entry: dict[str, Any], root: Path, templates: Path, bindir: str
-) -> tuple[str, str, str]:
+def _start(root: Path) -> None:
+    """A worker process imports the subpackages it writes from ``root``."""
+    sys.path.insert(0, str(root))
+
+
+def try_model(entry: dict[str, Any], root: Path, templates: Path) -> tuple[str, str, str]:
     """``(model, outcome, detail)``: outcome is typed, untyped, refused or crashed."""
     model = f"{entry.get('owner')}/{entry.get('name')}"
     text = (json.dumps(entry, indent=2) + "\n").encode()
@@ -70,7 +74,7 @@ def try_model(
         if doc.model is not None:
             add_model.compare_models(model, doc, doc)
         package = root / gm.PACKAGE / dotted.replace(".", "/")
-        result = gm.generate_model(doc, model, package, templates, bindir)
+        result = gm.generate_model(doc, model, package, templates)
         (package.parent / "__init__.py").touch()
         if not result.typed:
             return model, "untyped", result.problem[:300]
@@ -101,17 +105,15 @@ def _value(member: Any) -> Any:
 
 def run(path: Path, limit: int | None, jobs: int) -> int:
     models = bundle(path)[:limit]
-    bindir = str(Path(sys.executable).parent)
     counts: collections.Counter[str] = collections.Counter()
     round_trips: collections.Counter[str] = collections.Counter()
     with tempfile.TemporaryDirectory() as tmp:
         root, templates = Path(tmp) / "tree", Path(tmp) / "templates"
         (root / gm.PACKAGE).mkdir(parents=True)
         (root / gm.PACKAGE / "__init__.py").write_text("", "utf-8")
-        sys.path.insert(0, str(root))
         patched_templates(templates)
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            done = pool.map(lambda e: try_model(e, root, templates, bindir), models)
+        with ProcessPoolExecutor(jobs, initializer=_start, initargs=(root,)) as pool:
+            done = pool.map(try_model, models, repeat(root), repeat(templates), chunksize=8)
             for index, (model, outcome, detail) in enumerate(done, 1):
                 counts[outcome] += 1
                 if outcome == "typed":
