@@ -261,7 +261,7 @@ def apply(
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text)
             gm.write_record(models_dir, plan_.model, plan_.file, text, plan_.doc, source)
-            results = gm.generate_models(output, models_dir)
+            results = gm.generate_models(output, models_dir, only=plan_.model)
         except BaseException:
             for saved, into in ((backup / "models", models_dir), (backup / "package", output)):
                 shutil.rmtree(into, ignore_errors=True)

@@ -18,9 +18,11 @@ and inline titles dropped, so class names follow the document's structure; and
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import hashlib
+import io
 import json
 import keyword
 import os
@@ -30,12 +32,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from openapi_python_client import strings
 
 from tools.templates import TemplatePatchError, patched_templates
 
@@ -154,20 +156,20 @@ def dotted_path(model: str) -> str:
 def enum_member_names(values: Iterable[Any]) -> list[str]:
     """The enum member name of each value, in order: the value's text upper-cased, each run of
     characters other than ASCII letters and digits one underscore (trimmed at the ends), a
-    leading ``-`` as ``MINUS_``, ``V`` before a leading digit (``"16:9"`` -> ``V16_9``,
-    ``0.5`` -> ``V0_5``), ``VALUE_<index>`` when nothing is left, and ``_2``, ``_3``... after a
-    name already taken."""
+    leading ``-`` as ``MINUS_`` (``-1`` -> ``MINUS_1``), else ``V`` before a leading digit
+    (``"16:9"`` -> ``V16_9``, ``0.5`` -> ``V0_5``), ``VALUE_<index>`` when nothing is left
+    (``""``, ``"é"``), and ``_2``, ``_3``... after a name already taken (``"1-1"`` after
+    ``"1:1"``: ``V1_1_2``)."""
     names: list[str] = []
     for index, value in enumerate(values):
         text = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
-        minus = text.startswith("-")
         name = re.sub(r"[^0-9A-Za-z]+", "_", text.lstrip("-")).strip("_").upper()
         if not name:
             name = f"VALUE_{index}"
+        elif text.startswith("-"):
+            name = f"MINUS_{name}"
         elif name[0].isdigit():
             name = f"V{name}"
-        if minus:
-            name = f"MINUS_{name}"
         base, n = name, 2
         while name in names:
             name, n = f"{base}_{n}", n + 1
@@ -230,8 +232,16 @@ def _prepare(node: Any, schema: bool = True) -> None:
     if schema:
         if isinstance(node.get("title"), str):
             del node["title"]
-        if isinstance(node.get("enum"), list):
-            node["x-enum-varnames"] = enum_member_names(node["enum"])
+        enum = node.get("enum")
+        if isinstance(enum, list):
+            values = [v for v in enum if v is not None]
+            kinds = {type(v) for v in values}
+            if kinds in ({str}, {int}):
+                node["x-enum-varnames"] = enum_member_names(values)
+            else:  # the generator types enums of strings or of integers only
+                del node["enum"]
+                if "type" not in node and kinds and kinds <= {int, float}:
+                    node["type"] = "number"
     for key, value in node.items():
         if schema and key in VALUES:
             continue
@@ -252,36 +262,21 @@ class Generated:
     """Why the generator could not type ``Input`` (empty when typed)."""
 
 
-def generate_model(
-    doc: ModelDocument, model: str, output: Path, templates: Path, bindir: str | None = None
-) -> Generated:
+def generate_model(doc: ModelDocument, model: str, output: Path, templates: Path) -> Generated:
     """Write the subpackage of ``model`` into ``output`` (replaced); never raises for what the
     generator does with the document: an ``Input`` it cannot type gives ``TYPED = False``."""
-    bindir = bindir or str(Path(sys.executable).parent)
     shutil.rmtree(output, ignore_errors=True)
     output.mkdir(parents=True)
-    problem = ""
+    document = generator_document(doc, model)
+    problem = clashes(document["components"]["schemas"])
     with tempfile.TemporaryDirectory() as tmp:
         spec = Path(tmp) / "openapi.json"
-        spec.write_text(json.dumps(generator_document(doc, model), sort_keys=True), "utf-8")
+        spec.write_text(json.dumps(document, sort_keys=True), "utf-8")
         out = Path(tmp) / "out"
-        command = [
-            *(os.path.join(bindir, "openapi-python-client"), "generate"),
-            *("--path", str(spec), "--config", str(CONFIG)),
-            *("--custom-template-path", str(templates)),
-            *("--meta", "none", "--output-path", str(out), "--overwrite"),
-        ]
-        try:
-            result = subprocess.run(
-                command, capture_output=True, text=True, check=False, timeout=300
-            )
-            text = result.stdout + result.stderr
-            failed = result.returncode != 0
-        except subprocess.TimeoutExpired:
-            text, failed = "the generator took more than 300 s", True
+        text = problem or _run_generator(spec, out, templates)
         models = out / "models"
-        if failed or not (models / "input_.py").is_file():
-            problem = _problem(text) or "the generator made no Input class"
+        if problem or not (models / "input_.py").is_file():
+            problem = problem or text or "the generator made no Input class"
         else:
             shutil.copytree(models, output / "models")
             shutil.copy2(out / "types.py", output / "types.py")
@@ -292,12 +287,53 @@ def generate_model(
     return Generated(model, typed, problem)
 
 
-def _problem(text: str) -> str:
-    """The generator's own words on what it could not do, without its boilerplate."""
-    skip = ("Generating ", "Warning(s) encountered", "If you believe", "Skipping Integration")
-    lines = [line.strip() for line in text.splitlines()]
-    kept = [line for line in lines if line and not line.startswith(skip)]
-    return " ".join(kept)[:2000]
+def _run_generator(spec: Path, out: Path, templates: Path) -> str:
+    """Run the pinned generator on ``spec`` into ``out``, in this process (its start-up would
+    otherwise cost more than the run); what it reports, or why it failed (empty: nothing)."""
+    import openapi_python_client as generator
+    from openapi_python_client.config import Config, ConfigFile, MetaType
+
+    try:
+        config = Config.from_sources(
+            ConfigFile.load_from_path(CONFIG), MetaType.NONE, spec, "utf-8", True, out
+        )
+        with contextlib.redirect_stdout(io.StringIO()):  # "Generating <dir>"
+            errors = generator.generate(config=config, custom_template_path=templates)
+    except Exception as exc:  # any document: a failure to type is reported, never a crash
+        return f"the generator failed: {type(exc).__name__}: {str(exc)[:500]}"
+    said = (" ".join(filter(None, (e.header, e.detail))) for e in errors)
+    return "; ".join(said)[:2000]
+
+
+RESERVED = frozenset({"additional_properties", "additional_keys", "to_dict", "from_dict"})
+"""Attribute names of every generated class: an input named so would replace one."""
+
+
+def clashes(schemas: Mapping[str, Any]) -> str:
+    """Why the generator's class for an object in ``schemas`` would be broken (empty: it would
+    not): two properties with one Python name (``HR`` and ``hr``), or one named as a member
+    of every generated class (``to_dict``)."""
+    found: list[str] = []
+    pending: list[Any] = list(schemas.values())
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        properties = node.get("properties")
+        if isinstance(properties, dict):
+            seen: dict[str, str] = {}
+            for name in properties:
+                python = str(strings.PythonIdentifier(str(name), prefix="field_"))
+                if python in RESERVED or python.startswith("__"):
+                    found.append(f"the input `{name}` would replace the class's own `{python}`")
+                elif python in seen:
+                    found.append(f"the inputs `{seen[python]}` and `{name}` are both `{python}`")
+                seen[python] = str(name)
+        pending.extend(v for k, v in node.items() if k not in VALUES)
+    return "; ".join(sorted(set(found)))
 
 
 def _exports(models_init: Path) -> list[str]:
@@ -408,34 +444,33 @@ def vendored(models_dir: Path = MODELS_DIR) -> dict[str, ModelDocument]:
 
 
 def generate_models(
-    output: Path = TARGET, models_dir: Path = MODELS_DIR, jobs: int | None = None
+    output: Path = TARGET,
+    models_dir: Path = MODELS_DIR,
+    only: str | None = None,
 ) -> list[Generated]:
-    """Regenerate the whole package into ``output`` (replaced) from ``models_dir``."""
+    """Regenerate the package into ``output`` from ``models_dir``: the whole package (replaced),
+    or with ``only``, that model's subpackage and the package's ``MODELS``. Each model's code
+    depends on its document alone, so either way ``output`` holds what a whole run gives."""
     stale = problems(models_dir)
     if stale:
         raise ModelDocumentError("\n".join(stale))
     documents = vendored(models_dir)
+    selected = documents if only is None else {only: documents[only]}
     bindir = str(Path(sys.executable).parent)
-    shutil.rmtree(output, ignore_errors=True)
-    output.mkdir(parents=True)
+    if only is None:
+        shutil.rmtree(output, ignore_errors=True)
+    output.mkdir(parents=True, exist_ok=True)
+    paths = {model: dotted_path(model).replace(".", "/") for model in selected}
     with tempfile.TemporaryDirectory() as templates:
         try:
             patched_templates(Path(templates))
         except TemplatePatchError as exc:
             raise ModelDocumentError(f"template patch openapi/templates/{exc}") from None
-        with ThreadPoolExecutor(max_workers=jobs or min(2, os.cpu_count() or 1)) as pool:
-            results = list(
-                pool.map(
-                    lambda item: generate_model(
-                        item[1],
-                        item[0],
-                        output / dotted_path(item[0]).replace(".", "/"),
-                        Path(templates),
-                        bindir,
-                    ),
-                    documents.items(),
-                )
-            )
+
+        results = [
+            generate_model(selected[model], model, output / paths[model], Path(templates))
+            for model in selected
+        ]
     for owner in {dotted_path(m).split(".")[0] for m in documents}:
         (output / owner / "__init__.py").write_text("", "utf-8")
     (output / "py.typed").write_text("", "utf-8")
@@ -447,16 +482,17 @@ def generate_models(
         f"MODELS: dict[str, str] = {mapping!r}\n",
         "utf-8",
     )
-    _format(output, bindir)
+    _format(output, ["."] if only is None else ["__init__.py", *paths.values()], bindir)
     return results
 
 
-def _format(output: Path, bindir: str) -> None:
-    """The generator's post-hooks (openapi/config.yaml), once over the whole package."""
+def _format(output: Path, paths: list[str], bindir: str) -> None:
+    """The generator's post-hooks (openapi/config.yaml) on ``paths`` (relative to ``output``),
+    in one run for all the models rather than one per model."""
     ruff = os.path.join(bindir, "ruff")
     for command in (
-        [ruff, "check", ".", "--isolated", "--no-cache", "--fix-only", "--extend-select=I"],
-        [ruff, "format", ".", "--isolated", "--no-cache"],
+        [ruff, "check", *paths, "--isolated", "--no-cache", "--fix-only", "--extend-select=I"],
+        [ruff, "format", *paths, "--isolated", "--no-cache"],
     ):
         result = subprocess.run(command, cwd=output, capture_output=True, text=True, check=False)
         if result.returncode != 0:
