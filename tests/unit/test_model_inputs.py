@@ -295,3 +295,61 @@ def test_a_number_read_from_its_text_is_the_number(number: float) -> None:
     read = SHAPED.coerce("strength", json.dumps(number))
     assert read == number or math.isclose(read, number)
     assert (SHAPED.problems({**GOOD, "strength": number}) == []) is (0 <= number <= 1)
+
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "model-documents"
+DOCUMENTS = sorted(FIXTURES.glob("*.json"))
+
+
+def fixture(path: Path) -> tuple[ModelSchema, dict[str, Any]]:
+    model = json.loads(path.read_text("utf-8"))
+    schemas = model["latest_version"]["openapi_schema"]["components"]["schemas"]
+    schema = ModelSchema(f"{model['owner']}/{model['name']}", schemas)
+    return schema, dict(model["default_example"]["input"] or {})
+
+
+@pytest.mark.parametrize("path", DOCUMENTS, ids=[p.stem for p in DOCUMENTS])
+def test_each_real_document_takes_its_example_and_refuses_each_kind_of_mistake(
+    path: Path,
+) -> None:
+    schema, example = fixture(path)
+    assert schema.problems(example) == []
+    for spec in schema.fields:
+        assert spec.accepts and spec.type  # inputs describes every field
+    with pytest.raises(InvalidInputError, match="unknown input"):
+        schema.check({**example, "no_such_input_zz": 1})
+    for spec in schema.fields:
+        if spec.choices is not None:
+            bad_choice = "not-a-choice" if isinstance(spec.choices[0], str) else -12345
+            with pytest.raises(ValueError, match=spec.name):
+                schema.check({**example, spec.name: bad_choice})
+        elif spec.maximum is not None and spec.type in ("integer", "number"):
+            with pytest.raises(ValueError, match=f"{spec.name}: "):
+                schema.check({**example, spec.name: int(spec.maximum) + 1})
+
+
+def test_the_real_documents_say_which_outputs_are_streamed_text() -> None:
+    streamed = {fixture(p)[0].model for p in DOCUMENTS if fixture(p)[0].output().streamed_text}
+    assert streamed == {
+        "andreasjansson/plasma",
+        "lucataco/moondream2",
+        "lucataco/ollama-llama3.3-70b",
+    }
+    restored, _ = fixture(FIXTURES / "microsoft__bringing-old-photos-back-to-life.json")
+    assert restored.output().files and not restored.output().text
+
+
+def test_choices_of_a_number_input_written_as_strings_take_the_number() -> None:
+    """An old cog writes ``enum: ["32", "64"]`` with ``type: integer``; the model takes 64."""
+    old = ModelSchema(
+        "o/old",
+        {
+            "Input": {
+                "type": "object",
+                "properties": {"side": {"enum": ["32", "64"], "type": "integer", "default": 64}},
+            }
+        },
+    )
+    assert old.problems({"side": 64}) == [] and old.problems({"side": "64"}) == []
+    assert list(problems(old, {"side": 48})) == ["side"]
+    assert list(problems(FLUX, {"prompt": "a", "megapixels": 1})) == ["megapixels"]
