@@ -14,6 +14,7 @@ from cometapi_replicate_models.black_forest_labs.flux_schnell.schema import SCHE
 
 from cometapi_replicate.testing import SANDBOX_KEY, Sandbox, SandboxServer
 
+from .test_cli import served
 from .test_e2e import cli
 
 FLUX = "black-forest-labs/flux-schnell"
@@ -164,3 +165,19 @@ def test_the_models_guide_shows_what_inputs_prints(env: dict[str, str]) -> None:
     assert shown[-1] == "..."
     result = cli(env, *command.removeprefix("$ cometapi-replicate ").split())
     assert result.stdout.splitlines()[: len(shown) - 1] == shown[:-1]
+
+
+def test_the_sandbox_command_checks_inputs_unless_told_not_to(env: dict[str, str]) -> None:
+    base = {k: v for k, v in env.items() if k not in ("COMETAPI_BASE_URL", "COMETAPI_KEY")}
+    for flags, code in (((), 4), (("--no-validate",), 0)):
+        with served(base, *flags) as printed:
+            pointed = {
+                **base,
+                "COMETAPI_BASE_URL": printed["base_url"],
+                "COMETAPI_KEY": printed["key"],
+            }
+            result = cli(
+                pointed, "create", FLUX, "-i", "prompt=a", "-i", "style=ink", "--no-validate"
+            )
+            assert result.returncode == code, result.stderr
+            assert ("422: Input validation failed: input.style" in result.stderr) is (code == 4)
