@@ -22,6 +22,7 @@ import yaml
 
 from tools import generate_models as gm
 
+from ..documents import containing
 from ..tree import copy_env, copy_tree, make_in
 
 FIXTURES = gm.ROOT / "tests" / "fixtures" / "model-documents"
@@ -84,6 +85,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     flux = base / "flux-schnell.json"
     shutil.copy(FLUX_FILE, flux)
     out = ok(add(tree, flux))
+    (tree / "flux-schnell-output.txt").write_text(out, "utf-8")
     lines = out.splitlines()
     (aspect,) = [line for line in lines if line.split()[:1] == ["aspect_ratio"]]
     assert "one of " in aspect and '"16:9"' in aspect, out
@@ -231,5 +233,16 @@ def test_a_bad_document_gets_a_clear_error_and_writes_nothing(
     before = snapshot(tree)
     result = add(tree, document, MODEL="someone/bad")
     assert result.returncode != 0
-    assert f"error: {error}" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and error in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr
     assert snapshot(tree) == before
+
+
+@pytest.mark.spec_update
+def test_the_documented_add_model_output_is_what_it_prints(tree: Path) -> None:
+    _, text = containing("<!-- add-model-output -->")
+    block = text.split("<!-- add-model-output -->")[1].split("```console\n")[1].split("```")[0]
+    command, *documented = block.splitlines()
+    assert command == "$ make add-model SCHEMA=flux-schnell.json"
+    printed = (tree / "flux-schnell-output.txt").read_text("utf-8").splitlines()
+    assert printed[-len(documented) :] == documented

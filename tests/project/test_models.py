@@ -425,3 +425,20 @@ def test_an_input_the_generator_cannot_type_falls_back_to_a_dict(
     exec((tmp_path / "untyped" / "schema.py").read_text("utf-8"), namespace)
     assert (namespace["TYPED"], namespace["MODEL"]) == (False, "someone/untyped")
     assert namespace["SCHEMAS"]["Input"] == doc.schemas["Input"]
+
+
+# -- what the README promises ------------------------------------------------------------------
+
+
+def listed(marker: str) -> list[str]:
+    text = (gm.ROOT / "README.md").read_text("utf-8")
+    block = text.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->")[0]
+    return [line.strip("- `") for line in block.strip().splitlines()]
+
+
+def test_the_readme_lists_the_vendored_models_and_only_those() -> None:
+    from cometapi_replicate_models import MODELS
+
+    assert sorted(listed("vendored-models")) == sorted(MODELS)
+    assert listed("not-vendored-models")
+    assert not set(listed("not-vendored-models")) & set(MODELS)
