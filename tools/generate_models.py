@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openapi_python_client import strings
 
 from tools.templates import TemplatePatchError, patched_templates
 
@@ -313,6 +312,8 @@ def clashes(schemas: Mapping[str, Any]) -> str:
     """Why the generator's class for an object in ``schemas`` would be broken (empty: it would
     not): two properties with one Python name (``HR`` and ``hr``), or one named as a member
     of every generated class (``to_dict``)."""
+    from openapi_python_client import strings
+
     found: list[str] = []
     pending: list[Any] = list(schemas.values())
     while pending:
