@@ -442,3 +442,30 @@ def test_the_readme_lists_the_vendored_models_and_only_those() -> None:
     assert sorted(listed("vendored-models")) == sorted(MODELS)
     assert listed("not-vendored-models")
     assert not set(listed("not-vendored-models")) & set(MODELS)
+
+
+# -- the corpus tool ---------------------------------------------------------------------------
+
+
+def test_the_corpus_tool_extracts_entries_and_counts_every_outcome(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import model_corpus
+
+    typed = vendored()
+    untyped = copy.deepcopy(typed)
+    untyped["name"] = "untyped"
+    schemas_of(untyped)["Input"] = {"type": "string"}
+    refused = {"owner": "someone", "name": "no-version", "latest_version": None}
+    bundle = tmp_path / "models.json"
+    bundle.write_text(json.dumps([typed, untyped, refused]), "utf-8")
+
+    assert model_corpus.main(["extract", str(bundle), FLUX, "x/missing", "--out", str(tmp_path)])
+    assert json.loads((tmp_path / f"{FLUX}.json").read_bytes()) == typed
+    assert "not in the bundle: x/missing" in capsys.readouterr().err
+
+    assert model_corpus.main(["run", str(bundle), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "3 models: 1 typed, 1 not typed, 1 refused (no usable document), 0 crashed" in out
+    assert "round trips of the typed models' examples: 1 same, 0 differ" in out
+    assert "untyped  black-forest-labs/untyped: the generator made no Input class" in out
