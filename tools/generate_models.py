@@ -204,19 +204,84 @@ def reachable(schemas: Mapping[str, Any], roots: Iterable[str]) -> dict[str, Any
 
 
 def generator_document(doc: ModelDocument, model: str) -> dict[str, Any]:
-    """The document the generator sees for ``doc``: the schemas reachable from ``Input``,
-    component titles set to their keys, inline titles dropped, enum member names added."""
+    """The document the generator sees for ``doc``: the schemas reachable from ``Input``;
+    each component titled by its key (``_2``, ``_3``... after a key whose class the generator
+    would name as another's: a component ``input`` beside ``Input``); inline titles dropped;
+    enum member names added; and a default the generator cannot take (``1`` for an enum of
+    strings, ``13.5`` for an integer) dropped: the field then defaults to ``None``, not sent,
+    and the model applies its own default. ``SCHEMAS`` keeps the document as published."""
+    from openapi_python_client import strings
+
     schemas = copy.deepcopy(reachable(doc.schemas, ["Input"]))
-    for key, schema in schemas.items():
+    used: set[str] = set()
+    for key in sorted(schemas, key=lambda k: (k != "Input", k)):
+        schema = schemas[key]
         _prepare(schema)
-        if isinstance(schema, dict):
-            schema["title"] = key
+        if not isinstance(schema, dict):
+            continue
+        title, n = key, 2
+        while (module := str(strings.PythonIdentifier(title, "field_"))) in used:
+            title, n = f"{key}_{n}", n + 1
+        used.add(module)
+        schema["title"] = title
+    for schema in _schemas_in(list(schemas.values())):
+        if "default" in schema and not _fits(schema["default"], _resolved(schema, schemas)):
+            del schema["default"]
     return {
         "openapi": "3.0.2",
         "info": {"title": model, "version": doc.version or "unknown"},
         "paths": {},
         "components": {"schemas": schemas},
     }
+
+
+def _schemas_in(node: Any, schema: bool = True) -> Iterator[dict[str, Any]]:
+    """Every schema in ``node`` (``schema``: ``node`` is one, else a map of names to them)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _schemas_in(item, schema)
+    elif isinstance(node, dict):
+        if schema:
+            yield node
+        for key, value in node.items():
+            if not (schema and key in VALUES):
+                yield from _schemas_in(value, not (schema and key in MAPS))
+
+
+def _resolved(schema: dict[str, Any], schemas: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema a property's ``allOf`` of one ``$ref`` (or ``$ref``) names, else itself."""
+    target: Any = schema
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1:
+        target = all_of[0]
+    ref = target.get("$ref") if isinstance(target, dict) else None
+    if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+        target = schemas.get(ref[len(SCHEMA_REF) :])
+    return target if isinstance(target, dict) else {}
+
+
+TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "boolean": (bool,),
+}
+
+
+def _fits(default: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether the generator can take ``default`` for ``schema``: one of its enum values, of its
+    type (``None`` always: the field's absence)."""
+    if default is None:
+        return True
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        return any(default == v and type(default) is type(v) for v in enum)
+    kinds = TYPES.get(str(schema.get("type")))
+    if kinds is None:
+        return True
+    if isinstance(default, bool) and bool not in kinds:
+        return False
+    return isinstance(default, kinds)
 
 
 def _prepare(node: Any, schema: bool = True) -> None:
