@@ -340,7 +340,7 @@ def generate_model(doc: ModelDocument, model: str, output: Path, templates: Path
         text = problem or _run_generator(spec, out, templates)
         models = out / "models"
         if problem or not (models / "input_.py").is_file():
-            problem = problem or text or "the generator made no Input class"
+            problem = problem or _stable(text, tmp) or "the generator made no Input class"
         else:
             shutil.copytree(models, output / "models")
             shutil.copy2(out / "types.py", output / "types.py")
@@ -349,6 +349,13 @@ def generate_model(doc: ModelDocument, model: str, output: Path, templates: Path
     (output / "schema.py").write_text(_schema_module(doc, model, typed), "utf-8")
     (output / "__init__.py").write_text(_init_module(model, exports, problem), "utf-8")
     return Generated(model, typed, problem)
+
+
+def _stable(text: str, tmp: str) -> str:
+    """The generator's words without what changes from run to run (temporary paths, object
+    addresses), so that the untyped model's package is the same on every run."""
+    text = text.replace(tmp, "").replace("<openapi_python_client.schema.untrusted_string.", "<")
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def _run_generator(spec: Path, out: Path, templates: Path) -> str:

@@ -232,6 +232,11 @@ g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
             "only local references",
         ),
         (ALIAS_BOMB, "expands to more than"),
+        (
+            b'{"components": {"schemas": {"Input": {"properties": {"a": {"$ref": "#/components/'
+            b'schemas/Gone"}}}}}}',
+            "a \\$ref points to nothing: #/components/schemas/Gone",
+        ),
         (b"[" * 100 + b"]" * 100, "nests"),
     ],
 )
