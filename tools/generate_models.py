@@ -2,7 +2,8 @@
 
 Each model in ``openapi/models/`` (recorded in ``openapi/models/provenance.json``) becomes the
 subpackage ``<owner>.<name>`` (see :func:`python_name`), produced by one run of the pinned
-openapi-python-client, so a document the generator cannot type affects that model alone:
+openapi-python-client (its ``generate()``, in this process), so a document the generator cannot
+type affects that model alone:
 
 - ``schema.py``: ``MODEL``, ``VERSION``, ``SCHEMAS`` (the document's ``components.schemas``
   reachable from ``Input`` and ``Output``, as vendored) and ``TYPED``;
@@ -11,9 +12,11 @@ openapi-python-client, so a document the generator cannot type affects that mode
 
 The package's ``__init__.py`` holds ``MODELS`` (``"owner/name"`` -> dotted subpackage path) and
 imports nothing. The generator sees a document the tool derives from the vendored one (never
-written back): only the schemas reachable from ``Input``; component titles set to their keys
-and inline titles dropped, so class names follow the document's structure; and
-``x-enum-varnames`` giving each enum member a readable, stable name (:func:`enum_member_names`).
+written back, see :func:`generator_document`): only the schemas reachable from ``Input``;
+component titles set to their keys and inline titles dropped, so class names follow the
+document's structure; ``x-enum-varnames`` giving each enum member a readable, stable name
+(:func:`enum_member_names`); no default the generator cannot take. After the runs, ruff
+formats the package as ``openapi/config.yaml``'s post-hooks format the API package.
 """
 
 from __future__ import annotations
