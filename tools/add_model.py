@@ -3,8 +3,9 @@
 1. reads the document: a model's OpenAPI document (cog's: ``components.schemas.Input``), or a
    model object as Replicate's ``GET /v1/models/{owner}/{name}`` returns it (with
    ``latest_version.openapi_schema``), JSON or YAML, under the guards of ``make update-spec``
-   (size, time, YAML aliases, depth, local ``$ref`` only). ``MODEL`` names the model when the
-   document does not (a bare OpenAPI document does not; a model object does);
+   (size, time, YAML aliases, depth, local ``$ref`` only, none pointing to nothing).
+   ``MODEL`` names the model when the document does not (a bare OpenAPI document does not;
+   a model object does);
 2. prints what the model takes (each input's name, type, default, choices or range, in
    ``x-order``) and, for a model already vendored, what changed, in ``make update-spec``'s form;
    a breaking change is refused unless ``ALLOW_BREAKING=1``;
@@ -86,6 +87,10 @@ def plan(text: bytes, model: str | None, models_dir: Path = gm.MODELS_DIR) -> Pl
     doc = read_document(text)
     if doc.model and model and doc.model != model:
         raise AddModelError(f"the document is {doc.model}'s, not {model}'s (MODEL=)")
+    for schema in gm.reachable(doc.schemas, ["Input", "Output"]).values():
+        for ref in gm.refs(schema):
+            if ref not in doc.schemas:
+                raise AddModelError(f"a $ref points to nothing: {gm.SCHEMA_REF}{ref}")
     name = doc.model or model
     if not name:
         raise AddModelError("an OpenAPI document does not name its model: pass MODEL=owner/name")

@@ -2,7 +2,8 @@
 
 Each model in ``openapi/models/`` (recorded in ``openapi/models/provenance.json``) becomes the
 subpackage ``<owner>.<name>`` (see :func:`python_name`), produced by one run of the pinned
-openapi-python-client, so a document the generator cannot type affects that model alone:
+openapi-python-client (its ``generate()``, in this process), so a document the generator cannot
+type affects that model alone:
 
 - ``schema.py``: ``MODEL``, ``VERSION``, ``SCHEMAS`` (the document's ``components.schemas``
   reachable from ``Input`` and ``Output``, as vendored) and ``TYPED``;
@@ -11,9 +12,11 @@ openapi-python-client, so a document the generator cannot type affects that mode
 
 The package's ``__init__.py`` holds ``MODELS`` (``"owner/name"`` -> dotted subpackage path) and
 imports nothing. The generator sees a document the tool derives from the vendored one (never
-written back): only the schemas reachable from ``Input``; component titles set to their keys
-and inline titles dropped, so class names follow the document's structure; and
-``x-enum-varnames`` giving each enum member a readable, stable name (:func:`enum_member_names`).
+written back, see :func:`generator_document`): only the schemas reachable from ``Input``;
+component titles set to their keys and inline titles dropped, so class names follow the
+document's structure; ``x-enum-varnames`` giving each enum member a readable, stable name
+(:func:`enum_member_names`); no default the generator cannot take. After the runs, ruff
+formats the package as ``openapi/config.yaml``'s post-hooks format the API package.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from openapi_python_client import strings
 
 from tools.templates import TemplatePatchError, patched_templates
 
@@ -205,19 +207,84 @@ def reachable(schemas: Mapping[str, Any], roots: Iterable[str]) -> dict[str, Any
 
 
 def generator_document(doc: ModelDocument, model: str) -> dict[str, Any]:
-    """The document the generator sees for ``doc``: the schemas reachable from ``Input``,
-    component titles set to their keys, inline titles dropped, enum member names added."""
+    """The document the generator sees for ``doc``: the schemas reachable from ``Input``;
+    each component titled by its key (``_2``, ``_3``... after a key whose class the generator
+    would name as another's: a component ``input`` beside ``Input``); inline titles dropped;
+    enum member names added; and a default the generator cannot take (``1`` for an enum of
+    strings, ``13.5`` for an integer) dropped: the field then defaults to ``None``, not sent,
+    and the model applies its own default. ``SCHEMAS`` keeps the document as published."""
+    from openapi_python_client import strings
+
     schemas = copy.deepcopy(reachable(doc.schemas, ["Input"]))
-    for key, schema in schemas.items():
+    used: set[str] = set()
+    for key in sorted(schemas, key=lambda k: (k != "Input", k)):
+        schema = schemas[key]
         _prepare(schema)
-        if isinstance(schema, dict):
-            schema["title"] = key
+        if not isinstance(schema, dict):
+            continue
+        title, n = key, 2
+        while (module := str(strings.PythonIdentifier(title, "field_"))) in used:
+            title, n = f"{key}_{n}", n + 1
+        used.add(module)
+        schema["title"] = title
+    for schema in _schemas_in(list(schemas.values())):
+        if "default" in schema and not _fits(schema["default"], _resolved(schema, schemas)):
+            del schema["default"]
     return {
         "openapi": "3.0.2",
         "info": {"title": model, "version": doc.version or "unknown"},
         "paths": {},
         "components": {"schemas": schemas},
     }
+
+
+def _schemas_in(node: Any, schema: bool = True) -> Iterator[dict[str, Any]]:
+    """Every schema in ``node`` (``schema``: ``node`` is one, else a map of names to them)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _schemas_in(item, schema)
+    elif isinstance(node, dict):
+        if schema:
+            yield node
+        for key, value in node.items():
+            if not (schema and key in VALUES):
+                yield from _schemas_in(value, not (schema and key in MAPS))
+
+
+def _resolved(schema: dict[str, Any], schemas: Mapping[str, Any]) -> dict[str, Any]:
+    """The schema a property's ``allOf`` of one ``$ref`` (or ``$ref``) names, else itself."""
+    target: Any = schema
+    all_of = schema.get("allOf")
+    if isinstance(all_of, list) and len(all_of) == 1:
+        target = all_of[0]
+    ref = target.get("$ref") if isinstance(target, dict) else None
+    if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+        target = schemas.get(ref[len(SCHEMA_REF) :])
+    return target if isinstance(target, dict) else {}
+
+
+TYPES: dict[str, tuple[type, ...]] = {
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "boolean": (bool,),
+}
+
+
+def _fits(default: Any, schema: Mapping[str, Any]) -> bool:
+    """Whether the generator can take ``default`` for ``schema``: one of its enum values, of its
+    type (``None`` always: the field's absence)."""
+    if default is None:
+        return True
+    enum = schema.get("enum")
+    if isinstance(enum, list):
+        return any(default == v and type(default) is type(v) for v in enum)
+    kinds = TYPES.get(str(schema.get("type")))
+    if kinds is None:
+        return True
+    if isinstance(default, bool) and bool not in kinds:
+        return False
+    return isinstance(default, kinds)
 
 
 def _prepare(node: Any, schema: bool = True) -> None:
@@ -276,7 +343,7 @@ def generate_model(doc: ModelDocument, model: str, output: Path, templates: Path
         text = problem or _run_generator(spec, out, templates)
         models = out / "models"
         if problem or not (models / "input_.py").is_file():
-            problem = problem or text or "the generator made no Input class"
+            problem = problem or _stable(text, tmp) or "the generator made no Input class"
         else:
             shutil.copytree(models, output / "models")
             shutil.copy2(out / "types.py", output / "types.py")
@@ -285,6 +352,13 @@ def generate_model(doc: ModelDocument, model: str, output: Path, templates: Path
     (output / "schema.py").write_text(_schema_module(doc, model, typed), "utf-8")
     (output / "__init__.py").write_text(_init_module(model, exports, problem), "utf-8")
     return Generated(model, typed, problem)
+
+
+def _stable(text: str, tmp: str) -> str:
+    """The generator's words without what changes from run to run (temporary paths, object
+    addresses), so that the untyped model's package is the same on every run."""
+    text = text.replace(tmp, "").replace("<openapi_python_client.schema.untrusted_string.", "<")
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
 
 
 def _run_generator(spec: Path, out: Path, templates: Path) -> str:
@@ -313,6 +387,8 @@ def clashes(schemas: Mapping[str, Any]) -> str:
     """Why the generator's class for an object in ``schemas`` would be broken (empty: it would
     not): two properties with one Python name (``HR`` and ``hr``), or one named as a member
     of every generated class (``to_dict``)."""
+    from openapi_python_client import strings
+
     found: list[str] = []
     pending: list[Any] = list(schemas.values())
     while pending:

@@ -8,8 +8,10 @@ model generation on every one of them.
     python -m tools.model_corpus run BUNDLE [--limit N] [--jobs N]
         generate every model of the bundle in a temporary tree, as ``make add-model`` does
         (one generator run per model), and count the models typed, not typed, refused
-        (no usable document) and crashed; for each typed model with a default example, check
-        that ``Input.from_dict(example).to_dict()`` gives the example back
+        (no usable document) and crashed (an exception, or a package that does not import);
+        for each typed model with a default example, check that
+        ``Input.from_dict(example).to_dict()`` gives the example back (or that ``from_dict``
+        refuses an example that does not fit its own schema)
 
 Nothing in the project is written by ``run``.
 """
@@ -84,18 +86,22 @@ def try_model(entry: dict[str, Any], root: Path, templates: Path) -> tuple[str, 
 
 
 def _round_trip(root: Path, dotted: str, example: dict[str, Any] | None) -> str:
-    """Import the subpackage (``root`` is on ``sys.path``) and round-trip the example through
-    its ``Input``: empty when the example comes back, else what went wrong."""
+    """Import the subpackage (``root`` is on ``sys.path``; a failure to import is a crash) and
+    round-trip the example through its ``Input``, an input given as null counting as one not
+    given (``to_dict`` leaves it out): empty when the example comes back, else ``differs: ...``
+    or ``unfit: ...`` (``from_dict`` refuses it: the example does not fit its own schema)."""
+    module = importlib.import_module(f"{gm.PACKAGE}.{dotted}")
+    if example is None:
+        return ""
+    given = {k: v for k, v in example.items() if v is not None}
     try:
-        module = importlib.import_module(f"{gm.PACKAGE}.{dotted}")
-        if example is None:
-            return ""
-        back = json.loads(json.dumps(module.Input.from_dict(example).to_dict(), default=_value))
-    except Exception as exc:  # the example may not match its own schema
-        return f"round trip failed: {type(exc).__name__}: {str(exc)[:200]}"
-    if back != example:
-        differ = sorted(k for k in example.keys() | back.keys() if example.get(k) != back.get(k))
-        return f"round trip differs: {differ[:6]}"
+        typed = module.Input.from_dict(example)
+    except (KeyError, ValueError, TypeError) as exc:
+        return f"unfit: {type(exc).__name__}: {str(exc)[:200]}"
+    back = json.loads(json.dumps(typed.to_dict(), default=_value))
+    if back != given:
+        differ = sorted(k for k in given.keys() | back.keys() if given.get(k) != back.get(k))
+        return f"differs: {differ[:6]}"
     return ""
 
 
@@ -117,7 +123,7 @@ def run(path: Path, limit: int | None, jobs: int) -> int:
             for index, (model, outcome, detail) in enumerate(done, 1):
                 counts[outcome] += 1
                 if outcome == "typed":
-                    round_trips["differs" if detail else "same"] += 1
+                    round_trips[detail.split(":")[0] if detail else "same"] += 1
                 if outcome != "typed" or detail:
                     print(f"{outcome:8} {model}: {detail.splitlines()[-1] if detail else ''}")
                 if index % 100 == 0:
@@ -127,7 +133,8 @@ def run(path: Path, limit: int | None, jobs: int) -> int:
         f"{total} models: {counts['typed']} typed, {counts['untyped']} not typed, "
         f"{counts['refused']} refused (no usable document), {counts['crashed']} crashed; "
         f"round trips of the typed models' examples: {round_trips['same']} same, "
-        f"{round_trips['differs']} differ"
+        f"{round_trips['differs']} differ, {round_trips['unfit']} refused by from_dict "
+        "(the example does not fit its own schema)"
     )
     return 1 if counts["crashed"] else 0
 

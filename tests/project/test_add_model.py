@@ -22,11 +22,14 @@ import yaml
 
 from tools import generate_models as gm
 
+from ..documents import containing
 from ..tree import copy_env, copy_tree, make_in
 
 FIXTURES = gm.ROOT / "tests" / "fixtures" / "model-documents"
 FLUX = "black-forest-labs/flux-schnell"
 FLUX_FILE = gm.MODELS_DIR / "black-forest-labs" / "flux-schnell.json"
+UNTYPED = "someone/untyped-input"
+"""Flux-schnell's document with an ``Input`` that is not an object: no class, a dict."""
 BARE = "someone/bare-document"
 """The model a bare OpenAPI document (a fixture's ``openapi_schema``, as YAML) is added as."""
 
@@ -36,6 +39,8 @@ from cometapi_replicate_models import MODELS
 results = {}
 for model, dotted in MODELS.items():
     package = importlib.import_module("cometapi_replicate_models." + dotted)
+    if not importlib.import_module("cometapi_replicate_models." + dotted + ".schema").TYPED:
+        continue
     example = json.loads(sys.argv[1])[model]
     back = package.Input.from_dict(example).to_dict()
     results[model] = json.loads(json.dumps(back, default=lambda member: member.value))
@@ -70,7 +75,8 @@ def examples(tree: Path) -> dict[str, Any]:
         path = tree / "openapi" / "models" / record["file"]
         if model == BARE:
             path = sorted(FIXTURES.glob("*.json"))[0]
-        found[model] = json.loads(path.read_bytes())["default_example"]["input"]
+        if model != UNTYPED:
+            found[model] = json.loads(path.read_bytes())["default_example"]["input"]
     return found
 
 
@@ -84,6 +90,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     flux = base / "flux-schnell.json"
     shutil.copy(FLUX_FILE, flux)
     out = ok(add(tree, flux))
+    (tree / "flux-schnell-output.txt").write_text(out, "utf-8")
     lines = out.splitlines()
     (aspect,) = [line for line in lines if line.split()[:1] == ["aspect_ratio"]]
     assert "one of " in aspect and '"16:9"' in aspect, out
@@ -95,6 +102,14 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
         assert ": typed (Input)" in out, out
         if number == len(fixtures) // 2:
             ok(make_in(tree, "check-generated"))
+    untyped = json.loads(flux.read_bytes())
+    untyped["owner"], untyped["name"] = UNTYPED.split("/")
+    untyped["latest_version"]["openapi_schema"]["components"]["schemas"]["Input"] = {
+        "type": "string"
+    }
+    (base / "untyped.json").write_text(json.dumps(untyped), "utf-8")
+    out = ok(add(tree, base / "untyped.json"))
+    assert "someone.untyped_input: NOT typed, users pass a dict" in out, out
     # A bare OpenAPI document names no model: MODEL= does, and YAML is kept as YAML.
     bare = base / "bare.yaml"
     model_object = json.loads(fixtures[0].read_bytes())
@@ -110,7 +125,7 @@ def test_every_document_is_taken_and_the_tree_stays_green(tree: Path) -> None:
     assert "generated/ is up to date" in ok(make_in(tree, "check-generated"))
     records = gm.load_records(tree / "openapi" / "models")
     fixtures = {p.stem.replace("__", "/") for p in FIXTURES.glob("*.json")}
-    assert set(records) == {FLUX, BARE} | fixtures
+    assert set(records) == {FLUX, BARE, UNTYPED} | fixtures
     assert records[BARE]["kind"] == gm.OPENAPI_KIND and records[BARE]["version"] is None
     assert records[BARE]["file"] == f"{BARE}.yaml"
     assert records[FLUX]["kind"] == gm.MODEL_KIND
@@ -148,7 +163,7 @@ def test_each_model_round_trips_its_default_example(tree: Path) -> None:
         check=True,
     )
     back, models = json.loads(result.stdout)
-    assert models == sorted(wanted)
+    assert models == sorted([*wanted, UNTYPED])
     assert back == wanted
 
 
@@ -231,5 +246,16 @@ def test_a_bad_document_gets_a_clear_error_and_writes_nothing(
     before = snapshot(tree)
     result = add(tree, document, MODEL="someone/bad")
     assert result.returncode != 0
-    assert f"error: {error}" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ") and error in result.stderr.splitlines()[0]
+    assert "Traceback" not in result.stderr
     assert snapshot(tree) == before
+
+
+@pytest.mark.spec_update
+def test_the_documented_add_model_output_is_what_it_prints(tree: Path) -> None:
+    _, text = containing("<!-- add-model-output -->")
+    block = text.split("<!-- add-model-output -->")[1].split("```console\n")[1].split("```")[0]
+    command, *documented = block.splitlines()
+    assert command == "$ make add-model SCHEMA=flux-schnell.json"
+    printed = (tree / "flux-schnell-output.txt").read_text("utf-8").splitlines()
+    assert printed[-len(documented) :] == documented

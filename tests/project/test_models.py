@@ -232,6 +232,11 @@ g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
             "only local references",
         ),
         (ALIAS_BOMB, "expands to more than"),
+        (
+            b'{"components": {"schemas": {"Input": {"properties": {"a": {"$ref": "#/components/'
+            b'schemas/Gone"}}}}}}',
+            "a \\$ref points to nothing: #/components/schemas/Gone",
+        ),
         (b"[" * 100 + b"]" * 100, "nests"),
     ],
 )
@@ -370,6 +375,16 @@ def derived(name: str, change: str) -> gm.ModelDocument:
             },
         }
         properties[fresh(properties, "guidance")] = {"enum": [1.5, 2.5], "type": "number"}
+    elif change == "defaults that do not fit":
+        # An enum of strings with an integer default; an integer with a fractional one.
+        properties["aspect_ratio"]["default"] = 1
+        properties["num_outputs"]["default"] = 1.5
+    elif change == "a component named as Input's class":
+        name = fresh(schemas, "input")  # the class Input, as Input's
+        schemas[name] = {"enum": ["x", "y"], "type": "string"}
+        properties[fresh(properties, "mode")] = {
+            "allOf": [{"$ref": f"#/components/schemas/{name}"}]
+        }
     elif change == "not an object":
         schemas["Input"] = {"type": "string", "title": "Input"}
     elif change == "clash":
@@ -411,6 +426,26 @@ def test_a_nested_object_and_an_enum_of_numbers_are_typed(templates: Path, tmp_p
 
 
 @pytest.mark.parametrize(
+    "change", ["defaults that do not fit", "a component named as Input's class"]
+)
+def test_a_document_the_generator_would_refuse_as_published_is_still_typed(
+    change: str, templates: Path, tmp_path: Path
+) -> None:
+    doc = derived("odd", change)
+    result = gm.generate_model(doc, "someone/odd", tmp_path / "odd", templates)
+    assert result.typed, result.problem
+    exported = (tmp_path / "odd" / "__init__.py").read_text("utf-8")
+    assert '"Input",' in exported
+    source = (tmp_path / "odd" / "models" / "input_.py").read_text("utf-8")
+    if change == "defaults that do not fit":  # not sent: the model applies its own default
+        assert "aspect_ratio: AspectRatio | None = None" in source
+        assert "num_outputs: int | None = None" in source
+    namespace: dict[str, Any] = {}
+    exec((tmp_path / "odd" / "schema.py").read_text("utf-8"), namespace)
+    assert namespace["SCHEMAS"]["Input"] == doc.schemas["Input"]  # as published
+
+
+@pytest.mark.parametrize(
     ("change", "problem"),
     [("not an object", "no Input class"), ("clash", "would replace the class's own `to_dict`")],
 )
@@ -425,3 +460,47 @@ def test_an_input_the_generator_cannot_type_falls_back_to_a_dict(
     exec((tmp_path / "untyped" / "schema.py").read_text("utf-8"), namespace)
     assert (namespace["TYPED"], namespace["MODEL"]) == (False, "someone/untyped")
     assert namespace["SCHEMAS"]["Input"] == doc.schemas["Input"]
+
+
+# -- what the README promises ------------------------------------------------------------------
+
+
+def listed(marker: str) -> list[str]:
+    text = (gm.ROOT / "README.md").read_text("utf-8")
+    block = text.split(f"<!-- {marker} -->")[1].split(f"<!-- /{marker} -->")[0]
+    return [line.strip("- `") for line in block.strip().splitlines()]
+
+
+def test_the_readme_lists_the_vendored_models_and_only_those() -> None:
+    from cometapi_replicate_models import MODELS
+
+    assert sorted(listed("vendored-models")) == sorted(MODELS)
+    assert listed("not-vendored-models")
+    assert not set(listed("not-vendored-models")) & set(MODELS)
+
+
+# -- the corpus tool ---------------------------------------------------------------------------
+
+
+def test_the_corpus_tool_extracts_entries_and_counts_every_outcome(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools import model_corpus
+
+    typed = vendored()
+    untyped = copy.deepcopy(typed)
+    untyped["name"] = "untyped"
+    schemas_of(untyped)["Input"] = {"type": "string"}
+    refused = {"owner": "someone", "name": "no-version", "latest_version": None}
+    bundle = tmp_path / "models.json"
+    bundle.write_text(json.dumps([typed, untyped, refused]), "utf-8")
+
+    assert model_corpus.main(["extract", str(bundle), FLUX, "x/missing", "--out", str(tmp_path)])
+    assert json.loads((tmp_path / f"{FLUX}.json").read_bytes()) == typed
+    assert "not in the bundle: x/missing" in capsys.readouterr().err
+
+    assert model_corpus.main(["run", str(bundle), "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "3 models: 1 typed, 1 not typed, 1 refused (no usable document), 0 crashed" in out
+    assert "round trips of the typed models' examples: 1 same, 0 differ, 0 refused" in out
+    assert "untyped  black-forest-labs/untyped: the generator made no Input class" in out

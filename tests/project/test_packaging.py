@@ -30,6 +30,9 @@ def test_wheel_ships_both_packages_typed(wheel: Path) -> None:
     assert "cometapi_replicate/py.typed" in names
     assert "cometapi_replicate_api/py.typed" in names
     assert "cometapi_replicate_api/models/prediction.py" in names
+    assert "cometapi_replicate_models/py.typed" in names
+    flux = "cometapi_replicate_models/black_forest_labs/flux_schnell"
+    assert {f"{flux}/schema.py", f"{flux}/models/input_.py"} <= names
     assert not any(n.startswith(("tests/", "tools/")) or "__pycache__" in n for n in names)
 
 
