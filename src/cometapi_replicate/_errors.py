@@ -134,9 +134,9 @@ class JournalError(CometAPIError):
     ``sqlite3`` or ``OSError`` behind it."""
 
 
-class InvalidInputError(ValueError):
+class InvalidInputError(CometAPIError, ValueError):
     """An input the model's vendored document does not allow, refused before anything was sent
-    (a ``ValueError``). ``model``; ``problems``, each ``(field, what is wrong and what it
+    (a ``ValueError`` too). ``model``; ``problems``, each ``(field, what is wrong and what it
     accepts)``, the field a dotted path (``images[0]``, ``options.size``)."""
 
     def __init__(self, model: str, problems: list[tuple[str, str]]) -> None:
