@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import sys
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -240,3 +242,23 @@ def test_output_text_joins_streamed_text_as_the_document_says(
             output_text(files)
         started = client.predictions.create("test/streamer", {"sandbox_queue": 5})
         assert output_text(started) == ""  # no text yet
+
+
+def test_an_untyped_model_has_no_class_but_its_input_is_still_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A document the generator could not type: ``TYPED = False`` and no ``Input``."""
+    schema = types.ModuleType("cometapi_replicate_models.test_owner.untyped.schema")
+    schema.MODEL, schema.VERSION, schema.TYPED = "test-owner/untyped", None, False  # type: ignore[attr-defined]
+    schema.SCHEMAS = {  # type: ignore[attr-defined]
+        "Input": {"type": "object", "properties": {"n": {"type": "integer", "maximum": 3}}}
+    }
+    monkeypatch.setitem(sys.modules, schema.__name__, schema)
+    index = {**_models._index(), "test-owner/untyped": "test_owner.untyped"}
+    monkeypatch.setattr(_models, "_index", lambda: index)
+    monkeypatch.setattr(_models, "_schemas", {})
+    assert input_type("test-owner/untyped") is None
+    sandbox = Sandbox()
+    with client_of(sandbox) as client, pytest.raises(InvalidInputError, match="n: an integer"):
+        client.predictions.create("test-owner/untyped", {"n": 4})
+    assert sandbox.requests == []
