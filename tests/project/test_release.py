@@ -103,7 +103,12 @@ def test_wheel_metadata_and_contents(wheel: Path) -> None:
         in zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
     )
     top = {name.split("/")[0] for name in names}
-    assert top == {"cometapi_replicate", "cometapi_replicate_api", info}
+    assert top == {
+        "cometapi_replicate",
+        "cometapi_replicate_api",
+        "cometapi_replicate_models",
+        info,
+    }
     assert not [
         n for n in names if "__pycache__" in n or n.endswith((".pyc", ".orig")) or "/tests/" in n
     ]
