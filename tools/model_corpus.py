@@ -88,7 +88,7 @@ def try_model(entry: dict[str, Any], root: Path, templates: Path) -> tuple[str, 
 def _round_trip(root: Path, dotted: str, example: dict[str, Any] | None) -> str:
     """Import the subpackage (``root`` is on ``sys.path``; a failure to import is a crash) and
     round-trip the example through its ``Input``, an input given as null counting as one not
-    given (``to_dict`` leaves it out): empty when the example comes back, else ``differs: ...``
+    given, either way: empty when the example comes back, else ``differs: ...``
     or ``unfit: ...`` (``from_dict`` refuses it: the example does not fit its own schema)."""
     module = importlib.import_module(f"{gm.PACKAGE}.{dotted}")
     if example is None:
@@ -99,6 +99,7 @@ def _round_trip(root: Path, dotted: str, example: dict[str, Any] | None) -> str:
     except (KeyError, ValueError, TypeError) as exc:
         return f"unfit: {type(exc).__name__}: {str(exc)[:200]}"
     back = json.loads(json.dumps(typed.to_dict(), default=_value))
+    back = {k: v for k, v in back.items() if v is not None}
     if back != given:
         differ = sorted(k for k in given.keys() | back.keys() if given.get(k) != back.get(k))
         return f"differs: {differ[:6]}"

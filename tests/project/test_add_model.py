@@ -120,7 +120,6 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tree
 
 
-@pytest.mark.spec_update
 def test_every_document_is_taken_and_the_tree_stays_green(tree: Path) -> None:
     assert "generated/ is up to date" in ok(make_in(tree, "check-generated"))
     records = gm.load_records(tree / "openapi" / "models")
@@ -152,7 +151,6 @@ def test_every_document_is_taken_and_the_tree_stays_green(tree: Path) -> None:
     assert typing.returncode == 0, typing.stdout
 
 
-@pytest.mark.spec_update
 def test_each_model_round_trips_its_default_example(tree: Path) -> None:
     wanted = examples(tree)
     result = subprocess.run(
@@ -200,7 +198,6 @@ def changed_flux(tree: Path, base: Path, change: str) -> tuple[Path, str]:
     return out, line
 
 
-@pytest.mark.spec_update
 def test_a_changed_document_reports_its_changes_and_a_breaking_one_needs_allowing(
     tree: Path, tmp_path: Path
 ) -> None:
@@ -227,7 +224,6 @@ def test_a_changed_document_reports_its_changes_and_a_breaking_one_needs_allowin
     assert "generated/ is up to date" in ok(make_in(tree, "check-generated"))
 
 
-@pytest.mark.spec_update
 @pytest.mark.parametrize(
     ("content", "error"),
     [
@@ -251,7 +247,6 @@ def test_a_bad_document_gets_a_clear_error_and_writes_nothing(
     assert snapshot(tree) == before
 
 
-@pytest.mark.spec_update
 def test_the_documented_add_model_output_is_what_it_prints(tree: Path) -> None:
     _, text = containing("<!-- add-model-output -->")
     block = text.split("<!-- add-model-output -->")[1].split("```console\n")[1].split("```")[0]
