@@ -12,7 +12,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed
 DOCS_OUT := build/docs
 DOCS_PORT ?= 8000
 
-.PHONY: help demo install docs docs-serve generate check-generated update-spec check-spec lint api-check test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
+.PHONY: help demo install docs docs-serve generate check-generated update-spec check-spec add-model lint api-check test ci build publish clean bench bench-polling bench-batch bench-downloads bench-waits bump-generator
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -36,15 +36,19 @@ demo: $(STAMP) ## The main job against a local sandbox (DEMO_LIVE=1 + COMETAPI_K
 
 install: $(STAMP) ## Create .venv: the project editable, its extras and the dev group
 
-generate: $(STAMP) ## Regenerate generated/ from openapi/ (specs, overlay, config, template patches)
+generate: $(STAMP) ## Regenerate generated/ from openapi/ (specs, overlay, config, template patches, model documents)
 	$(BIN)/python -m tools.generate
 
-check-generated: $(STAMP) ## Fail if openapi/ differs from provenance.json or generated/ from openapi/
+check-generated: $(STAMP) ## Fail if openapi/ differs from its provenance records or generated/ from openapi/
 	$(BIN)/python -m tools.generate --check
 
 update-spec: $(STAMP) ## Take a new spec: make update-spec SPEC=<path or URL> [ALLOW_BREAKING=1] [SKIP_TESTS=1]
 	@test -n "$(SPEC)" || { echo "usage: make update-spec SPEC=<path or URL>"; exit 2; }
 	$(BIN)/python -m tools.update_spec "$(SPEC)" $(if $(SKIP_TESTS),--skip-tests)
+
+add-model: $(STAMP) ## Vendor a model's document: make add-model SCHEMA=<path or URL> [MODEL=owner/name] [ALLOW_BREAKING=1] [SOURCE=text]
+	@test -n "$(SCHEMA)" || { echo "usage: make add-model SCHEMA=<path or URL> [MODEL=owner/name]"; exit 2; }
+	$(BIN)/python -m tools.add_model "$(SCHEMA)" $(if $(MODEL),--model "$(MODEL)") $(if $(SOURCE),--source "$(SOURCE)")
 
 # The tool exits 0 (current), 1 (an update is available) or 2 (cannot read SPEC); make turns
 # any failure of a recipe into its own exit status 2, naming the tool's as "Error 1" or "Error 2".

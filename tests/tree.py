@@ -54,7 +54,7 @@ def commit(tree: Path, message: str) -> Path:
     return tree
 
 
-MAKE_VARIABLES = ("SPEC", "ALLOW_BREAKING", "SKIP_TESTS", "VERSION")
+MAKE_VARIABLES = ("SPEC", "ALLOW_BREAKING", "SKIP_TESTS", "VERSION", "SCHEMA", "MODEL", "SOURCE")
 """What the Makefile's targets read: make exports those given on its command line, so the
 tests `make update-spec SPEC=... ALLOW_BREAKING=1` runs would pass them on to the copy."""
 

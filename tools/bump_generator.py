@@ -2,8 +2,9 @@
 
 1. rewrites the pin in ``pyproject.toml`` (the ``dev`` dependency group) and installs that
    version into the running environment;
-2. regenerates ``generated/``: every patch in ``openapi/templates`` is applied to the new
-   version's own templates, and one that no longer applies fails by name;
+2. regenerates ``generated/`` (the API package and the model packages): every patch in
+   ``openapi/templates`` is applied to the new version's own templates, and one that no
+   longer applies fails by name;
 3. prints what changed in ``generated/``, and the httpx/attrs ranges the new generator's code
    asks for when they differ from the project's.
 
@@ -20,6 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools import generate_models
 from tools.generate import PACKAGE, ROOT, TARGET, GenerateError, generate, tree_diff
 from tools.templates import stock_templates
 
@@ -81,13 +83,22 @@ def range_notes(project: str, template: str) -> list[str]:
     ]
 
 
-def summary(diff: str) -> list[str]:
+def summary(diff: str, package: str = PACKAGE) -> list[str]:
     files = re.findall(r"^\+\+\+ regenerated/(\S+)", diff, re.M)
     added = sum(1 for line in diff.splitlines() if line.startswith("+") and line[:3] != "+++")
     removed = sum(1 for line in diff.splitlines() if line.startswith("-") and line[:3] != "---")
-    return [f"  generated/{PACKAGE}/{name}" for name in files] + [
+    return [f"  generated/{package}/{name}" for name in files] + [
         f"{len(files)} file(s) changed, +{added} -{removed} lines"
     ]
+
+
+def regenerate_models() -> None:
+    """``generated/cometapi_replicate_models`` from a new interpreter: the model packages are
+    generated in-process, and this one may hold the previous generator's modules."""
+    command = [sys.executable, "-c", "from tools.generate_models import generate_models as g; g()"]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BumpError(f"the model packages failed to generate:\n{result.stderr.strip()}")
 
 
 def bump(version: str) -> int:
@@ -95,26 +106,34 @@ def bump(version: str) -> int:
         raise BumpError(f"VERSION must look like 1.2.3, not {version!r}")
     text = PYPROJECT.read_text("utf-8")
     old = current_pin(text)
+    models = generate_models.TARGET
     with tempfile.TemporaryDirectory() as tmp:
-        before = Path(tmp) / PACKAGE
+        before, models_before = Path(tmp) / PACKAGE, Path(tmp) / generate_models.PACKAGE
         shutil.copytree(TARGET, before)
+        shutil.copytree(models, models_before)
         try:
             PYPROJECT.write_text(move_pin(text, version), "utf-8")
             install(version)
             generate(TARGET)
+            regenerate_models()
         except (BumpError, GenerateError) as exc:
             PYPROJECT.write_text(text, "utf-8")
-            shutil.rmtree(TARGET, ignore_errors=True)
-            shutil.copytree(before, TARGET)
+            for saved, target in ((before, TARGET), (models_before, models)):
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(saved, target)
             install(old)
             raise BumpError(f"{exc}\nnothing changed: still openapi-python-client {old}") from None
-        diff = tree_diff(TARGET, before)
+        diffs = {
+            PACKAGE: tree_diff(TARGET, before),
+            generate_models.PACKAGE: tree_diff(models, models_before, generate_models.PACKAGE),
+        }
     print(f"openapi-python-client {old} -> {version}")
-    if diff:
-        print(diff, end="")
-        print("\n".join(summary(diff)))
-    else:
-        print(f"generated/{PACKAGE} is unchanged")
+    for package, diff in diffs.items():
+        if diff:
+            print(diff, end="")
+            print("\n".join(summary(diff, package)))
+        else:
+            print(f"generated/{package} is unchanged")
     template = (stock_templates() / "pyproject_uv.toml.jinja").read_text("utf-8")
     for note in range_notes(text, template):
         print(f"note: {note}")

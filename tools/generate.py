@@ -1,4 +1,5 @@
-"""Regenerate ``generated/cometapi_replicate_api`` from the vendored spec and the overlay.
+"""Regenerate ``generated/cometapi_replicate_api`` from the vendored spec and the overlay, and
+``generated/cometapi_replicate_models`` from the vendored model documents.
 
     python -m tools.generate            # rewrite generated/ in place
     python -m tools.generate --check    # verify provenance, regenerate into a temp directory;
@@ -6,7 +7,8 @@
 
 The pipeline: merge the vendored documents, apply ``openapi/overlay.yaml``, write the result
 to ``build/openapi.json`` (not committed), patch the pinned openapi-python-client's own
-templates with ``openapi/templates/*.patch`` and run it with ``openapi/config.yaml``.
+templates with ``openapi/templates/*.patch`` and run it with ``openapi/config.yaml``. The
+model packages: ``tools/generate_models.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from tools import provenance
+from tools import generate_models, provenance
 from tools.overlay import apply_overlay
 from tools.templates import TemplatePatchError, patched_templates
 
@@ -131,7 +133,7 @@ def generate(output: Path, specs: Iterable[Path] = SPECS, overlay: Path = OVERLA
     subprocess.run(ruff, env=env, capture_output=True, check=True)
 
 
-def tree_diff(expected: Path, actual: Path) -> str:
+def tree_diff(expected: Path, actual: Path, package: str = PACKAGE) -> str:
     """A unified diff between two generated trees, ignoring caches and hidden files."""
 
     def files(root: Path) -> dict[str, Path]:
@@ -147,7 +149,7 @@ def tree_diff(expected: Path, actual: Path) -> str:
     for name in sorted(old.keys() | new.keys()):
         a = old[name].read_text("utf-8").splitlines(keepends=True) if name in old else []
         b = new[name].read_text("utf-8").splitlines(keepends=True) if name in new else []
-        out.extend(difflib.unified_diff(a, b, f"generated/{PACKAGE}/{name}", f"regenerated/{name}"))
+        out.extend(difflib.unified_diff(a, b, f"generated/{package}/{name}", f"regenerated/{name}"))
     return "".join(out)
 
 
@@ -163,15 +165,20 @@ def main(argv: list[str] | None = None) -> int:
         if not args.check:
             generate(TARGET)
             print(f"generated {TARGET.relative_to(ROOT)}")
+            generate_models.generate_models(generate_models.TARGET)
+            print(f"generated {generate_models.TARGET.relative_to(ROOT)}")
             return 0
-        stale = provenance.problems(OPENAPI, DOCUMENTS)
+        stale = provenance.problems(OPENAPI, DOCUMENTS) + generate_models.problems()
         if stale:
             raise GenerateError("\n".join(stale))
         with tempfile.TemporaryDirectory() as tmp:
             fresh = Path(tmp) / PACKAGE
             generate(fresh)
             diff = tree_diff(fresh, TARGET)
-    except GenerateError as exc:
+            models = Path(tmp) / generate_models.PACKAGE
+            generate_models.generate_models(models)
+            diff += tree_diff(models, generate_models.TARGET, generate_models.PACKAGE)
+    except (GenerateError, generate_models.ModelDocumentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if diff:

@@ -38,6 +38,8 @@ class Report:
     changes: list[Change] = field(default_factory=list)
     # (schema $ref, direction) -> where it is used, filled while operations are compared
     _shared: dict[tuple[str, Direction], list[str]] = field(default_factory=dict, repr=False)
+    subject: str = "API description"
+    """What changed, named on the report's first line (a model id for a model's document)."""
 
     @property
     def breaking(self) -> bool:
@@ -53,7 +55,7 @@ class Report:
         return "patch" if self.changes else "none"
 
     def format(self) -> str:
-        lines = [f"API description {self.old_version} -> {self.new_version}"]
+        lines = [f"{self.subject} {self.old_version} -> {self.new_version}"]
         lines += [str(c) for c in self.changes] or ["  no changes"]
         verdict = "BREAKING" if self.breaking else "not breaking"
         lines.append(f"{len(self.changes)} change(s), {verdict}; implied version bump: {self.bump}")
@@ -73,6 +75,31 @@ def compare(old: Mapping[str, Any], new: Mapping[str, Any]) -> Report:
         _compare_operation(report, key, old, old_ops[key], new, new_ops[key])
     _compare_shared(report, old, new)
     if not report.changes and _strip_info(old) != _strip_info(new):
+        report.changes.append(Change("document", "documentation changed", False))
+    return report
+
+
+def compare_schemas(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    roots: Mapping[str, Direction],
+    subject: str,
+    versions: tuple[str, str],
+) -> Report:
+    """The report on the component schemas ``roots`` (name -> direction) of two documents
+    without operations, as a model's ``Input`` (request) and ``Output`` (response)."""
+    report = Report(*versions, subject=subject)
+    for name, direction in roots.items():
+        ref = {"$ref": f"#/components/schemas/{name}"}
+        was, now = _resolve(old, ref), _resolve(new, ref)
+        if was and not now:
+            report.changes.append(Change(name, "schema removed", True))
+        elif now and not was:
+            report.changes.append(Change(name, "schema added", False))
+        elif was and now:
+            _compare_schema(report, name, old, was, new, now, direction)
+    _compare_shared(report, old, new)
+    if not report.changes and old != new:
         report.changes.append(Change("document", "documentation changed", False))
     return report
 
@@ -250,6 +277,7 @@ def _compare_schema(
             Change(where, "now nullable" if now_nullable else "no longer nullable", breaking)
         )
     _compare_enum(report, where, old.get("enum"), new.get("enum"), response)
+    _compare_bounds(report, where, old, new, response)
     old_props: dict[str, Any] = {}
     new_props: dict[str, Any] = {}
     for branch in _branches(old_doc, old):
@@ -315,3 +343,22 @@ def _compare_enum(report: Report, where: str, old: Any, new: Any, response: bool
         report.changes.append(Change(where, f"enum values added: {added}", response))
     if removed:
         report.changes.append(Change(where, f"enum values removed: {removed}", not response))
+
+
+def _compare_bounds(
+    report: Report, where: str, old: Mapping[str, Any], new: Mapping[str, Any], response: bool
+) -> None:
+    """A range that narrows refuses what a request could send (breaking); one that widens
+    lets a response hold what a reader did not expect (breaking)."""
+    for key, sign in (("minimum", 1), ("maximum", -1)):
+        was, now = old.get(key), new.get(key)
+        if was == now or isinstance(was, bool) or isinstance(now, bool):
+            continue
+        numbers = isinstance(was, int | float) and isinstance(now, int | float)
+        if was is None or now is None or not numbers:
+            narrows = was is None
+        else:
+            narrows = (now - was) * sign > 0
+        text = f"{key} {'added' if was is None else 'removed' if now is None else 'changed'}"
+        shown = f"{text}: {was if was is not None else '-'} -> {now if now is not None else '-'}"
+        report.changes.append(Change(where, shown, narrows != response))

@@ -22,6 +22,7 @@ from ._errors import (
     BadRequestError,
     CometAPIError,
     InternalServerError,
+    InvalidInputError,
     JournalError,
     MissingAPIKeyError,
     NotFoundError,
@@ -35,7 +36,9 @@ from ._errors import (
     ResponseValidationError,
     WaitTimeoutError,
 )
+from ._inputs import TypedInput
 from ._logs import setup_logging
+from ._models import input_type
 from ._progress import Progress, parse_progress
 from ._settings import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, MAX_CONNECTIONS
 from ._status import (
@@ -52,6 +55,7 @@ from ._version import __version__
 if TYPE_CHECKING:
     from ._batch.records import BatchOutcome, BatchResult, BatchSummary
     from ._batch.runner import AsyncBatch, Batch
+    from ._outputs import output_text
 
 _LAZY = {
     "AsyncBatch": "_batch.runner",
@@ -59,12 +63,13 @@ _LAZY = {
     "BatchOutcome": "_batch.records",
     "BatchResult": "_batch.records",
     "BatchSummary": "_batch.records",
+    "output_text": "_outputs",
 }
 
 
 def __getattr__(name: str) -> Any:
-    """The batch names, imported on first use: a program that runs no batch never pays for
-    them (nor for ``sqlite3`` and ``asyncio``)."""
+    """The batch names and ``output_text``, imported on first use: a program that runs no
+    batch never pays for them (nor for ``sqlite3`` and ``asyncio``)."""
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
@@ -110,6 +115,7 @@ __all__ = [
     "Clock",
     "CometAPIError",
     "InternalServerError",
+    "InvalidInputError",
     "JournalError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -125,9 +131,12 @@ __all__ = [
     "Progress",
     "RateLimitError",
     "ResponseValidationError",
+    "TypedInput",
     "WaitTimeoutError",
     "__version__",
+    "input_type",
     "is_terminal",
+    "output_text",
     "output_urls",
     "parse_progress",
     "raise_for_failure",

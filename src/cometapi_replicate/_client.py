@@ -33,6 +33,7 @@ from ._http import (
     send,
     spare_failing_sniffio_imports,
 )
+from ._inputs import TypedInput
 from ._responses import MAX_RESPONSE_BYTES
 from ._settings import DEFAULT_TIMEOUT, MAX_CONNECTIONS, Settings
 
@@ -188,10 +189,11 @@ class Client(_ClientBase[httpx.Client]):
     def run(
         self,
         model: str,
-        input: Mapping[str, Any],
+        input: Mapping[str, Any] | TypedInput,
         *,
         timeout: float | None = None,
         on_update: OnUpdate | None = None,
+        validate: bool = True,
     ) -> Prediction:
         """Create a prediction of ``model`` (``"owner/name"``), wait for it, and return it once
         it has succeeded.
@@ -200,14 +202,14 @@ class Client(_ClientBase[httpx.Client]):
         state. Raises :class:`PredictionFailedError` or :class:`PredictionCanceledError` (both
         :class:`PredictionError`, with ``.prediction``) if it failed or was canceled,
         :class:`WaitTimeoutError` when ``timeout`` passes first, and whatever
-        :meth:`Predictions.create` and :meth:`Predictions.wait` raise::
+        :meth:`Predictions.create` and :meth:`Predictions.wait` raise (``input`` and
+        ``validate`` as there)::
 
             prediction = client.run("black-forest-labs/flux-schnell", {"prompt": "a fox"})
             print(prediction.output)
         """
-        return self._drive(
-            plans.run(model, input, self._settings.context, timeout=timeout), on_update
-        )
+        plan = plans.run(model, input, self._settings.context, timeout=timeout, validate=validate)
+        return self._drive(plan, on_update)
 
     def batch(
         self,
@@ -221,7 +223,9 @@ class Client(_ClientBase[httpx.Client]):
         ``concurrency`` (items in flight, default 50), ``rate`` (creates per minute, default
         500; ``None``: unpaced), ``download`` (a directory: each item's files in a folder named
         for its key), ``timeout`` (seconds per prediction), ``recreate_unknown``, ``shard``
-        (``(index, count)``).
+        (``(index, count)``), ``validate`` (default ``True``: see :meth:`Predictions.create`;
+        the items of a list or tuple are all checked here, before anything is sent; those
+        of an iterator as they are read, a refused one ending as an ``error`` result).
 
         Nothing is sent until you iterate. Items that fail, time out or are refused are
         reported as results and the batch goes on; only a refused key
@@ -290,8 +294,18 @@ class Predictions(_PredictionsBase):
         """
         return self._client._drive(plans.get(prediction_id, self._context))
 
-    def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
-        """Start a prediction of ``model`` (``"owner/name"``) with ``input``.
+    def create(
+        self, model: str, input: Mapping[str, Any] | TypedInput, *, validate: bool = True
+    ) -> Prediction:
+        """Start a prediction of ``model`` (``"owner/name"``) with ``input``: a dict, or an
+        instance of the model's generated ``Input`` class (:func:`input_type`).
+
+        For a model with a vendored document, the input is checked against it first: an
+        unknown name, a wrong type, a value outside the choices or the range, or a missing
+        required input raises :class:`InvalidInputError` (a ``ValueError``) and nothing is
+        sent. ``validate=False`` sends it unchecked: for a live model that has gained an
+        input its vendored document lacks. Inputs named ``sandbox_...`` (the sandbox's
+        controls) are never checked.
 
         ``pathlib.Path``, bytes and binary files in ``input`` are sent as ``data:`` URLs.
         A create is not idempotent, so it is retried only when the request provably never
@@ -302,7 +316,7 @@ class Predictions(_PredictionsBase):
         is sent), and :class:`APIStatusError` or :class:`APIConnectionError` when the create
         fails. The prediction returned has usually not ended: see :meth:`wait`.
         """
-        return self._client._drive(plans.create(model, input, self._context))
+        return self._client._drive(plans.create(model, input, self._context, validate=validate))
 
     def download(
         self,
@@ -472,13 +486,14 @@ class AsyncClient(_ClientBase[httpx.AsyncClient]):
     async def run(
         self,
         model: str,
-        input: Mapping[str, Any],
+        input: Mapping[str, Any] | TypedInput,
         *,
         timeout: float | None = None,
         on_update: AsyncOnUpdate | None = None,
+        validate: bool = True,
     ) -> Prediction:
         """See :meth:`Client.run`."""
-        plan = plans.run(model, input, self._settings.context, timeout=timeout)
+        plan = plans.run(model, input, self._settings.context, timeout=timeout, validate=validate)
         return await self._drive(plan, on_update)
 
     def batch(
@@ -524,9 +539,12 @@ class AsyncPredictions(_PredictionsBase):
         """The prediction's current state. Transient failures are retried."""
         return await self._client._drive(plans.get(prediction_id, self._context))
 
-    async def create(self, model: str, input: Mapping[str, Any]) -> Prediction:
+    async def create(
+        self, model: str, input: Mapping[str, Any] | TypedInput, *, validate: bool = True
+    ) -> Prediction:
         """See :meth:`Predictions.create`."""
-        return await self._client._drive(plans.create(model, input, self._context))
+        plan = plans.create(model, input, self._context, validate=validate)
+        return await self._client._drive(plan)
 
     async def download(
         self,

@@ -20,6 +20,7 @@ __all__ = [
     "BadRequestError",
     "CometAPIError",
     "InternalServerError",
+    "InvalidInputError",
     "JournalError",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -131,6 +132,30 @@ class JournalError(CometAPIError):
     journal of this SDK (another application's database, a newer format, not SQLite), or
     a write or read that failed (disk full, read-only, removed); ``__cause__`` is the
     ``sqlite3`` or ``OSError`` behind it."""
+
+
+class InvalidInputError(CometAPIError, ValueError):
+    """An input the model's vendored document does not allow, refused before anything was sent
+    (a ``ValueError`` too). ``model``; ``problems``, each ``(field, what is wrong and what it
+    accepts)``, the field a dotted path (``images[0]``, ``options.size``)."""
+
+    def __init__(self, model: str, problems: list[tuple[str, str]]) -> None:
+        self.model = model
+        self.problems = list(problems)
+        lines = [f"{field}: {problem}" for field, problem in self.problems]
+        head = f"{model}: input refused, nothing was sent"
+        if len(lines) == 1:
+            super().__init__(f"{head}: {lines[0]}")
+        else:
+            super().__init__(f"{head}:\n  " + "\n  ".join(lines))
+
+    @property
+    def fields(self) -> list[str]:
+        """The fields refused, in the order found."""
+        return [field for field, _ in self.problems]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.model, self.problems))
 
 
 class PredictionError(CometAPIError):

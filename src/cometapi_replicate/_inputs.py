@@ -8,9 +8,33 @@ import mimetypes
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["encode_input", "split_model", "validate_prediction_id"]
+__all__ = ["TypedInput", "as_mapping", "encode_input", "split_model", "validate_prediction_id"]
+
+
+@runtime_checkable
+class TypedInput(Protocol):
+    """A model's generated ``Input`` class (see :func:`input_type`): anything with
+    ``to_dict()`` returning the input as a dict."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def as_mapping(model_input: Mapping[str, Any] | TypedInput) -> Mapping[str, Any]:
+    """The input as a mapping: a mapping as it is, a typed input's ``to_dict()``;
+    ``TypeError`` for anything else."""
+    if isinstance(model_input, Mapping):
+        return model_input
+    if isinstance(model_input, TypedInput) and not isinstance(model_input, type):
+        converted = model_input.to_dict()
+        if isinstance(converted, Mapping):
+            return converted
+    raise TypeError(
+        "input must be a mapping of the model's input names to values, or an instance of the "
+        f"model's Input class, not {type(model_input).__name__}"
+    )
+
 
 MAX_ID_LENGTH = 128
 _BAD_ID = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")

@@ -17,7 +17,8 @@ from cometapi_replicate_api.models import Prediction
 
 from ._errors import OutputUnavailableError, ResponseValidationError
 from ._filenames import file_names
-from ._status import PredictionStatus, is_terminal, normalize_status, output_urls
+from ._models import model_schema
+from ._status import PredictionStatus, is_file_url, is_terminal, normalize_status, output_urls
 
 __all__ = [
     "Target",
@@ -26,6 +27,7 @@ __all__ = [
     "downloadable_urls",
     "is_data_url",
     "output_source",
+    "output_text",
     "plan_download",
     "to_read",
 ]
@@ -121,3 +123,39 @@ def decode_data_url(url: str) -> bytes:
         return base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
     except ValueError as exc:
         raise ResponseValidationError("malformed base64 in a data: URL") from exc
+
+
+def output_text(prediction: Prediction) -> str:
+    """The prediction's output as text: a string output as it is; streamed text (a list of
+    tokens) joined.
+
+    For a model with a vendored document, its ``Output`` schema decides: a list is joined
+    when it says ``x-cog-array-type: iterator`` and ``x-cog-array-display: concatenate``.
+    For another model, a list of strings none of which is a file URL is taken as tokens. The
+    text so far while the prediction runs (``""`` before any); :class:`OutputUnavailableError`
+    when the output is files or other JSON, or there is none once it has ended."""
+    output = prediction.output
+    shape = None
+    model = prediction.model if isinstance(prediction.model, str) else ""
+    try:
+        schema = model_schema(model.partition(":")[0]) if model else None
+    except ValueError:  # not owner/name: no document to go by
+        schema = None
+    if schema is not None:
+        shape = schema.output()
+    if output is None:
+        if not is_terminal(prediction):
+            return ""
+        why = "was removed by the API" if prediction.data_removed is True else "is empty"
+        raise OutputUnavailableError(f"prediction {prediction.id}'s output {why}", prediction)
+    if isinstance(output, str) and (shape is None or shape.text or not shape.files):
+        return output
+    if isinstance(output, list) and all(isinstance(item, str) for item in output):
+        tokens = shape.streamed_text if shape is not None else not any(map(is_file_url, output))
+        if tokens:
+            return "".join(output)
+    said = f" (its document says: {shape.type})" if shape is not None else ""
+    kind = "files" if output_urls(output) else "JSON"
+    raise OutputUnavailableError(
+        f"prediction {prediction.id}'s output is {kind}, not text{said}", prediction
+    )

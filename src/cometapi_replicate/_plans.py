@@ -40,7 +40,8 @@ from ._errors import (
     WaitTimeoutError,
     redact,
 )
-from ._inputs import encode_input, split_model, validate_prediction_id
+from ._inputs import TypedInput, as_mapping, encode_input, split_model, validate_prediction_id
+from ._models import check_input
 from ._progress import parse_progress
 from ._responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
 from ._responses import Reply as Reply  # what drivers answer API calls with
@@ -200,11 +201,21 @@ def get(prediction_id: str, ctx: Context) -> Plan[Prediction]:
     return prediction
 
 
-def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Prediction]:
-    """Create a prediction. Not idempotent: repeated only if it cannot have reached the server."""
+def create(
+    model: str,
+    model_input: Mapping[str, Any] | TypedInput,
+    ctx: Context,
+    *,
+    validate: bool = True,
+) -> Plan[Prediction]:
+    """Create a prediction. Not idempotent: repeated only if it cannot have reached the server.
+
+    A model with a vendored document has its input checked first (unless not ``validate``):
+    :class:`InvalidInputError` before anything is sent."""
     owner, name = split_model(model)
-    if not isinstance(model_input, Mapping):
-        raise TypeError("input must be a mapping of the model's input names to values")
+    model_input = as_mapping(model_input)
+    if validate:
+        check_input(model, model_input)
     try:
         encoded = encode_input(model_input)
     except RecursionError:
@@ -225,16 +236,17 @@ def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Pre
 
 def run(
     model: str,
-    model_input: Mapping[str, Any],
+    model_input: Mapping[str, Any] | TypedInput,
     ctx: Context,
     *,
     timeout: float | None = None,
     poll_interval: float | None = None,
+    validate: bool = True,
 ) -> Plan[Prediction]:
     """Create, report, wait (``timeout`` bounds the wait), and return the prediction if it
     succeeded."""
     _check_timeout(timeout)
-    prediction = yield from create(model, model_input, ctx)
+    prediction = yield from create(model, model_input, ctx, validate=validate)
     if not awaiting_output(prediction):  # as ``watch``: a state without its output is held
         yield Emit(prediction)
     final = yield from watch(prediction, ctx, timeout=timeout, poll_interval=poll_interval)

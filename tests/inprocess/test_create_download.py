@@ -38,7 +38,7 @@ def test_create_sends_the_model_id_as_two_literal_segments_and_the_input(make: A
     client, api = make([prediction_body("starting")])
     result = client._run(
         client.client.predictions.create(
-            "black-forest-labs/flux-schnell", {"prompt": "a boat", "steps": 4}
+            "black-forest-labs/flux-schnell", {"prompt": "a boat", "num_inference_steps": 4}
         )
     )
     assert result.status == "starting"
@@ -47,7 +47,7 @@ def test_create_sends_the_model_id_as_two_literal_segments_and_the_input(make: A
     assert (
         request.url.raw_path == b"/replicate/v1/models/black-forest-labs/flux-schnell/predictions"
     )
-    assert json.loads(request.content) == {"input": {"prompt": "a boat", "steps": 4}}
+    assert json.loads(request.content) == {"input": {"prompt": "a boat", "num_inference_steps": 4}}
     assert request.headers["authorization"] == f"Bearer {KEY}"
 
 

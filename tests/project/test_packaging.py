@@ -30,6 +30,9 @@ def test_wheel_ships_both_packages_typed(wheel: Path) -> None:
     assert "cometapi_replicate/py.typed" in names
     assert "cometapi_replicate_api/py.typed" in names
     assert "cometapi_replicate_api/models/prediction.py" in names
+    assert "cometapi_replicate_models/py.typed" in names
+    flux = "cometapi_replicate_models/black_forest_labs/flux_schnell"
+    assert {f"{flux}/schema.py", f"{flux}/models/input_.py"} <= names
     assert not any(n.startswith(("tests/", "tools/")) or "__pycache__" in n for n in names)
 
 
@@ -114,7 +117,8 @@ import cometapi_replicate as sdk
 later = ("asyncio", "sqlite3", "httpcore", "cometapi_replicate._batch.scheduler",
          "cometapi_replicate._batch.runner", "cometapi_replicate._batch.journal",
          "cometapi_replicate._download", "cometapi_replicate._outputs",
-         "cometapi_replicate._staging", "cometapi_replicate._cli.main")
+         "cometapi_replicate._staging", "cometapi_replicate._cli.main",
+         "cometapi_replicate_models", "cometapi_replicate._model_inputs", "difflib")
 print(sorted(m for m in later if m in sys.modules))
 from cometapi_replicate import Batch, JournalError
 print(Batch.__module__, JournalError.__module__, sdk.BatchSummary.__name__, "Batch" in dir(sdk))

@@ -103,7 +103,14 @@ def test_wheel_metadata_and_contents(wheel: Path) -> None:
         in zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
     )
     top = {name.split("/")[0] for name in names}
-    assert top == {"cometapi_replicate", "cometapi_replicate_api", info}
+    assert top == {
+        "cometapi_replicate",
+        "cometapi_replicate_api",
+        "cometapi_replicate_models",
+        info,
+    }
+    # the vendored models ship whole: input_type and the checks need them at run time
+    assert "cometapi_replicate_models/black_forest_labs/flux_schnell/schema.py" in names
     assert not [
         n for n in names if "__pycache__" in n or n.endswith((".pyc", ".orig")) or "/tests/" in n
     ]

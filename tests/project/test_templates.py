@@ -111,4 +111,5 @@ def test_make_bump_generator(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"openapi-python-client {pinned} -> {pinned}" in result.stdout
     assert "generated/cometapi_replicate_api is unchanged" in result.stdout
+    assert "generated/cometapi_replicate_models is unchanged" in result.stdout
     assert (tree / "pyproject.toml").read_text("utf-8") == pyproject

@@ -10,10 +10,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from .._errors import InvalidInputError
+from .._inputs import TypedInput, as_mapping
+from .._models import model_schema
 from .records import Record
 
 __all__ = [
     "MAX_KEY",
+    "check_inputs",
     "check_shard",
     "checked_input",
     "fingerprint",
@@ -29,18 +33,38 @@ def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(key, input)`` for each item, lazily: a mapping's key is its position (``"0"``, ...),
     a ``(key, mapping)`` pair names its own."""
     for index, item in enumerate(inputs):
-        if isinstance(item, Mapping):
-            yield str(index), item
+        if isinstance(item, Mapping | TypedInput) and not isinstance(item, type):
+            yield str(index), as_mapping(item)
             continue
-        if isinstance(item, tuple | list) and len(item) == 2 and isinstance(item[1], Mapping):
+        if (
+            isinstance(item, tuple | list)
+            and len(item) == 2
+            and isinstance(item[1], Mapping | TypedInput)
+            and not isinstance(item[1], type)
+        ):
             key = item[0]
             if isinstance(key, int) and not isinstance(key, bool):
                 key = str(key)
             if isinstance(key, str) and 0 < len(key) <= MAX_KEY:
-                yield key, item[1]
+                yield key, as_mapping(item[1])
                 continue
             raise ValueError(f"item {index}: a key is a string of 1 to {MAX_KEY} characters")
         raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
+
+
+def check_inputs(model: str, inputs: Iterable[Any]) -> None:
+    """:class:`InvalidInputError` naming every refused field of every item (``item KEY:
+    field``) when ``model`` has a vendored document; nothing is sent before."""
+    schema = model_schema(model)
+    if schema is None:
+        return
+    problems = [
+        (f"item {key}: {field}", problem)
+        for key, model_input in keyed(inputs)
+        for field, problem in schema.problems(model_input)
+    ]
+    if problems:
+        raise InvalidInputError(schema.model, problems)
 
 
 def checked_input(key: str, model_input: Mapping[str, Any], record: Record | None) -> str:

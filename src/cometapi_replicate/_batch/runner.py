@@ -25,6 +25,7 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
+    Sequence,
 )
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -46,7 +47,7 @@ from cometapi_replicate_api.models import Prediction
 
 from .. import _plans as plans
 from .._errors import JournalError
-from .._inputs import split_model
+from .._inputs import TypedInput, split_model
 from .._staging import discard_folder, publish_folder, staging_folder
 from .effects import (
     Abort,
@@ -59,7 +60,7 @@ from .effects import (
     Save,
 )
 from .journal import Journal, open_journal
-from .keys import check_shard, in_shard, keyed
+from .keys import check_inputs, check_shard, in_shard, keyed
 from .records import BatchResult, BatchSummary
 from .scheduler import DEFAULT_CONCURRENCY, DEFAULT_RATE, BatchOptions, BatchScheduler
 
@@ -92,9 +93,13 @@ class _Core:
         journal: str | os.PathLike[str] | None,
         download: str | os.PathLike[str] | None,
         shard: tuple[int, int] | None,
+        validate: bool = True,
     ) -> None:
         split_model(model)
         check_shard(shard)
+        self.validate = validate
+        if validate and isinstance(inputs, Sequence):
+            check_inputs(model, inputs)  # every item, before anything is sent
         self.model = model
         self.options = options
         self.once = replace(context, timing=replace(context.timing, max_retries=0))
@@ -263,6 +268,7 @@ class BatchKwargs(TypedDict, total=False):
     rate: float | None
     recreate_unknown: bool
     shard: tuple[int, int] | None
+    validate: bool
 
 
 def _core(
@@ -287,11 +293,14 @@ def _core(
         timing=context.timing,
     )
     journal, shard = kwargs.get("journal"), kwargs.get("shard")
-    return _Core(model, inputs, options, context, journal, download, shard)
+    validate = kwargs.get("validate", True)
+    return _Core(model, inputs, options, context, journal, download, shard, validate)
 
 
-Inputs = Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any]]]
-"""Input mappings, or ``(key, input)`` pairs."""
+Inputs = Iterable[
+    Mapping[str, Any] | TypedInput | tuple[str, Mapping[str, Any]] | tuple[str, TypedInput]
+]
+"""Input mappings (or typed inputs), or ``(key, input)`` pairs."""
 
 
 class Downloads(Protocol):
@@ -376,7 +385,9 @@ class Batch(_BatchBase[Host]):
         core, perform = self._core, self._host.perform
         match request:
             case CreateRequest(_, model_input):
-                return perform(plans.create(core.model, model_input, core.once))
+                return perform(
+                    plans.create(core.model, model_input, core.once, validate=core.validate)
+                )
             case PollRequest(_, prediction_id):
                 return perform(plans.get(prediction_id, core.once))
             case DownloadRequest(_, prediction):
@@ -455,7 +466,9 @@ class AsyncBatch(_BatchBase[AsyncHost]):
         core, perform = self._core, self._host.perform
         match request:
             case CreateRequest(_, model_input):
-                return await perform(plans.create(core.model, model_input, core.once))
+                return await perform(
+                    plans.create(core.model, model_input, core.once, validate=core.validate)
+                )
             case PollRequest(_, prediction_id):
                 return await perform(plans.get(prediction_id, core.once))
             case DownloadRequest(_, prediction):

@@ -16,7 +16,8 @@ from .._batch.keys import MAX_KEY, checked_input, in_shard
 from .._batch.records import BatchSummary
 from .._batch.scheduler import DEFAULT_CONCURRENCY, DEFAULT_RATE
 from .._client import Client
-from .._errors import CometAPIError
+from .._errors import CometAPIError, InvalidInputError
+from .._models import model_schema
 from .common import (
     EXIT_ERROR,
     EXIT_FAILED,
@@ -32,6 +33,8 @@ from .common import (
 from .estimate import format_eta
 
 JOURNAL = ".batch-journal"
+MAX_PROBLEMS = 20
+"""The most refused fields a batch lists (every item is checked)."""
 PLAIN_EVERY = 2.0
 """Seconds between progress lines when stderr is not a terminal."""
 
@@ -124,6 +127,12 @@ def add_parser(commands: Any, common: argparse.ArgumentParser) -> None:
         "--shard", type=parse_shard, metavar="I/N", help="only the items whose key hashes to I"
     )
     batch.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="send the inputs unchecked by the model's vendored document",
+    )
+    batch.add_argument(
         "--recreate-unknown",
         action="store_true",
         help="create again the items whose create was sent but never answered (may pay twice)",
@@ -165,6 +174,8 @@ def preflight(args: argparse.Namespace, journal: str) -> int:
     for its key, is a :class:`UsageError`; another model's journal a :class:`JournalError`.
     Creates no journal."""
     keys: set[str] = set()
+    schema = model_schema(args.model) if args.validate else None
+    problems: list[tuple[str, str]] = []
     recorded = SqliteJournal(journal, args.model) if Path(journal).exists() else None
     try:
         for key, model_input in read_inputs(args.inputs):
@@ -173,6 +184,8 @@ def preflight(args: argparse.Namespace, journal: str) -> int:
             if key in keys:
                 raise UsageError(f"--inputs {args.inputs}: key {key!r} appears twice")
             keys.add(key)
+            if schema is not None and len(problems) < MAX_PROBLEMS:
+                problems += [(f"item {key}: {f}", p) for f, p in schema.problems(model_input)]
             if recorded is not None:
                 try:
                     checked_input(key, model_input, recorded.lookup(key))
@@ -181,6 +194,8 @@ def preflight(args: argparse.Namespace, journal: str) -> int:
     finally:
         if recorded is not None:
             recorded.close()
+    if problems and schema is not None:  # every item checked, nothing created
+        raise InvalidInputError(schema.model, problems[:MAX_PROBLEMS])
     return len(keys)
 
 
@@ -199,6 +214,8 @@ def resume_command(args: argparse.Namespace, journal: str) -> str:
         words += ["--timeout", f"{args.timeout:g}"]
     if args.shard:
         words += ["--shard", f"{args.shard[0]}/{args.shard[1]}"]
+    if not args.validate:
+        words.append("--no-validate")
     if args.base_url:
         words += ["--base-url", args.base_url]
     if args.json:
@@ -276,6 +293,7 @@ def run_batch(args: argparse.Namespace) -> int:
             rate=args.rate,
             recreate_unknown=args.recreate_unknown,
             shard=args.shard,
+            validate=args.validate,
         )
     except ValueError as exc:  # --concurrency 0, --timeout -1: refused before anything runs
         client.close()

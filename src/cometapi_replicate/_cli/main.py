@@ -16,13 +16,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cometapi_replicate_api.models import Prediction
 
 from .._client import Client
 from .._errors import CometAPIError, PredictionError, WaitTimeoutError
 from .._filenames import DEFAULT_NAME, check_name_template
+from .._model_inputs import MISSING
+from .._models import model_schema, vendored_models
 from .._progress import parse_progress
 from .._schedule import FLOOR
 from .._status import PredictionStatus, normalize_status, output_urls
@@ -50,6 +52,9 @@ from .common import (
 )
 from .estimate import ProgressEstimate, Shown, format_eta
 
+if TYPE_CHECKING:
+    from .._model_inputs import ModelSchema
+
 
 class DownloadFailed(Exception):
     """The download step failed after the prediction succeeded."""
@@ -59,7 +64,17 @@ class DownloadFailed(Exception):
         self.prediction, self.error = prediction, error
 
 
-def build_input(pairs: Sequence[str], json_file: str | None) -> dict[str, Any]:
+def build_input(
+    pairs: Sequence[str],
+    json_file: str | None,
+    schema: ModelSchema | None = None,
+    *,
+    validate: bool = True,
+) -> dict[str, Any]:
+    """The input of ``--input-json`` and the ``-i`` pairs; with the model's ``schema``, each
+    value is read as its field's type (``num_outputs=2`` an integer, ``prompt=42`` text) and
+    the whole is checked (:class:`InvalidInputError`, a ``ValueError``) unless not
+    ``validate``."""
     data: dict[str, Any] = {}
     if json_file:
         try:
@@ -74,10 +89,27 @@ def build_input(pairs: Sequence[str], json_file: str | None) -> dict[str, Any]:
         if not sep or not key:
             raise UsageError(f"-i takes key=value, not {pair!r}")
         try:
-            data[key] = parse_value(value)
+            data[key] = _value(key, value, schema, data.get(key), validate)
         except UsageError as exc:
             raise UsageError(f"-i {key}={exc}") from None
+    if schema is not None and validate:
+        schema.check(data)
     return data
+
+
+def _value(key: str, text: str, schema: ModelSchema | None, previous: Any, validate: bool) -> Any:
+    if schema is None or schema.field(key) is None:
+        return parse_value(text)
+    try:
+        value = schema.coerce(key, text, previous)
+    except ValueError:
+        if validate:
+            raise
+        return parse_value(text)  # --no-validate: as if the model had no document
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, Path):
+            parse_value(f"@{item}")  # a file that cannot be read is a usage error
+    return value
 
 
 class Display:
@@ -218,6 +250,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "cometapi-replicate run owner/model -i image=@photo.png -i steps=30 --download out/\n"
         "cometapi-replicate run owner/model --input-json inputs.json --timeout 300 --json",
     ),
+    "inputs": (
+        "list a model's inputs",
+        "List the inputs of MODEL from its vendored document, in the model's order: name,\n"
+        "type, default, allowed values or range, description; then what its output is.\n"
+        "Works offline: no key needed.",
+        "cometapi-replicate inputs black-forest-labs/flux-schnell\n"
+        "cometapi-replicate inputs black-forest-labs/flux-schnell --json | jq '.[].name'",
+    ),
     "download": (
         "save a prediction's outputs",
         "Save the output files of a succeeded prediction into DIRECTORY, in output order,\n"
@@ -293,6 +333,14 @@ def parser() -> argparse.ArgumentParser:
         creating.add_argument(
             "--input-json", metavar="FILE", help="inputs from a JSON object in FILE"
         )
+        creating.add_argument(
+            "--no-validate",
+            dest="validate",
+            action="store_false",
+            help="send the input unchecked by the model's vendored document (a live model's "
+            "new input)",
+        )
+    sub["inputs"].add_argument("model", help="the model as owner/name")
     download = sub["download"]
     download.add_argument("directory", help="where to save the files (created if missing)")
     download.add_argument("--overwrite", action="store_true", help="replace existing files")
@@ -304,6 +352,12 @@ def parser() -> argparse.ArgumentParser:
         type=parse_models,
         metavar="A/B,C/D",
         help="the models it knows; a create of another is a 404 (default: any model)",
+    )
+    sandbox.add_argument(
+        "--no-validate",
+        dest="validate",
+        action="store_false",
+        help="accept any input, even one a model's vendored document refuses (default: 422)",
     )
     sandbox.add_argument(
         "--fault",
@@ -354,6 +408,8 @@ def _main(argv: Sequence[str] | None) -> int:
             )
             return EXIT_USAGE
         return serve_sandbox(args)
+    if args.command == "inputs":
+        return show_inputs(args.model, args.json)
     if not os.environ.get("COMETAPI_KEY"):
         print(NO_KEY, file=sys.stderr)
         return EXIT_USAGE
@@ -409,14 +465,15 @@ def execute(
     if args.command == "get":
         return client.predictions.get(args.id), None
     if args.command == "create":
-        return client.predictions.create(args.model, build_input(args.input, args.input_json)), None
+        model_input = _input(args)
+        return client.predictions.create(args.model, model_input, validate=args.validate), None
     check_name_template(args.name)  # before anything is created or fetched
     if args.command == "download":
         return None, save(client, client.predictions.get(args.id), args.directory, args)
     if args.command == "wait":
         start: Prediction | str = args.id
     else:
-        start = client.predictions.create(args.model, build_input(args.input, args.input_json))
+        start = client.predictions.create(args.model, _input(args), validate=args.validate)
         on_update(start)
     prediction = client.predictions.wait(
         start, timeout=args.timeout, poll_interval=args.interval, on_update=on_update
@@ -426,6 +483,66 @@ def execute(
     if args.download and exit_code_for(prediction) == EXIT_OK:
         files = save(client, prediction, args.download, args)
     return prediction, files
+
+
+def _input(args: argparse.Namespace) -> dict[str, Any]:
+    """The input of ``create`` or ``run``, read by the model's document when it has one."""
+    schema = model_schema(args.model)
+    return build_input(args.input, args.input_json, schema, validate=args.validate)
+
+
+ADD_MODEL = (
+    "add its document in a checkout of the SDK: make add-model SCHEMA=<the model's OpenAPI "
+    "document or its model JSON, a path or URL> (MODEL=owner/name if the document does not "
+    "name it), then reinstall; without one, its input is sent unchecked"
+)
+
+
+def show_inputs(model: str, as_json: bool) -> int:
+    """The ``inputs`` command: the exit code."""
+    try:
+        schema = model_schema(model)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if schema is None:
+        known = ", ".join(vendored_models()) or "none"
+        print(
+            f"error: {model} has no vendored document, so its inputs are unknown to the SDK; "
+            f"{ADD_MODEL}. Models with one: {known}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    if as_json:
+        rows = [
+            {
+                "name": f.name,
+                "type": f.type,
+                "required": f.required,
+                **({} if f.default is MISSING else {"default": f.default}),
+                "choices": list(f.choices) if f.choices is not None else None,
+                "minimum": f.minimum,
+                "maximum": f.maximum,
+                "description": f.description,
+            }
+            for f in schema.fields
+        ]
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+        return EXIT_OK
+    print(f"{schema.model}: {len(schema.fields)} input(s), in the model's order")
+    for f in schema.fields:
+        facts = [f.type, "required" if f.required else ""]
+        if f.default is not MISSING and f.default is not None:
+            facts.append(f"default {json.dumps(f.default, ensure_ascii=False, default=str)}")
+        print(f"\n{f.name}  ({', '.join(x for x in facts if x)})")
+        if f.allowed:
+            print(f"    {'one of' if f.choices is not None else 'range'}: {f.allowed}")
+        if f.description:
+            print(f"    {f.description}")
+    output = schema.output()
+    kind = "streamed text (joined by output_text)" if output.streamed_text else output.type
+    print(f"\noutput: {kind}")
+    return EXIT_OK
 
 
 def save(client: Client, prediction: Prediction, directory: str, args: Any) -> list[Path]:
@@ -495,7 +612,9 @@ def serve_sandbox(args: argparse.Namespace) -> int:
     try:
         from ..testing import Sandbox, SandboxServer
 
-        server = SandboxServer(Sandbox(models=args.models), port=port)
+        server = SandboxServer(
+            Sandbox(models=args.models, validate_inputs=args.validate), port=port
+        )
     except ImportError:
         print(
             "error: the sandbox needs the 'sandbox' extra: "

@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import httpx
 
+from .._model_inputs import ModelSchema
+from .._models import model_schema
 from .png import make_png, padded_png
 
 __all__ = ["OUTCOMES", "SANDBOX_KEY", "Fault", "Reply", "Sandbox", "parse_fault"]
@@ -271,6 +273,13 @@ class Sandbox:
     create_burst: int = 1
     models: Collection[str] | None = None
     """The models it knows (``owner/name``); a create of another is a 404. ``None``: any."""
+    validate_inputs: bool = True
+    """Whether a create of a model with a vendored document has its input checked against it,
+    as CometAPI checks it: a 422 naming the field otherwise (``sandbox_...`` controls aside)."""
+    schemas: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    """Per model (``owner/name``), the ``components.schemas`` to check its input against in
+    place of the vendored document's (a newer document of the live model, say); ``None``: that
+    model's input is not checked."""
     requests: list[tuple[str, str]] = field(default_factory=list, init=False, repr=False)
     """``(method, url)`` of every request served but its own admin routes, for assertions."""
     creates: Counter[str] = field(default_factory=Counter, init=False, repr=False)
@@ -431,6 +440,9 @@ class Sandbox:
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             return _error(400, 'The body must be {"input": {...}}', "invalid_request")
+        refused = self._refused(model, given)
+        if refused is not None:
+            return refused
         try:
             outcome = str(given.get("sandbox_outcome", self.outcome))
             if outcome not in OUTCOMES:
@@ -479,6 +491,26 @@ class Sandbox:
         self._predictions[prediction.id] = prediction
         self.creates[self.input_key(given)] += 1
         return _json(200, self.view(prediction))
+
+    def _refused(self, model: str, given: dict[str, Any]) -> Reply | None:
+        """The 422 for an input the model's document refuses, or ``None``."""
+        if not self.validate_inputs:
+            return None
+        if model in self.schemas:
+            schemas = self.schemas[model]
+            schema = ModelSchema(model, schemas) if schemas is not None else None
+        else:
+            try:
+                schema = model_schema(model)
+            except ValueError:
+                return None
+        problems = schema.problems(given) if schema is not None else []
+        if not problems:
+            return None
+        detail = "; ".join(f"input.{field}: {problem}" for field, problem in problems)
+        return _error(
+            422, f"Input validation failed: {detail}", "invalid_input", param=problems[0][0]
+        )
 
     def _files(self, method: str, path: str) -> Reply:
         match = _FILE.match(path)
@@ -628,13 +660,13 @@ def _json(status: int, body: object, **headers: str) -> Reply:
     return Reply(status, {"content-type": "application/json", **headers}, json.dumps(body).encode())
 
 
-def _error(status: int, message: str, code: str, **headers: str) -> Reply:
+def _error(status: int, message: str, code: str, param: str = "", **headers: str) -> Reply:
     request_id = secrets.token_hex(8)
     envelope = {
         "error": {
             "message": f"{message} (request id: {request_id})",
             "type": "comet_api_error",
-            "param": "",
+            "param": param,
             "code": code,
         }
     }

@@ -1,0 +1,9 @@
+"""Typed input of black-forest-labs/flux-1.1-pro: ``Input`` and the classes it uses."""
+
+from .models import AspectRatio, Input, OutputFormat
+
+__all__ = (
+    "AspectRatio",
+    "Input",
+    "OutputFormat",
+)

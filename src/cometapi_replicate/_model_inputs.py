@@ -1,0 +1,585 @@
+"""A model's inputs and output as its OpenAPI document (cog's ``components.schemas``) describes
+them: checked, coerced from command-line text and described, with no I/O.
+
+Cog writes every model's document the same way: ``Input`` is an object whose properties carry
+``type``, ``default``, ``minimum``/``maximum``, ``x-order`` and a description; a choice is an
+``allOf`` holding one ``$ref`` to an ``enum`` schema; a file is a string with ``format: uri``;
+streamed text is an ``Output`` array with ``x-cog-array-type: iterator`` and
+``x-cog-array-display: concatenate``. This module reads those shapes and any JSON Schema
+around them (``anyOf``, ``nullable``, arrays, nested objects), and treats a keyword it does not
+know as no constraint: a value it cannot judge is let through, for the API to judge.
+
+Hand-written rather than ``jsonschema``: the SDK's runtime dependencies are httpx and attrs,
+and a refusal must name the field, what it accepts and, for an unknown name, the closest valid
+ones, which a generic validator's messages do not.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ._errors import InvalidInputError
+
+__all__ = [
+    "CONTROL_PREFIX",
+    "MISSING",
+    "Field",
+    "ModelSchema",
+    "OutputShape",
+]
+
+CONTROL_PREFIX = "sandbox_"
+"""Inputs named so are the sandbox's controls (``sandbox_outcome``...), never a model's: they
+are let through unchecked, so a test can shape a sandbox prediction of a vendored model."""
+
+MAX_DEPTH = 64
+"""The deepest ``$ref`` chain or nesting followed; deeper is taken as no constraint."""
+
+_URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://\S+|data:\S*)", re.ASCII)
+_NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+_REF = "#/components/schemas/"
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+MISSING: Any = _Missing()
+"""A field's ``default`` when the schema gives none."""
+
+
+def _is_file(value: object) -> bool:
+    """What ``create`` uploads as a ``data:`` URL: a ``Path``, bytes, or a binary file."""
+    return isinstance(value, Path | bytes | bytearray | memoryview | io.IOBase) or (
+        hasattr(value, "read") and hasattr(value, "mode")
+    )
+
+
+def _json_text(value: object) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Resolver:
+    """Local ``$ref`` (``#/components/schemas/X``) and ``allOf`` merged into one schema."""
+
+    def __init__(self, schemas: Mapping[str, Any]) -> None:
+        self.schemas = schemas if isinstance(schemas, Mapping) else {}
+
+    def __call__(self, schema: object, depth: int = 0) -> dict[str, Any]:
+        if not isinstance(schema, Mapping) or depth > MAX_DEPTH:
+            return {}
+        merged: dict[str, Any] = {}
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith(_REF):
+            merged.update(self(self.schemas.get(ref[len(_REF) :]), depth + 1))
+        parts = schema.get("allOf")
+        if isinstance(parts, list):
+            for part in parts:  # cog writes one part; more are merged (an approximation)
+                merged.update(self(part, depth + 1))
+        merged.update((k, v) for k, v in schema.items() if k not in ("$ref", "allOf"))
+        return merged
+
+
+def _types(schema: Mapping[str, Any]) -> list[str]:
+    kind = schema.get("type")
+    if isinstance(kind, str):
+        return [kind]
+    if isinstance(kind, list):
+        return [k for k in kind if isinstance(k, str)]
+    return []
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input of a model, as ``inputs`` lists it."""
+
+    name: str
+    type: str
+    """``string``, ``integer``, ``number``, ``boolean``, ``file``, ``array of file``...,
+    ``object``, or ``any`` (with ``|`` between alternatives)."""
+    required: bool
+    default: Any
+    """The schema's default, or :data:`MISSING`."""
+    choices: tuple[Any, ...] | None
+    minimum: float | None
+    maximum: float | None
+    description: str
+    order: float
+    schema: Mapping[str, Any]
+    """The field's schema, references resolved."""
+
+    @property
+    def accepts(self) -> str:
+        """What the field accepts, in words: its choices or range and its type."""
+        return _accepts(self.schema, self.type)
+
+    @property
+    def allowed(self) -> str:
+        """The choices (``a, b, c``) or the range (``1 to 4``, ``>= 0``); ``""`` when free."""
+        if self.choices is not None:
+            return ", ".join(_json_text(c) for c in self.choices)
+        return _range(self.minimum, self.maximum, self.schema)
+
+
+def _range(low: float | None, high: float | None, schema: Mapping[str, Any]) -> str:
+    def show(x: float) -> str:
+        return f"{x:g}" if not float(x).is_integer() or abs(x) < 1e15 else str(int(x))
+
+    excl_low = schema.get("exclusiveMinimum") is True
+    excl_high = schema.get("exclusiveMaximum") is True
+    if low is not None and high is not None and not (excl_low or excl_high):
+        return f"{show(low)} to {show(high)}"
+    parts = []
+    if low is not None:
+        parts.append(f"{'>' if excl_low else '>='} {show(low)}")
+    if high is not None:
+        parts.append(f"{'<' if excl_high else '<='} {show(high)}")
+    return ", ".join(parts)
+
+
+def _bounds(schema: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """``minimum``/``maximum`` (or pydantic's ``ge``/``le``, which older cogs leave), and the
+    numeric ``exclusiveMinimum``/``exclusiveMaximum`` of newer JSON Schema."""
+    low = next((n for k in ("minimum", "ge") if (n := _number(schema.get(k))) is not None), None)
+    high = next((n for k in ("maximum", "le") if (n := _number(schema.get(k))) is not None), None)
+    return low, high
+
+
+def _type_name(schema: Mapping[str, Any], resolve: _Resolver, depth: int = 0) -> str:
+    if depth > MAX_DEPTH:
+        return "any"
+    alternatives = schema.get("anyOf") or schema.get("oneOf")
+    if isinstance(alternatives, list) and alternatives:
+        names = [_type_name(resolve(a), resolve, depth + 1) for a in alternatives]
+        return " | ".join(dict.fromkeys(n for n in names if n != "null")) or "any"
+    types = [t for t in _types(schema) if t != "null"]
+    if not types:
+        if isinstance(schema.get("enum"), list):
+            return _enum_type(schema["enum"])
+        return "object" if isinstance(schema.get("properties"), Mapping) else "any"
+    names = []
+    for kind in types:
+        if kind == "string" and schema.get("format") == "uri":
+            names.append("file")
+        elif kind == "array":
+            item = _type_name(resolve(schema.get("items")), resolve, depth + 1)
+            names.append(f"array of {item}" if item != "any" else "array")
+        else:
+            names.append(kind)
+    return " | ".join(names)
+
+
+def _enum_type(values: list[Any]) -> str:
+    if all(isinstance(v, str) for v in values):
+        return "string"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "integer"
+    if all(_number(v) is not None for v in values):
+        return "number"
+    return "any"
+
+
+def _accepts(schema: Mapping[str, Any], type_name: str) -> str:
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return "one of " + ", ".join(_json_text(v) for v in enum)
+    span = _range(*_bounds(schema), schema)
+    if type_name == "file":
+        what = "a file (a URL, a Path, bytes or a file opened in binary mode)"
+    elif type_name == "any":
+        what = "any JSON value"
+    else:
+        article = "an" if type_name[:1] in "aeiou" else "a"
+        what = f"{article} {type_name}"
+    return f"{what} {span}" if span else what
+
+
+def _lax_number(value: object) -> object:
+    """A string that spells a number, as that number: cog's pydantic takes ``"90"`` for an
+    integer input (as a web form sends it); anything else unchanged."""
+    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+        return int(value) if _INTEGER.fullmatch(value) else float(value)
+    return value
+
+
+def _same(value: object, choice: object) -> bool:
+    """``value == choice`` as JSON means it: ``1 == 1.0``, never ``True == 1``."""
+    if isinstance(value, bool) or isinstance(choice, bool):
+        return isinstance(value, bool) and isinstance(choice, bool) and value is choice
+    a, b = _number(value), _number(choice)
+    if a is not None and b is not None:
+        return a == b
+    return type(value) is type(choice) and value == choice
+
+
+class _Checker:
+    """Walks a value against a schema, collecting ``(path, problem)`` pairs."""
+
+    def __init__(self, resolve: _Resolver) -> None:
+        self.resolve = resolve
+        self.problems: list[tuple[str, str]] = []
+
+    def check(self, value: object, schema: Mapping[str, Any], path: str, depth: int = 0) -> None:
+        problem = self.problem(value, schema, path, depth)
+        if problem is not None:
+            self.problems.append((path, problem))
+
+    def problem(
+        self, value: object, schema: Mapping[str, Any], path: str, depth: int
+    ) -> str | None:
+        """Why ``value`` does not fit ``schema`` (nested problems are added to ``problems``
+        themselves), or ``None``."""
+        if depth > MAX_DEPTH or not schema:
+            return None
+        if value is None:
+            return None if self._nullable(schema) else f"{self._accepts(schema)}; not null"
+        alternatives = schema.get("anyOf") or schema.get("oneOf")
+        if isinstance(alternatives, list) and alternatives:
+            for alternative in alternatives:
+                trial = _Checker(self.resolve)
+                trial.check(value, self.resolve(alternative, depth + 1), path, depth + 1)
+                if not trial.problems:
+                    break
+            else:
+                return f"{self._accepts(schema)}; not {self._shown(value)}"
+        enum = schema.get("enum")
+        if isinstance(enum, list) and enum:
+            if any(_same(value, c) or _same(_lax_number(value), c) for c in enum):
+                return None
+            numeric = {"integer", "number"} & set(_types(schema))
+            if numeric and _number(value) is not None and any(str(value) == c for c in enum):
+                return None  # an old cog writes the choices of a number input as strings
+            return f"one of {', '.join(_json_text(c) for c in enum)}; not {self._shown(value)}"
+        types = _types(schema)
+        if types and not any(self._fits(value, kind, schema) for kind in types):
+            return f"{self._accepts(schema)}; not {self._shown(value)}"
+        kind = next((k for k in types if self._fits(value, k, schema)), None)
+        if kind in ("integer", "number") or (kind is None and _number(value) is not None):
+            return self._range_problem(_lax_number(value), schema)
+        if isinstance(value, str):
+            return self._length_problem(value, schema, "characters")
+        if isinstance(value, list | tuple):
+            too = self._length_problem(value, schema, "items", "minItems", "maxItems")
+            if too is not None:
+                return too
+            items = self.resolve(schema.get("items"), depth + 1)
+            for index, item in enumerate(value):
+                self.check(item, items, f"{path}[{index}]", depth + 1)
+        elif isinstance(value, Mapping):
+            self.check_object(value, schema, path, depth)
+        return None
+
+    def check_object(
+        self, value: Mapping[Any, Any], schema: Mapping[str, Any], path: str, depth: int
+    ) -> None:
+        properties = schema.get("properties")
+        properties = properties if isinstance(properties, Mapping) else {}
+        required = schema.get("required")
+        for name in required if isinstance(required, list) else []:
+            if isinstance(name, str) and name not in value:
+                sub = self.resolve(properties.get(name), depth + 1)
+                where = f"{path}.{name}" if path else name
+                self.problems.append((where, f"required ({self._accepts(sub)})"))
+        closed = schema.get("additionalProperties") is False or depth == 0
+        wanted = set(required) if isinstance(required, list) else set()
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if item is None and key in properties and key not in wanted:
+                continue  # an optional input given as null: not given
+            if key in properties:
+                self.check(item, self.resolve(properties[key], depth + 1), where, depth + 1)
+            elif depth == 0 and isinstance(key, str) and key.startswith(CONTROL_PREFIX):
+                continue
+            elif closed:
+                self.problems.append((where, _unknown(str(key), properties)))
+
+    def _nullable(self, schema: Mapping[str, Any]) -> bool:
+        if schema.get("nullable") is True or "null" in _types(schema) or not _types(schema):
+            return not isinstance(schema.get("enum"), list) or None in schema["enum"]
+        alternatives = schema.get("anyOf") or schema.get("oneOf") or []
+        return any(
+            self._nullable(self.resolve(a)) for a in alternatives if isinstance(alternatives, list)
+        )
+
+    def _fits(self, value: object, kind: str, schema: Mapping[str, Any]) -> bool:
+        match kind:
+            case "string" if schema.get("format") == "uri":
+                return _is_file(value) or (isinstance(value, str) and bool(_URL.fullmatch(value)))
+            case "string":
+                return isinstance(value, str)
+            case "integer":
+                number = _number(_lax_number(value))
+                return number is not None and math.isfinite(number) and number.is_integer()
+            case "number":
+                number = _number(_lax_number(value))
+                return number is not None and math.isfinite(number)
+            case "boolean":
+                return isinstance(value, bool)
+            case "array":
+                return isinstance(value, list | tuple)
+            case "object":
+                return isinstance(value, Mapping)
+            case "null":
+                return value is None
+        return True  # a type this module does not know: no constraint
+
+    def _range_problem(self, value: object, schema: Mapping[str, Any]) -> str | None:
+        number = _number(value)
+        low, high = _bounds(schema)
+        if number is None:
+            return None
+        excl_low, excl_high = schema.get("exclusiveMinimum"), schema.get("exclusiveMaximum")
+        below = low is not None and (number < low or (excl_low is True and number == low))
+        above = high is not None and (number > high or (excl_high is True and number == high))
+        for bound, strict in ((excl_low, "gt"), (excl_high, "lt")):
+            limit = _number(bound)
+            if limit is not None:
+                below = below or (strict == "gt" and number <= limit)
+                above = above or (strict == "lt" and number >= limit)
+        if below or above:
+            return f"{self._accepts(schema)}; not {self._shown(value)}"
+        return None
+
+    def _length_problem(
+        self,
+        value: str | list[Any] | tuple[Any, ...],
+        schema: Mapping[str, Any],
+        unit: str,
+        low_key: str = "minLength",
+        high_key: str = "maxLength",
+    ) -> str | None:
+        low, high = _number(schema.get(low_key)), _number(schema.get(high_key))
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            span = _range(low, high, {})
+            return f"{span} {unit}; not {len(value)}"
+        return None
+
+    def _accepts(self, schema: Mapping[str, Any]) -> str:
+        return _accepts(schema, _type_name(schema, self.resolve))
+
+    @staticmethod
+    def _shown(value: object) -> str:
+        if _is_file(value):
+            return "a file"
+        if isinstance(value, str) and not value:
+            return '"" (empty)'
+        return _json_text(value)
+
+
+def _unknown(name: str, properties: Iterable[str]) -> str:
+    names = sorted(properties)
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if not close:  # "steps" for num_inference_steps, "aspectRatio" for aspect_ratio
+        wanted = re.sub(r"[^a-z0-9]", "", name.lower())
+        close = [
+            n
+            for n in names
+            if wanted
+            and (wanted in (plain := re.sub(r"[^a-z0-9]", "", n.lower())) or plain == wanted)
+        ][:3]
+    if close:
+        return "unknown input; did you mean " + " or ".join(close) + "?"
+    return "unknown input; the inputs are " + ", ".join(names)
+
+
+@dataclass(frozen=True)
+class OutputShape:
+    """What the model's ``Output`` schema says its output is."""
+
+    type: str
+    """As :attr:`Field.type`: ``array of file``, ``string``, ``object``..."""
+    files: bool
+    """Some part of it is a file (``format: uri``)."""
+    streamed_text: bool
+    """Text tokens, to be joined (``x-cog-array-type: iterator`` and
+    ``x-cog-array-display: concatenate``)."""
+
+    @property
+    def text(self) -> bool:
+        """Whether the output is text: a string that is not a file, or streamed text."""
+        return self.streamed_text or self.type == "string"
+
+
+class ModelSchema:
+    """A model's ``Input`` and ``Output`` from its document's ``components.schemas``."""
+
+    def __init__(self, model: str, schemas: Mapping[str, Any]) -> None:
+        self.model = model
+        self._resolve = _Resolver(schemas)
+        self.input = self._resolve(self._resolve.schemas.get("Input"))
+        properties = self.input.get("properties")
+        self._properties: Mapping[str, Any] = properties if isinstance(properties, Mapping) else {}
+        required = self.input.get("required")
+        self._required = set(required) if isinstance(required, list) else set()
+        self.fields: tuple[Field, ...] = tuple(
+            sorted(
+                (self._field(name, spec) for name, spec in self._properties.items()),
+                key=lambda f: (f.order, f.name),
+            )
+        )
+        self._by_name = {f.name: f for f in self.fields}
+
+    def _field(self, name: str, spec: object) -> Field:
+        schema = self._resolve(spec)
+        order = _number(schema.get("x-order"))
+        enum = schema.get("enum")
+        low, high = _bounds(schema)
+        description = schema.get("description")
+        return Field(
+            name=str(name),
+            type=_type_name(schema, self._resolve),
+            required=name in self._required,
+            default=schema.get("default", MISSING),
+            choices=tuple(enum) if isinstance(enum, list) and enum else None,
+            minimum=low,
+            maximum=high,
+            description=description.strip() if isinstance(description, str) else "",
+            order=order if order is not None else math.inf,
+            schema=schema,
+        )
+
+    def field(self, name: str) -> Field | None:
+        return self._by_name.get(name)
+
+    def problems(self, model_input: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """Each ``(field, what is wrong and what it accepts)``; ``[]`` when the input fits."""
+        checker = _Checker(self._resolve)
+        checker.check_object(model_input, self.input, "", 0)
+        return checker.problems
+
+    def check(self, model_input: Mapping[str, Any]) -> None:
+        """:class:`InvalidInputError` (a ``ValueError``) naming every field that does not fit."""
+        problems = self.problems(model_input)
+        if problems:
+            raise InvalidInputError(self.model, problems)
+
+    def coerce(self, name: str, text: str, previous: Any = MISSING) -> Any:
+        """The value of ``-i name=text`` as the field's type has it (``previous``: the value
+        an earlier ``-i`` gave the same array, which this one extends).
+
+        Integers, numbers and booleans are parsed; a string (or a string choice) is the text
+        as it is; ``@path`` is a file; an array takes a JSON array, or one item per ``-i``;
+        anything else, or a name the schema lacks, is read as JSON when it is JSON, else
+        text. :class:`InvalidInputError` when the text is not of the field's type.
+        """
+        spec = self.field(name)
+        if spec is None:
+            return _literal(text)
+        schema = spec.schema
+        if "array" in _types(schema):
+            items = self._resolve(schema.get("items"))
+            if text.lstrip().startswith("["):
+                parsed = _literal(text)
+                if isinstance(parsed, list):
+                    return [
+                        self._scalar(name, json.dumps(v) if not isinstance(v, str) else v, items, v)
+                        for v in parsed
+                    ]
+            value = self._scalar(name, text, items)
+            return [*previous, value] if isinstance(previous, list) else [value]
+        return self._scalar(name, text, schema)
+
+    def _scalar(
+        self, name: str, text: str, schema: Mapping[str, Any], parsed: Any = MISSING
+    ) -> Any:
+        types = [t for t in _types(schema) if t != "null"]
+        enum = schema.get("enum")
+        if isinstance(enum, list) and parsed is MISSING:  # the choice the text spells
+            for choice in enum:
+                if text == (choice if isinstance(choice, str) else json.dumps(choice)):
+                    return choice
+        if not types and isinstance(enum, list) and enum:
+            types = [_enum_type(enum)]
+        if text.startswith("@") and (schema.get("format") == "uri" or not types):
+            return Path(text[1:])
+        if text.strip().lower() in ("null", "none") and self._resolve_nullable(schema):
+            return None
+        kind = types[0] if len(types) == 1 else None
+        try:
+            if kind == "integer":
+                if parsed is MISSING and _INTEGER.fullmatch(text):
+                    return int(text)
+                number = float(text) if parsed is MISSING else float(parsed)
+                if not number.is_integer():
+                    raise ValueError
+                return int(number)
+            if kind == "number":
+                number = float(text) if parsed is MISSING else float(parsed)
+                if not math.isfinite(number):
+                    raise ValueError
+                return int(number) if number.is_integer() and "." not in text else number
+            if kind == "boolean":
+                word = text.strip().lower()
+                if word in _TRUE | _FALSE:
+                    return word in _TRUE
+                raise ValueError
+        except (TypeError, ValueError):
+            accepts = _accepts(schema, _type_name(schema, self._resolve))
+            raise InvalidInputError(self.model, [(name, f"{accepts}; not {text!r}")]) from None
+        if kind == "string":
+            return text if parsed is MISSING or not isinstance(parsed, str) else parsed
+        return _literal(text) if parsed is MISSING else parsed
+
+    def _resolve_nullable(self, schema: Mapping[str, Any]) -> bool:
+        return schema.get("nullable") is True or "null" in _types(schema)
+
+    def output(self) -> OutputShape:
+        """The shape of the output, from ``Output``."""
+        schema = self._resolve(self._resolve.schemas.get("Output"))
+        items = self._resolve(schema.get("items"))
+        streamed = (
+            "array" in _types(schema)
+            and "string" in _types(items)
+            and items.get("format") != "uri"
+            and schema.get("x-cog-array-type") == "iterator"
+            and schema.get("x-cog-array-display") == "concatenate"
+        )
+        return OutputShape(
+            type=_type_name(schema, self._resolve) if schema else "any",
+            files=self._has_file(schema, 0),
+            streamed_text=streamed,
+        )
+
+    def _has_file(self, schema: Mapping[str, Any], depth: int) -> bool:
+        if depth > MAX_DEPTH or not schema:
+            return False
+        if schema.get("format") == "uri":
+            return True
+        parts: list[Any] = [schema.get("items")]
+        properties = schema.get("properties")
+        if isinstance(properties, Mapping):
+            parts += list(properties.values())
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list):
+                parts += schema[key]
+        return any(self._has_file(self._resolve(p, depth + 1), depth + 1) for p in parts)
+
+
+def _literal(text: str) -> Any:
+    """``-i`` text with no schema to go by: a JSON literal when it is one, else the text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
