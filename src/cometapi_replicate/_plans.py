@@ -44,9 +44,15 @@ from ._inputs import encode_input, split_model, validate_prediction_id
 from ._progress import parse_progress
 from ._responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
 from ._responses import Reply as Reply  # what drivers answer API calls with
-from ._schedule import polling_schedule
+from ._schedule import Durations, polling_schedule
 from ._secret import Secret
-from ._status import awaiting_output, is_terminal, normalize_status, raise_for_failure
+from ._status import (
+    PredictionStatus,
+    awaiting_output,
+    is_terminal,
+    normalize_status,
+    raise_for_failure,
+)
 from ._timing import Timing, is_congestion, is_transient, safe_to_repeat_create
 
 logger = logging.getLogger("cometapi_replicate")
@@ -97,6 +103,9 @@ class Context:
     secret: Secret | None
     clock: Clock = field(default_factory=Clock)
     max_response_bytes: int = MAX_RESPONSE_BYTES
+    durations: Durations = field(default_factory=Durations, compare=False)
+    """How long each model's predictions took, as this client saw them succeed: later blind
+    waits on the model are aimed by them (in memory only, a few numbers per model)."""
 
 
 class DeadlinePassed(Exception):
@@ -318,6 +327,7 @@ def watch(
             seen = _fingerprint(latest)
             yield Emit(latest)
         if is_terminal(latest) and not holding:
+            learn_duration(latest, ctx.durations)
             return latest
         if normalize_status(latest.status) is None and latest.status not in warned:
             warned.add(latest.status)
@@ -326,6 +336,8 @@ def watch(
             )
         if created is None and (created := server_time(latest.created_at)) is not None:
             schedule.aged(ctx.clock.time() - created - (now - began))  # its age at the first poll
+        if isinstance(latest.model, str):  # each poll: others' waits may have ended meanwhile
+            schedule.learn(ctx.durations.of(latest.model))
         schedule.observe(now - began, latest.status, parse_progress(_logs(latest)))
         delay = ctx.timing.poll_delay(
             schedule.next_delay(now - began),
@@ -338,6 +350,15 @@ def watch(
             )
         logger.debug("prediction %s is %s; next poll in %.2fs", prediction_id, latest.status, delay)
         yield Sleep(delay)
+
+
+def learn_duration(prediction: Prediction, durations: Durations) -> None:
+    """Remember how long ``prediction`` took, by the server's timestamps, if it succeeded."""
+    if normalize_status(prediction.status) is not PredictionStatus.SUCCEEDED:
+        return
+    start, end = server_time(prediction.created_at), server_time(prediction.completed_at)
+    if isinstance(prediction.model, str) and start is not None and end is not None:
+        durations.record(prediction.model, end - start)
 
 
 def _earliest(*times: float | None) -> float | None:
