@@ -214,7 +214,8 @@ class WireServer:
 
     def cpu(self) -> float:
         """CPU seconds the server process has used."""
-        assert self._process.stdin is not None and self._process.stdout is not None
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
         self._process.stdin.write("cpu\n")
         self._process.stdin.flush()
         return float(json.loads(self._process.stdout.readline())["cpu"])

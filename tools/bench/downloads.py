@@ -196,7 +196,6 @@ def measure(url: str, names: dict[str, list[str]], totals: dict[str, int], round
 def main() -> None:
     args = worker_args()
     pin(CLIENT_CPU)
-    folder = Path(args["folder"])
     names = {"big": ["big.bin"], "many": [f"small-{i}.bin" for i in range(args["files"])]}
     totals = {"big": args["big"], "many": args["small"] * args["files"]}
     emit(

@@ -13,6 +13,7 @@ read the bytes, so what they measure is the server's ceiling, not a client's cos
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -102,10 +103,8 @@ def main() -> None:
 
 
 def _guarded(conn: socket.socket, folder: Path, body: bytes) -> None:
-    try:
+    with contextlib.suppress(OSError):  # the client went away
         _serve(conn, folder, body)
-    except OSError:  # the client went away
-        pass
 
 
 # -- the clients that measure the server alone -------------------------------------------------
