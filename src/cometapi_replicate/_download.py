@@ -226,11 +226,12 @@ def _fetch(files: Files, url: str, staged: Staged, stop: threading.Event) -> Non
         staged.write([decode_data_url(url)])
         return
     response = _open(files, url)
+    write = staged.file.write  # the loop runs per 64 KB read at wire speed: nothing else in it
     try:
         for chunk in _chunks(response, files.secret):
             if stop.is_set():
                 raise Stopped
-            staged.write([chunk])
+            write(chunk)
     finally:
         response.close()
 
