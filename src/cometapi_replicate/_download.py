@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import httpx
-from cometapi_replicate_api.models import Prediction
 
 from ._errors import (
     APIConnectionError,
@@ -63,6 +62,8 @@ from ._timing import is_transient
 
 if TYPE_CHECKING:
     import asyncio
+
+    from cometapi_replicate_api.models import Prediction
 
 __all__ = ["AsyncFiles", "Files", "aread", "asave", "astream", "read", "save", "stream"]
 

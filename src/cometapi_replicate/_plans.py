@@ -25,10 +25,9 @@ import json
 import logging
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import httpx
-from cometapi_replicate_api.models import Prediction, PredictionRequest
 
 from ._clock import Clock
 from ._errors import (
@@ -49,11 +48,15 @@ from ._secret import Secret
 from ._status import (
     PredictionStatus,
     awaiting_output,
+    is_prediction,
     is_terminal,
     normalize_status,
     raise_for_failure,
 )
 from ._timing import Timing, is_congestion, is_transient, safe_to_repeat_create
+
+if TYPE_CHECKING:  # at run time the generated models are imported on first use
+    from cometapi_replicate_api.models import Prediction, PredictionRequest
 
 logger = logging.getLogger("cometapi_replicate")
 
@@ -222,6 +225,8 @@ def create(model: str, model_input: Mapping[str, Any], ctx: Context) -> Plan[Pre
         json.dumps(encoded, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"input is not JSON: {exc}") from None
+    from cometapi_replicate_api.models import PredictionRequest
+
     body = PredictionRequest.from_dict({"input": encoded})
     prediction, _ = yield from call_with_retries(
         CreatePrediction(owner, name, body),
@@ -283,15 +288,16 @@ def watch(
     schedule = polling_schedule(poll_interval)
     began = ctx.clock.monotonic()
     deadline = None if timeout is None else began + timeout
-    prediction_id = validate_prediction_id(start.id if isinstance(start, Prediction) else start)
-    ended = isinstance(start, Prediction) and is_terminal(start)
-    if isinstance(start, Prediction) and ended and not awaiting_output(start):
+    given = start if is_prediction(start) else None
+    prediction_id = validate_prediction_id(start.id if is_prediction(start) else start)
+    ended = given is not None and is_terminal(given)
+    if given is not None and ended and not awaiting_output(given):
         if stream:
-            yield Emit(start)
-        return start
-    seen = _fingerprint(start) if isinstance(start, Prediction) and not (ended and stream) else None
+            yield Emit(given)
+        return given
+    seen = _fingerprint(given) if given is not None and not (ended and stream) else None
     warned: set[str] = set()
-    latest = start if isinstance(start, Prediction) else None
+    latest = given
     # When a state awaiting its output is returned as it is: set once, the first time one is seen.
     grace_ends = began + ctx.timing.output_grace if ended else None
     created: float | None = None

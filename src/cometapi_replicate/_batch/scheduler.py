@@ -593,9 +593,9 @@ class BatchScheduler:
         seconds = _duration(prediction)
         succeeded = normalize_status(prediction.status) is PredictionStatus.SUCCEEDED
         model = prediction.model
-        if self._client_durations is not None and seconds is not None and succeeded:
-            if isinstance(model, str):
-                self._client_durations.record(model, seconds)
+        known = self._client_durations
+        if known is not None and seconds is not None and succeeded and isinstance(model, str):
+            known.record(model, seconds)
         if seconds is None and item.started is not None:
             seconds = now - item.started
         if seconds is not None:
