@@ -46,14 +46,13 @@ the blind pause stretches to ``LEARNED_CAP`` (a low quantile, so one outlier mov
 LEARNED_CAP = 2.0
 """The longest blind pause a model's history allows: no end is seen more than this late."""
 DENSE_CAP = 0.9
+"""The longest blind pause at an age where the model's predictions are seen to end: under the
+age rule's 1 s, so that learning trades none of the delay it promises for fewer polls."""
 DENSE_FLOOR = 0.5
-"""The longest blind pause at an age where the model's predictions are seen to end."""
+"""The shortest blind pause there (the age rule's shortest)."""
 LIKELY_SHARE = 0.25
 """The likely duration of a prediction of some age: this quantile of the known durations
-longer than the age."""
-NEAR_SHARE = 0.125
-"""Where this share of the known durations longer than the age end within a pause, the pause
-shrinks to reach them (polls are dense where ends cluster)."""
+longer than the age (a low one: a prediction that may end soon is polled as one that will)."""
 
 
 class Durations:
@@ -100,11 +99,11 @@ class Durations:
 def learned_pause(age: float, known: Sequence[float], floor: float = FLOOR) -> float | None:
     """The blind pause at ``age`` for a prediction of a model whose finished predictions took
     ``known`` seconds (shortest first); ``None``: they say nothing (too few of them, or the
-    prediction is older than all), and the age-based pause holds.
+    prediction is older than nearly all), and the age-based pause holds.
 
-    Before the first ends (``SKIP_SHARE``) the pause stretches to ``LEARNED_CAP``, landing on
-    them; from there it is a tenth of the likely duration (as the age-based pause is a tenth of
-    the age), shorter where ends cluster, never over ``DENSE_CAP``."""
+    Before the first ends (``SKIP_SHARE``) the pause stretches up to ``LEARNED_CAP``, landing
+    on them; from there it is a tenth of the likely duration (``LIKELY_SHARE``; the age-based
+    pause is a tenth of the age), between ``DENSE_FLOOR`` and ``DENSE_CAP``."""
     if len(known) < MIN_LEARNED:
         return None
     first = known[int(SKIP_SHARE * (len(known) - 1))]
