@@ -40,19 +40,21 @@ MODELS = 64
 """Models a client keeps durations for; the one unused longest is forgotten first."""
 MIN_LEARNED = 5
 """Finished predictions of a model needed before their durations shape a blind wait."""
-SKIP_SHARE = 0.05
+SKIP_SHARE = 0.1
 """Before the age by which this share of a model's known durations had ended, little can end:
 the blind pause stretches to ``LEARNED_CAP`` (a low quantile, so one outlier moves nothing)."""
 LEARNED_CAP = 2.0
 """The longest blind pause a model's history allows: no end is seen more than this late."""
-DENSE_CAP = 0.9
-"""The longest blind pause at an age where the model's predictions are seen to end: under the
-age rule's 1 s, so that learning trades none of the delay it promises for fewer polls."""
+DENSE_CAP = BLIND_CAP
+"""The longest blind pause at an age where the model's predictions are seen to end: the age
+rule's own, so that learning trades none of the delay it promises there for fewer polls."""
 DENSE_FLOOR = 0.5
 """The shortest blind pause there (the age rule's shortest)."""
 LIKELY_SHARE = 0.25
 """The likely duration of a prediction of some age: this quantile of the known durations
 longer than the age (a low one: a prediction that may end soon is polled as one that will)."""
+LIKELY_FRACTION = 0.25
+"""Where ends are likely, the blind pause is this share of the likely duration."""
 
 
 class Durations:
@@ -102,8 +104,8 @@ def learned_pause(age: float, known: Sequence[float], floor: float = FLOOR) -> f
     prediction is older than nearly all), and the age-based pause holds.
 
     Before the first ends (``SKIP_SHARE``) the pause stretches up to ``LEARNED_CAP``, landing
-    on them; from there it is a tenth of the likely duration (``LIKELY_SHARE``; the age-based
-    pause is a tenth of the age), between ``DENSE_FLOOR`` and ``DENSE_CAP``."""
+    on them; from there it is a quarter of the likely duration (``LIKELY_SHARE``,
+    ``LIKELY_FRACTION``), between ``DENSE_FLOOR`` and ``DENSE_CAP``."""
     if len(known) < MIN_LEARNED:
         return None
     first = known[int(SKIP_SHARE * (len(known) - 1))]
@@ -114,7 +116,7 @@ def learned_pause(age: float, known: Sequence[float], floor: float = FLOOR) -> f
     if rest < MIN_LEARNED:
         return None
     likely = known[after + int(LIKELY_SHARE * (rest - 1))]
-    return min(max(0.1 * likely, DENSE_FLOOR), DENSE_CAP)
+    return min(max(LIKELY_FRACTION * likely, DENSE_FLOOR), DENSE_CAP)
 
 
 class Schedule(Protocol):
