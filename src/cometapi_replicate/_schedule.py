@@ -45,9 +45,9 @@ SKIP_SHARE = 0.1
 the blind pause stretches to ``LEARNED_CAP`` (a low quantile, so one outlier moves nothing)."""
 LEARNED_CAP = 2.0
 """The longest blind pause a model's history allows: no end is seen more than this late."""
-DENSE_CAP = BLIND_CAP
-"""The longest blind pause at an age where the model's predictions are seen to end: the age
-rule's own, so that learning trades none of the delay it promises there for fewer polls."""
+DENSE_CAP = 0.9
+"""The longest blind pause at an age where the model's predictions are seen to end: under the
+age rule's 1 s, so that where most ends are, learning spends no delay for its fewer polls."""
 DENSE_FLOOR = 0.5
 """The shortest blind pause there (the age rule's shortest)."""
 LIKELY_SHARE = 0.25
