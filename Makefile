@@ -82,7 +82,7 @@ docs-serve: docs ## Build the site and serve it on http://127.0.0.1:8000 (DOCS_P
 
 ci: check-generated lint api-check test ## What CI runs
 
-bench: bench-polling bench-batch bench-downloads $(BENCH_STAMP) ## All benchmarks, side by side with raw httpx and replicate (BENCH_QUICK=1: short)
+bench: $(BENCH_STAMP) ## Per call, import, waits and downloads, side by side with raw httpx and replicate, in a few minutes (BENCH_QUICK=1: shorter)
 	$(BENCH_VENV)/bin/python -m tools.bench
 
 bench-polling: $(STAMP) ## Poll schedules on workload W1 (simulated clock)
@@ -94,8 +94,8 @@ bench-batch: $(STAMP) ## client.batch vs one-by-one waits over loopback, 10,000 
 bench-downloads: $(STAMP) ## Event-loop stalls and MB/s of a 200 MB async download, before and after
 	$(BIN)/python -m tools.bench_downloads
 
-bench-waits: $(BENCH_STAMP) ## 1,000 and 10,000 concurrent waits on one AsyncClient over loopback
-	$(BENCH_VENV)/bin/python -m tools.bench waits
+bench-waits: $(BENCH_STAMP) ## 1,000 runs at once; 1,000 and 10,000 concurrent waits on one AsyncClient over loopback
+	$(BENCH_VENV)/bin/python -m tools.bench crowd waits
 
 build: $(STAMP) ## Build the sdist and wheel into dist/ and check them with twine
 	rm -rf dist

@@ -55,6 +55,30 @@ nitpick_ignore_regex = [
 
 
 
+def _type_checking_names() -> None:
+    """The SDK's modules import the generated types only for type checkers (at run time they
+    load on first use); autodoc reads signatures at run time, so it gets them here, as mypy
+    sees them."""
+    import importlib
+    import pkgutil
+
+    import cometapi_replicate
+    from cometapi_replicate_api import models, types
+
+    names = {"Prediction": models.Prediction, "PredictionRequest": models.PredictionRequest,
+             "Response": types.Response, "Unset": types.Unset}  # fmt: skip
+    for info in pkgutil.walk_packages(cometapi_replicate.__path__, "cometapi_replicate."):
+        if info.name.endswith("__main__") or info.name.startswith("cometapi_replicate._cli."):
+            continue  # the command line: not documented here, and __main__ runs it
+        module = importlib.import_module(info.name)
+        for name, value in names.items():
+            if name not in vars(module):
+                setattr(module, name, value)
+
+
+_type_checking_names()
+
+
 def _generated_models(
     app: Sphinx, what: str, name: str, obj: object, options: object, lines: list[str]
 ) -> None:

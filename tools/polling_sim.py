@@ -6,6 +6,7 @@ Used by ``make bench-polling`` and by the tests that hold the default schedule t
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 import random
 import statistics
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cometapi_replicate._progress import parse_progress
-from cometapi_replicate._schedule import Schedule
+from cometapi_replicate._schedule import AdaptiveSchedule, Durations, Schedule
 
 STEP = 0.5
 
@@ -139,3 +140,46 @@ def split(outcomes: list[Outcome]) -> dict[str, Summary]:
         "with progress": summarize([o for o in outcomes if o.prediction.has_progress]),
         "without progress": summarize([o for o in outcomes if not o.prediction.has_progress]),
     }
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """A prediction created at ``at`` (seconds into the run) and waited on from then."""
+
+    at: float
+    prediction: SimPrediction
+
+
+def run_together(
+    arrivals: Iterable[Arrival],
+    make_schedule: Callable[[Durations], Schedule],
+    durations: Durations | None = None,
+    *,
+    learn: bool = True,
+) -> list[Outcome]:
+    """Every wait at once on one simulated client, in time order: each success is recorded in
+    ``durations`` (as a client does) the moment its wait sees it, so later polls of the others
+    may use it. ``make_schedule`` gets the client's durations; a learning schedule reads them
+    at each poll (``learn=False``: today's schedule, which does not)."""
+    durations = Durations() if durations is None else durations
+    queue: list[tuple[float, int, Arrival, Schedule, int]] = []
+    for n, arrival in enumerate(arrivals):
+        heapq.heappush(queue, (arrival.at, n, arrival, make_schedule(durations), 0))
+    outcomes: list[tuple[int, Outcome]] = []
+    while queue:
+        now, n, arrival, schedule, requests = heapq.heappop(queue)
+        prediction, age = arrival.prediction, now - arrival.at
+        status, logs = prediction.state(age)
+        if status == "succeeded":
+            durations.record(MODEL, prediction.duration)
+            outcomes.append((n, Outcome(prediction, requests + 1, age - prediction.duration)))
+            continue
+        if learn and isinstance(schedule, AdaptiveSchedule):
+            schedule.known = durations.of(MODEL)
+        schedule.observe(age, status, parse_progress(logs))
+        heapq.heappush(queue, (now + schedule.next_delay(age), n, arrival, schedule, requests + 1))
+    return [o for _, o in sorted(outcomes, key=lambda pair: pair[0])]
+
+
+MODEL = "owner/model"
+"""The one model of a simulated run."""

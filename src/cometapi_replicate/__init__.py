@@ -9,9 +9,6 @@ with Client() as client:  # COMETAPI_KEY from the environment
 
 from typing import TYPE_CHECKING, Any
 
-from cometapi_replicate_api.models import Prediction
-from cometapi_replicate_api.spec_info import SPECS
-
 from ._client import AsyncClient, AsyncPredictions, Client, Predictions
 from ._clock import Clock
 from ._errors import (
@@ -53,9 +50,17 @@ from ._timing import OUTPUT_GRACE
 from ._version import __version__
 
 if TYPE_CHECKING:
+    from cometapi_replicate_api.models import Prediction
+    from cometapi_replicate_api.spec_info import SPECS
+
     from ._batch.records import BatchOutcome, BatchResult, BatchSummary
     from ._batch.runner import AsyncBatch, Batch
     from ._outputs import output_text
+
+    SPEC_VERSION: str
+    """``info.version`` of the vendored CometAPI document the SDK was generated from."""
+    SPEC_SHA256: str
+    """sha256 of that document (all vendored documents: ``SPECS``)."""
 
 _LAZY = {
     "AsyncBatch": "_batch.runner",
@@ -64,31 +69,37 @@ _LAZY = {
     "BatchResult": "_batch.records",
     "BatchSummary": "_batch.records",
     "output_text": "_outputs",
+    "Prediction": "cometapi_replicate_api.models",
+    "SPECS": "cometapi_replicate_api.spec_info",
 }
+_SPEC = {"SPEC_VERSION": "version", "SPEC_SHA256": "sha256"}
+_QUERY_SPEC = "replicate-query.openapi.yaml"
 
 
 def __getattr__(name: str) -> Any:
-    """The batch names and ``output_text``, imported on first use: a program that runs no
-    batch never pays for them (nor for ``sqlite3`` and ``asyncio``)."""
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """The batch names, ``output_text`` and the generated package's, imported on first use: a
+    program that runs no batch never pays for them (nor for ``sqlite3`` and ``asyncio``), and
+    ``import cometapi_replicate`` does not load the generated models and attrs (the first
+    request does)."""
     import importlib
 
-    value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SPEC:
+        value: Any = importlib.import_module(_LAZY["SPECS"]).SPECS[_QUERY_SPEC][_SPEC[name]]
+    elif name in _LAZY:
+        module = _LAZY[name]
+        value = getattr(importlib.import_module(module if module[0] != "_" else f".{module}",
+                                                __name__), name)  # fmt: skip
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SPEC})
 
 
 setup_logging()  # COMETAPI_LOG=debug|info
-
-SPEC_VERSION: str = SPECS["replicate-query.openapi.yaml"]["version"]
-"""``info.version`` of the vendored CometAPI document the SDK was generated from."""
-SPEC_SHA256: str = SPECS["replicate-query.openapi.yaml"]["sha256"]
-"""sha256 of that document (all vendored documents: ``SPECS``)."""
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -17,8 +17,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar, Unpack, assert_never
 
 import httpx
-from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
-from cometapi_replicate_api.models import Prediction
 
 from . import _plans as plans
 from ._clock import Clock
@@ -40,6 +38,9 @@ from ._settings import DEFAULT_TIMEOUT, MAX_CONNECTIONS, Settings
 if TYPE_CHECKING:  # imported when first used: most programs never start a batch
     import asyncio
 
+    # The generated package (and attrs) load with the first request, not with the import.
+    from cometapi_replicate_api.models import Prediction
+
     from ._batch.runner import AsyncBatch, Batch, BatchKwargs, Inputs
 
 __all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
@@ -47,13 +48,15 @@ __all__ = ["AsyncClient", "AsyncPredictions", "Client", "Predictions"]
 T = TypeVar("T")
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
 
-OnUpdate = Callable[[Prediction], None]
-AsyncOnUpdate = Callable[[Prediction], Awaitable[None] | None]
+OnUpdate = Callable[["Prediction"], None]
+AsyncOnUpdate = Callable[["Prediction"], Awaitable[None] | None]
 """A plain function or an ``async def``; the async client awaits what it returns."""
 
 
 def _endpoint(call: plans.Call) -> dict[str, Any]:
     """The request for an API call, as the generated endpoint describes it."""
+    from cometapi_replicate_api.api.default import create_predictions_general, replicate_query
+
     if isinstance(call, plans.GetPrediction):
         return replicate_query._get_kwargs(call.prediction_id)
     return create_predictions_general._get_kwargs(call.owner, call.name, body=call.body)

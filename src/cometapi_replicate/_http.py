@@ -7,14 +7,16 @@ import contextlib
 import socket
 import threading
 from collections.abc import Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from cometapi_replicate_api.models import Prediction
-from cometapi_replicate_api.types import Response
 
 from ._secret import Secret
 from ._version import __version__
+
+if TYPE_CHECKING:  # at run time the generated package is imported on first use
+    from cometapi_replicate_api.models import Prediction
+    from cometapi_replicate_api.types import Response
 
 USER_AGENT = f"cometapi-replicate/{__version__}"
 
@@ -169,6 +171,8 @@ def _within(timeout: httpx.Timeout, budget: float | None) -> httpx.Timeout:
 
 
 def _reply(response: httpx.Response, body: bytes) -> Response[Prediction]:
+    from cometapi_replicate_api.types import Response
+
     return Response(
         status_code=response.status_code,
         content=body,

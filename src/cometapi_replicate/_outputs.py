@@ -12,13 +12,15 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-
-from cometapi_replicate_api.models import Prediction
+from typing import TYPE_CHECKING
 
 from ._errors import OutputUnavailableError, ResponseValidationError
 from ._filenames import file_names
 from ._models import model_schema
 from ._status import PredictionStatus, is_file_url, is_terminal, normalize_status, output_urls
+
+if TYPE_CHECKING:  # at run time the generated models are imported on first use
+    from cometapi_replicate_api.models import Prediction
 
 __all__ = [
     "Target",

@@ -25,10 +25,9 @@ import json
 import logging
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 import httpx
-from cometapi_replicate_api.models import Prediction, PredictionRequest
 
 from ._clock import Clock
 from ._errors import (
@@ -45,10 +44,20 @@ from ._models import check_input
 from ._progress import parse_progress
 from ._responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
 from ._responses import Reply as Reply  # what drivers answer API calls with
-from ._schedule import polling_schedule
+from ._schedule import Durations, polling_schedule
 from ._secret import Secret
-from ._status import awaiting_output, is_terminal, normalize_status, raise_for_failure
+from ._status import (
+    PredictionStatus,
+    awaiting_output,
+    is_prediction,
+    is_terminal,
+    normalize_status,
+    raise_for_failure,
+)
 from ._timing import Timing, is_congestion, is_transient, safe_to_repeat_create
+
+if TYPE_CHECKING:  # at run time the generated models are imported on first use
+    from cometapi_replicate_api.models import Prediction, PredictionRequest
 
 logger = logging.getLogger("cometapi_replicate")
 
@@ -98,6 +107,9 @@ class Context:
     secret: Secret | None
     clock: Clock = field(default_factory=Clock)
     max_response_bytes: int = MAX_RESPONSE_BYTES
+    durations: Durations = field(default_factory=Durations, compare=False)
+    """How long each model's predictions took, as this client saw them succeed: later blind
+    waits on the model are aimed by them (in memory only, a few numbers per model)."""
 
 
 class DeadlinePassed(Exception):
@@ -224,6 +236,8 @@ def create(
         json.dumps(encoded, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValueError(f"input is not JSON: {exc}") from None
+    from cometapi_replicate_api.models import PredictionRequest
+
     body = PredictionRequest.from_dict({"input": encoded})
     prediction, _ = yield from call_with_retries(
         CreatePrediction(owner, name, body),
@@ -286,15 +300,16 @@ def watch(
     schedule = polling_schedule(poll_interval)
     began = ctx.clock.monotonic()
     deadline = None if timeout is None else began + timeout
-    prediction_id = validate_prediction_id(start.id if isinstance(start, Prediction) else start)
-    ended = isinstance(start, Prediction) and is_terminal(start)
-    if isinstance(start, Prediction) and ended and not awaiting_output(start):
+    given = start if is_prediction(start) else None
+    prediction_id = validate_prediction_id(start.id if is_prediction(start) else start)
+    ended = given is not None and is_terminal(given)
+    if given is not None and ended and not awaiting_output(given):
         if stream:
-            yield Emit(start)
-        return start
-    seen = _fingerprint(start) if isinstance(start, Prediction) and not (ended and stream) else None
+            yield Emit(given)
+        return given
+    seen = _fingerprint(given) if given is not None and not (ended and stream) else None
     warned: set[str] = set()
-    latest = start if isinstance(start, Prediction) else None
+    latest = given
     # When a state awaiting its output is returned as it is: set once, the first time one is seen.
     grace_ends = began + ctx.timing.output_grace if ended else None
     created: float | None = None
@@ -330,6 +345,7 @@ def watch(
             seen = _fingerprint(latest)
             yield Emit(latest)
         if is_terminal(latest) and not holding:
+            learn_duration(latest, ctx.durations)
             return latest
         if normalize_status(latest.status) is None and latest.status not in warned:
             warned.add(latest.status)
@@ -338,6 +354,8 @@ def watch(
             )
         if created is None and (created := server_time(latest.created_at)) is not None:
             schedule.aged(ctx.clock.time() - created - (now - began))  # its age at the first poll
+        if isinstance(latest.model, str):  # each poll: others' waits may have ended meanwhile
+            schedule.learn(ctx.durations.of(latest.model))
         schedule.observe(now - began, latest.status, parse_progress(_logs(latest)))
         delay = ctx.timing.poll_delay(
             schedule.next_delay(now - began),
@@ -350,6 +368,15 @@ def watch(
             )
         logger.debug("prediction %s is %s; next poll in %.2fs", prediction_id, latest.status, delay)
         yield Sleep(delay)
+
+
+def learn_duration(prediction: Prediction, durations: Durations) -> None:
+    """Remember how long ``prediction`` took, by the server's timestamps, if it succeeded."""
+    if normalize_status(prediction.status) is not PredictionStatus.SUCCEEDED:
+        return
+    start, end = server_time(prediction.created_at), server_time(prediction.completed_at)
+    if isinstance(prediction.model, str) and start is not None and end is not None:
+        durations.record(prediction.model, end - start)
 
 
 def _earliest(*times: float | None) -> float | None:

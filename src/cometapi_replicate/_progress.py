@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cometapi_replicate_api.types import Unset
+if TYPE_CHECKING:
+    from cometapi_replicate_api.types import Unset
 
 __all__ = ["Progress", "parse_progress"]
 

@@ -13,11 +13,9 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from cometapi_replicate_api.models import Prediction
-from cometapi_replicate_api.types import Response
 
 from ._errors import (
     APIStatusError,
@@ -28,6 +26,10 @@ from ._errors import (
 )
 from ._inputs import validate_prediction_id
 from ._secret import Secret
+
+if TYPE_CHECKING:  # at run time the generated models are imported on first use
+    from cometapi_replicate_api.models import Prediction
+    from cometapi_replicate_api.types import Response
 
 __all__ = [
     "MAX_DEPTH",
@@ -200,6 +202,8 @@ def read_prediction_body(
             raise ResponseValidationError("the response's prediction id is not UTF-8") from None
     if not isinstance(data, dict):
         raise ResponseValidationError(f"HTTP {status}: the body is not a prediction object")
+    from cometapi_replicate_api.models import Prediction  # the first prediction read loads them
+
     try:
         prediction = Prediction.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:

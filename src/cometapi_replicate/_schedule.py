@@ -1,17 +1,30 @@
 """When to poll next: pure decisions, no I/O, time passed in by the caller.
 
 A schedule sees each poll's result through :meth:`observe` and answers :meth:`next_delay`.
-Times are seconds since the wait began (the first poll is at 0).
+Times are seconds since the wait began (the first poll is at 0). :class:`Durations` is what a
+client remembers of each model's finished predictions, for the blind waits that follow.
 """
 
 from __future__ import annotations
 
+import bisect
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from ._progress import Progress
 
-__all__ = ["AdaptiveSchedule", "FixedSchedule", "Schedule", "blind_cap", "polling_schedule"]
+__all__ = [
+    "AdaptiveSchedule",
+    "Durations",
+    "FixedSchedule",
+    "Schedule",
+    "blind_cap",
+    "learned_pause",
+    "polling_schedule",
+]
 
 FLOOR = 0.25
 """No schedule polls faster than this (seconds)."""
@@ -20,6 +33,90 @@ CAP = 30.0
 BLIND_CAP = 1.0
 """Without progress, no pause longer than this while the prediction is under two minutes old;
 it grows with the age from there, to ``2 * BLIND_CAP`` at four minutes (seconds)."""
+
+KEPT = 24
+"""Durations a client keeps per model: the most recent ones."""
+MODELS = 64
+"""Models a client keeps durations for; the one unused longest is forgotten first."""
+MIN_LEARNED = 5
+"""Finished predictions of a model needed before their durations shape a blind wait."""
+SKIP_SHARE = 0.1
+"""Before the age by which this share of a model's known durations had ended, little can end:
+the blind pause stretches to ``LEARNED_CAP`` (a low quantile, so one outlier moves nothing)."""
+LEARNED_CAP = 2.0
+"""The longest blind pause a model's history allows: no end is seen more than this late."""
+DENSE_CAP = 0.9
+"""The longest blind pause at an age where the model's predictions are seen to end: under the
+age rule's 1 s, so that where most ends are, learning spends no delay for its fewer polls."""
+DENSE_FLOOR = 0.5
+"""The shortest blind pause there (the age rule's shortest)."""
+LIKELY_SHARE = 0.25
+"""The likely duration of a prediction of some age: this quantile of the known durations
+longer than the age (a low one: a prediction that may end soon is polled as one that will)."""
+LIKELY_FRACTION = 0.25
+"""Where ends are likely, the blind pause is this share of the likely duration."""
+
+
+class Durations:
+    """Seconds from creation to success of each model's latest predictions, as a client saw
+    them finish: at most ``KEPT`` numbers for each of at most ``MODELS`` models, in memory only.
+    Safe to share between threads."""
+
+    def __init__(self, kept: int = KEPT, models: int = MODELS) -> None:
+        self._kept, self._models = kept, models
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._sorted: dict[str, tuple[float, ...]] = {}
+        self._lock = threading.Lock()
+
+    def record(self, model: str, seconds: float) -> None:
+        """A prediction of ``model`` succeeded ``seconds`` after it was created."""
+        if not seconds >= 0 or seconds == float("inf"):  # NaN too
+            return
+        with self._lock:
+            durations = self._seen.pop(model, None)
+            if durations is None:
+                durations = deque(maxlen=self._kept)
+                if len(self._seen) >= self._models:
+                    forgotten, _ = self._seen.popitem(last=False)
+                    self._sorted.pop(forgotten, None)
+            durations.append(seconds)
+            self._seen[model] = durations
+            self._sorted.pop(model, None)
+
+    def of(self, model: str) -> tuple[float, ...]:
+        """The durations known for ``model``, shortest first (empty when none)."""
+        with self._lock:
+            known = self._sorted.get(model)
+            if known is None:
+                known = self._sorted[model] = tuple(sorted(self._seen.get(model, ())))
+                if not known:
+                    del self._sorted[model]
+            return known
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._seen)
+
+
+def learned_pause(age: float, known: Sequence[float], floor: float = FLOOR) -> float | None:
+    """The blind pause at ``age`` for a prediction of a model whose finished predictions took
+    ``known`` seconds (shortest first); ``None``: they say nothing (too few of them, or the
+    prediction is older than nearly all), and the age-based pause holds.
+
+    Before the first ends (``SKIP_SHARE``) the pause stretches up to ``LEARNED_CAP``, landing
+    on them; from there it is a quarter of the likely duration (``LIKELY_SHARE``,
+    ``LIKELY_FRACTION``), between ``DENSE_FLOOR`` and ``DENSE_CAP``."""
+    if len(known) < MIN_LEARNED:
+        return None
+    first = known[int(SKIP_SHARE * (len(known) - 1))]
+    if age < first:
+        return min(max(first - age, floor), LEARNED_CAP)
+    after = bisect.bisect_right(known, age)
+    rest = len(known) - after
+    if rest < MIN_LEARNED:
+        return None
+    likely = known[after + int(LIKELY_SHARE * (rest - 1))]
+    return min(max(LIKELY_FRACTION * likely, DENSE_FLOOR), DENSE_CAP)
 
 
 class Schedule(Protocol):
@@ -31,6 +128,9 @@ class Schedule(Protocol):
 
     def aged(self, seconds: float) -> None:
         """The prediction was already ``seconds`` old at the first poll."""
+
+    def learn(self, known: tuple[float, ...]) -> None:
+        """The durations of the model's finished predictions, shortest first."""
 
 
 @dataclass
@@ -48,6 +148,9 @@ class FixedSchedule:
     def aged(self, seconds: float) -> None:
         pass
 
+    def learn(self, known: tuple[float, ...]) -> None:
+        pass
+
 
 @dataclass
 class AdaptiveSchedule:
@@ -55,7 +158,9 @@ class AdaptiveSchedule:
 
     Without progress the pause grows with the prediction's age (``growth`` times it), from
     ``blind_floor`` to :func:`blind_cap`: a short prediction is seen soon after its end, and no
-    end is seen more than 1 s late (2 s once the prediction is four minutes old). With tqdm
+    end is seen more than 1 s late (2 s once the prediction is four minutes old). When the
+    durations of the model's earlier predictions are ``known``, they aim the pause instead
+    (:func:`learned_pause`; never over 2 s). With tqdm
     progress in the logs, the end time is estimated from the progress samples and the next poll
     is aimed at it: first partway (to refine the estimate, never sleeping more than ``lead``
     times the age), then just past it.
@@ -68,6 +173,9 @@ class AdaptiveSchedule:
     lead: float = 0.5
     approach: float = 0.7
     margin: float = 0.05
+    known: tuple[float, ...] = ()
+    """Durations of the model's finished predictions (see :class:`Durations`), shortest first:
+    without progress they aim the pause (:func:`learned_pause`); empty, the age alone does."""
     _age_at_start: float = 0.0
     _last_starting: float = 0.0
     _processing_since: float | None = None
@@ -85,6 +193,9 @@ class AdaptiveSchedule:
         fraction = min(1.0, progress.percentage + half_step)
         if not self._samples or fraction > self._samples[-1][1]:
             self._samples.append((now, fraction))
+
+    def learn(self, known: tuple[float, ...]) -> None:
+        self.known = known
 
     def started(self, at: float) -> None:
         """Processing began at ``at`` (the server's word): the estimate needs no guess of it."""
@@ -111,8 +222,10 @@ class AdaptiveSchedule:
 
     def next_delay(self, now: float) -> float:
         age = now + self._age_at_start
-        # What to do knowing nothing but the prediction's age:
-        blind = min(max(self.growth * age, self.blind_floor), blind_cap(age))
+        # What to do knowing nothing but the prediction's age, and its model's durations:
+        blind = learned_pause(age, self.known, self.floor)
+        if blind is None:
+            blind = min(max(self.growth * age, self.blind_floor), blind_cap(age))
         end = self.estimated_end()
         if end is None:
             delay = blind

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
-from typing import TypeGuard
-
-from cometapi_replicate_api.models import Prediction
+from typing import TYPE_CHECKING, TypeGuard
 
 from ._errors import PredictionCanceledError, PredictionError, PredictionFailedError
+
+if TYPE_CHECKING:  # at run time the generated models are imported on first use
+    from cometapi_replicate_api.models import Prediction
+    from typing_extensions import TypeIs  # typing's own from Python 3.13
 
 __all__ = [
     "TERMINAL_STATUSES",
@@ -45,6 +48,13 @@ TERMINAL_STATUSES: frozenset[PredictionStatus] = frozenset(
 _ALIASES = {"cancelled": PredictionStatus.CANCELED}
 
 
+def is_prediction(value: object) -> TypeIs[Prediction]:
+    """Whether ``value`` is a :class:`Prediction`, without importing the generated models:
+    until something imports them, nothing can be one."""
+    models = sys.modules.get("cometapi_replicate_api.models")
+    return models is not None and isinstance(value, models.Prediction)
+
+
 def normalize_status(status: str) -> PredictionStatus | None:
     """The known status a string names (``"cancelled"`` included), or ``None``."""
     value = status.strip().lower()
@@ -57,9 +67,7 @@ def normalize_status(status: str) -> PredictionStatus | None:
 def is_terminal(prediction_or_status: Prediction | str) -> bool:
     """Whether the prediction has ended: succeeded, failed, canceled (or cancelled), aborted."""
     status = (
-        prediction_or_status.status
-        if isinstance(prediction_or_status, Prediction)
-        else prediction_or_status
+        prediction_or_status.status if is_prediction(prediction_or_status) else prediction_or_status
     )
     return normalize_status(status) in TERMINAL_STATUSES
 
@@ -119,9 +127,7 @@ def output_urls(prediction_or_output: object) -> list[str]:
     streamed text tokens are not files. ``[]`` when there are none.
     """
     output = (
-        prediction_or_output.output
-        if isinstance(prediction_or_output, Prediction)
-        else prediction_or_output
+        prediction_or_output.output if is_prediction(prediction_or_output) else prediction_or_output
     )
     return [value for value in _leaves(output) if is_file_url(value)]
 

@@ -109,6 +109,36 @@ def test_the_wheel_installs_and_runs_on_each_python(
     assert "API documentation, https://apidoc.cometapi.com" in shown
 
 
+def test_importing_the_package_leaves_attrs_and_the_generated_models_for_the_first_use() -> None:
+    """``import cometapi_replicate`` costs httpx and little more: attrs and the generated
+    package load when a prediction is first named or read, and the names are the same."""
+    probe = """
+import sys
+import cometapi_replicate as sdk
+def loaded():
+    return sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in (
+        "attr", "attrs", "cometapi_replicate_api")})
+print(loaded())
+from cometapi_replicate import Prediction
+from cometapi_replicate_api.models import Prediction as Generated
+from cometapi_replicate_api.spec_info import SPECS
+print(loaded(), Prediction is Generated, sdk.SPECS is SPECS)
+query = SPECS["replicate-query.openapi.yaml"]
+print(sdk.SPEC_VERSION == query["version"], sdk.SPEC_SHA256 == query["sha256"])
+print("Prediction" in dir(sdk), "SPEC_VERSION" in dir(sdk))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COV_CORE", "COVERAGE_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env
+    )
+    assert done.stdout.splitlines() == [
+        "[]",
+        "['attr', 'attrs', 'cometapi_replicate_api'] True True",
+        "True True",
+        "True True",
+    ]
+
+
 def test_importing_the_package_leaves_batches_downloads_and_asyncio_for_later() -> None:
     """``import cometapi_replicate`` loads what a ``get`` needs; the rest comes on first use."""
     probe = """

@@ -1,15 +1,19 @@
 """Worker: the cost of one ``get``, sync and async, against raw httpx + ``json.loads`` and
 ``replicate``; and of parsing one prediction.
 
-Each contender makes ``calls`` sequential gets per round; rounds interleave the contenders in
-rotating order; the result is the median over rounds of wall and client CPU microseconds per
-call (the server runs in another process, so this process's CPU time is the client's alone).
+The server is ``tools.bench.wire`` answering one finished prediction's JSON (taken from the
+sandbox) from memory; its own time per call is measured alone by a raw socket client (the
+``server`` row). Each contender makes ``calls`` sequential gets per round; rounds interleave the
+contenders in rotating order; the result is the median over rounds of wall and client CPU
+microseconds per call (the server runs in another process, so this process's CPU time is the
+client's alone).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import timeit
 from collections.abc import Awaitable, Callable
@@ -19,28 +23,42 @@ import httpx
 
 from cometapi_replicate import AsyncClient, Client, Prediction
 from cometapi_replicate.testing import SANDBOX_KEY
-from tools.bench.common import (
-    AUTH,
-    CLIENT_CPU,
-    Json,
-    create_predictions,
-    emit,
-    median,
-    pin,
-    worker_args,
-)
+from tools.bench.common import AUTH, CLIENT_CPU, MODEL, Json, emit, median, pin, worker_args
+from tools.bench.wire import raw_gets
 
 CONTENDERS = ("raw", "sdk", "replicate")
 PREDICTION = {"prompt": "a paper boat at sunrise", "sandbox_queue": 0, "sandbox_run": 0.01}
 STEPS = 50
 """tqdm lines in the prediction's logs: its JSON is about 3.4 KB, like a finished image."""
+PREDICTION_ID = "benchcall0001"
 
 
-def _rounds(timed: Callable[[str], tuple[float, float]], rounds: int) -> Json:
-    samples: dict[str, list[tuple[float, float]]] = {c: [] for c in CONTENDERS}
+def prediction_body() -> bytes:
+    """A finished sandbox prediction's JSON, made in this process (no server, no network)."""
+    from cometapi_replicate.testing import Sandbox
+
+    sandbox = Sandbox()
+    headers = {name.lower(): value for name, value in AUTH.items()}
+    body = json.dumps({"input": {**PREDICTION, "sandbox_steps": STEPS}}).encode()
+    created = sandbox.handle(
+        "api", "POST", f"/replicate/v1/models/{MODEL}/predictions", headers, body
+    )
+    prediction_id = json.loads(created.body)["id"]
+    time.sleep(0.05)  # succeeded: the body no longer changes
+    reply = sandbox.handle("api", "GET", f"/replicate/v1/predictions/{prediction_id}", headers, b"")
+    data = json.loads(reply.body)
+    data["id"] = PREDICTION_ID  # the wire server answers it for any id: make the asked one
+    return json.dumps(data).encode()
+
+
+def _rounds(
+    timed: Callable[[str], tuple[float, float]], rounds: int, server: Callable[[], float]
+) -> Json:
+    samples: dict[str, list[tuple[float, float]]] = {c: [] for c in (*CONTENDERS, "server")}
+    order = (*CONTENDERS, "server")
     for r in range(rounds):
-        for c in CONTENDERS[r % 3 :] + CONTENDERS[: r % 3]:
-            samples[c].append(timed(c))
+        for c in order[r % 4 :] + order[: r % 4]:
+            samples[c].append((server(), math.nan) if c == "server" else timed(c))
     return {
         c: {"us": median([s[0] for s in v]), "cpu_us": median([s[1] for s in v])}
         for c, v in samples.items()
@@ -48,6 +66,13 @@ def _rounds(timed: Callable[[str], tuple[float, float]], rounds: int) -> Json:
 
 
 def sync_gets(api: str, prediction_id: str, calls: int, rounds: int) -> Json:
+    path = f"/replicate/v1/predictions/{prediction_id}"
+    return _sync_gets(api, prediction_id, calls, rounds, lambda: raw_gets(api, path, calls))
+
+
+def _sync_gets(
+    api: str, prediction_id: str, calls: int, rounds: int, server: Callable[[], float]
+) -> Json:
     import replicate
 
     path = f"/replicate/v1/predictions/{prediction_id}"
@@ -73,7 +98,7 @@ def sync_gets(api: str, prediction_id: str, calls: int, rounds: int) -> Json:
                 (time.process_time() - cpu) / calls * 1e6,
             )
 
-        return _rounds(timed, rounds)
+        return _rounds(timed, rounds, server)
 
 
 async def async_gets(api: str, prediction_id: str, calls: int, rounds: int) -> Json:
@@ -94,9 +119,13 @@ async def async_gets(api: str, prediction_id: str, calls: int, rounds: int) -> J
             "sdk": lambda: sdk.predictions.get(prediction_id),
             "replicate": lambda: rep.predictions.async_get(prediction_id),
         }
-        results: dict[str, list[tuple[float, float]]] = {c: [] for c in CONTENDERS}
+        results: dict[str, list[tuple[float, float]]] = {c: [] for c in (*CONTENDERS, "server")}
+        order = (*CONTENDERS, "server")
         for r in range(rounds):
-            for c in CONTENDERS[r % 3 :] + CONTENDERS[: r % 3]:
+            for c in order[r % 4 :] + order[: r % 4]:
+                if c == "server":
+                    results[c].append((raw_gets(api, path, calls), math.nan))
+                    continue
                 call = get[c]
                 await call()
                 wall, cpu = time.perf_counter(), time.process_time()
@@ -133,14 +162,12 @@ def main() -> None:
     args = worker_args()
     pin(CLIENT_CPU)
     api, calls, rounds = args["api"], args["calls"], args["rounds"]
-    [created] = asyncio.run(create_predictions(api, [{**PREDICTION, "sandbox_steps": STEPS}]))
-    time.sleep(0.05)  # succeeded: the body no longer changes
-    body = httpx.get(f"{api}/replicate/v1/predictions/{created['id']}", headers=AUTH).content
+    body = httpx.get(f"{api}/replicate/v1/predictions/{PREDICTION_ID}", headers=AUTH).content
     emit(
         {
             "body_bytes": len(body),
-            "sync": sync_gets(api, created["id"], calls, rounds),
-            "async": asyncio.run(async_gets(api, created["id"], calls, rounds)),
+            "sync": sync_gets(api, PREDICTION_ID, calls, rounds),
+            "async": asyncio.run(async_gets(api, PREDICTION_ID, calls, rounds)),
             "parse_us": parsing(body),
         }
     )

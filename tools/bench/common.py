@@ -188,3 +188,85 @@ def worker_args() -> Json:
 def emit(result: Json) -> None:
     """Print a worker's result as its last line."""
     print(json.dumps(result), flush=True)
+
+
+class WireServer:
+    """``tools.bench.wire`` in its own process, pinned to a core: files from ``folder`` and the
+    prediction ``body``, served faster than any client takes them (measured: see ``wire``)."""
+
+    def __init__(self, folder: Path, body: bytes = b"{}") -> None:
+        self._body = folder / ".prediction.json"
+        self._body.write_bytes(body)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "tools.bench.wire", str(folder), str(self._body)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()
+        if not line:
+            raise RuntimeError("the wire server stopped")
+        ready: Json = json.loads(line)
+        self.url: str = ready["url"]
+        self.pinned: bool = ready["pinned"]
+
+    def cpu(self) -> float:
+        """CPU seconds the server process has used."""
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._process.stdin.write("cpu\n")
+        self._process.stdin.flush()
+        return float(json.loads(self._process.stdout.readline())["cpu"])
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            self._process.wait(15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._body.unlink(missing_ok=True)
+
+    def __enter__(self) -> WireServer:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+MARGIN = 1.5
+"""The server must be this much faster than the fastest client measured against it, or no
+ratio is reported: a ratio between two clients that both wait on the server measures the server."""
+
+
+def server_ahead(
+    ceiling: float, clients: Sequence[float], *, higher_is_faster: bool, margin: float = MARGIN
+) -> str | None:
+    """Why the ratio between ``clients`` cannot be reported, or ``None`` when the server's
+    ``ceiling`` is at least ``margin`` times ahead of every one of them.
+
+    ``higher_is_faster``: throughputs (MB/s); otherwise times per call (µs), where the server's
+    own time must be at most ``1 / margin`` of the fastest client's.
+    """
+    if not clients or math.isnan(ceiling) or any(math.isnan(c) for c in clients):
+        return "not measured"
+    if higher_is_faster:
+        fastest = max(clients)
+        if ceiling < margin * fastest:
+            return (
+                f"server ceiling {ceiling:.0f} is under {margin:g}x the fastest client's"
+                f" {fastest:.0f}: the server, not the client, sets the pace"
+            )
+        return None
+    fastest = min(clients)
+    if ceiling * margin > fastest:
+        return (
+            f"the server alone takes {ceiling:.0f}, over 1/{margin:g} of the fastest client's"
+            f" {fastest:.0f}: the server, not the client, sets the pace"
+        )
+    return None

@@ -1,8 +1,11 @@
-"""Worker: download throughput, sync and async, this SDK against raw httpx streaming to disk.
+"""Worker: download throughput, sync and async, this SDK against raw httpx streaming to a file,
+and the server's ceiling measured alone.
 
-Two succeeded predictions: one output of ``big`` bytes, ``files`` outputs of ``small`` bytes.
-Raw httpx streams each file with ``iter_bytes()`` into an open file, as many at once as the
-SDK does (four). Files land in a fresh directory on tmpfs when there is one, removed after each
+The files are served by ``tools.bench.wire`` (``sendfile`` from tmpfs, its own core): one of
+``big`` bytes, ``files`` of ``small`` bytes. Raw httpx streams each file with ``iter_bytes()``
+into an open file, as many at once as the SDK (four); the ceiling is a raw socket reader that
+only drains the same bytes, as many at once. Rounds interleave the three in rotating order; the
+result is each one's median MB/s. Files land in a fresh folder on tmpfs, removed after each
 download. During async downloads a ticker task sleeps 1 ms at a time and records how late it
 wakes: the event loop's worst stall.
 """
@@ -22,15 +25,47 @@ import httpx
 
 from cometapi_replicate import AsyncClient, Client, Prediction, output_urls
 from cometapi_replicate.testing import SANDBOX_KEY
-from tools.bench.common import CLIENT_CPU, Json, create_predictions, emit, median, pin, worker_args
+from tools.bench.common import CLIENT_CPU, Json, emit, median, pin, worker_args
+from tools.bench.wire import drain
 
 PARALLEL = 4
 TMPFS = Path("/dev/shm")  # noqa: S108 - a fresh mkdtemp inside it, removed after use
 TICK = 0.001
 
 
-def _scratch() -> Path:
-    return Path(tempfile.mkdtemp(prefix="bench-dl-", dir=TMPFS if TMPFS.is_dir() else None))
+def scratch(prefix: str = "bench-dl-") -> Path:
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=TMPFS if TMPFS.is_dir() else None))
+
+
+def make_files(folder: Path, big: int, small: int, files: int) -> dict[str, list[str]]:
+    """Write the files the server sends (random bytes, so nothing compresses them); their
+    names by part."""
+    import os
+
+    block = os.urandom(1 << 20)
+    names = {"big": ["big.bin"], "many": [f"small-{i}.bin" for i in range(files)]}
+    for part, size in (("big", big), ("many", small)):
+        for name in names[part]:
+            with open(folder / name, "wb") as out:
+                for start in range(0, size, len(block)):
+                    out.write(block[: min(len(block), size - start)])
+    return names
+
+
+def prediction(url: str, names: list[str]) -> Prediction:
+    """A succeeded prediction whose output is the files ``names`` on the server at ``url``."""
+    return Prediction.from_dict(
+        {
+            "id": "bench",
+            "model": "black-forest-labs/flux-schnell",
+            "version": "bench",
+            "input": {},
+            "status": "succeeded",
+            "output": [f"{url}/files/{n}" for n in names],
+            "created_at": "2026-01-01T00:00:00Z",
+            "urls": {"get": f"{url}/replicate/v1/predictions/bench", "cancel": url},
+        }
+    )
 
 
 def raw_sync(http: httpx.Client, urls: list[str], folder: Path) -> None:
@@ -79,90 +114,99 @@ async def _with_ticker(work: Awaitable[Any]) -> float:
     return worst
 
 
-def measure(api: str, big: int, small: int, files: int, rounds: int) -> Json:
-    sets = asyncio.run(
-        create_predictions(
-            api,
-            [
-                {"sandbox_queue": 0, "sandbox_run": 0, "sandbox_output_bytes": big},
-                {
-                    "sandbox_queue": 0,
-                    "sandbox_run": 0,
-                    "sandbox_output_bytes": small,
-                    "num_outputs": files,
-                },
-            ],
-        )
-    )
-    with Client(SANDBOX_KEY, base_url=api) as sdk:  # succeeded, with output URLs
-        predictions = {
-            name: sdk.predictions.get(c["id"])
-            for name, c in zip(("big", "many"), sets, strict=True)
-        }
-    totals = {"big": big, "many": small * files}
-    results: dict[str, dict[str, list[float]]] = {}
+Results = dict[str, dict[str, list[float]]]
 
-    def record(name: str, key: str, value: float) -> None:
-        results.setdefault(name, {}).setdefault(key, []).append(value)
 
-    with httpx.Client(timeout=60) as http, Client(SANDBOX_KEY, base_url=api) as sdk:
-        for prediction in predictions.values():  # the server builds each file once, untimed
-            folder = _scratch()
-            raw_sync(http, output_urls(prediction), folder)
-            shutil.rmtree(folder)
+def _record(results: Results, name: str, key: str, value: float) -> None:
+    results.setdefault(name, {}).setdefault(key, []).append(value)
+
+
+def measure(url: str, names: dict[str, list[str]], totals: dict[str, int], rounds: int) -> Json:
+    predictions = {part: prediction(url, n) for part, n in names.items()}
+    paths = {part: [f"/files/{n}" for n in ns] for part, ns in names.items()}
+    results: Results = {}
+
+    def ceiling(part: str) -> None:
+        seconds = drain(url, paths[part], PARALLEL)
+        _record(results, "ceiling", part, totals[part] / seconds / 1e6)
+
+    with httpx.Client(timeout=60) as http, Client(SANDBOX_KEY, base_url=url) as sdk:
         sync_runs: dict[str, Callable[[Prediction, Path], object]] = {
             "raw sync": lambda p, d: raw_sync(http, output_urls(p), d),
             "sdk sync": lambda p, d: sdk.predictions.download(p, d),
         }
+        for prediction_ in predictions.values():  # connections open, page cache warm: untimed
+            for run in sync_runs.values():
+                folder = scratch()
+                run(prediction_, folder)
+                shutil.rmtree(folder)
         for r in range(rounds):
-            for name, run in sorted(sync_runs.items(), reverse=r % 2 == 1):
-                for part, prediction in predictions.items():
-                    folder = _scratch()
+            order = ["ceiling", *sync_runs]
+            for name in order[r % 3 :] + order[: r % 3]:
+                for part, prediction_ in predictions.items():
+                    if name == "ceiling":
+                        ceiling(part)
+                        continue
+                    folder = scratch()
                     started = time.perf_counter()
-                    run(prediction, folder)
-                    record(name, part, totals[part] / (time.perf_counter() - started) / 1e6)
+                    sync_runs[name](prediction_, folder)
+                    seconds = time.perf_counter() - started
+                    _record(results, name, part, totals[part] / seconds / 1e6)
                     shutil.rmtree(folder)
 
     async def run_async() -> None:
         async with (
             httpx.AsyncClient(timeout=60) as http,
-            AsyncClient(SANDBOX_KEY, base_url=api) as sdk,
+            AsyncClient(SANDBOX_KEY, base_url=url) as sdk,
         ):
             async_runs: dict[str, Callable[[Prediction, Path], Awaitable[Any]]] = {
                 "raw async": lambda p, d: raw_async(http, output_urls(p), d),
                 "sdk async": lambda p, d: sdk.predictions.download(p, d),
             }
+            for prediction_ in predictions.values():
+                for run in async_runs.values():
+                    folder = scratch()
+                    await run(prediction_, folder)
+                    shutil.rmtree(folder)
             for r in range(rounds):
-                for name, run in sorted(async_runs.items(), reverse=r % 2 == 1):
-                    for part, prediction in predictions.items():
-                        folder = _scratch()
+                order = ["ceiling", *async_runs]
+                for name in order[r % 3 :] + order[: r % 3]:
+                    for part, prediction_ in predictions.items():
+                        if name == "ceiling":
+                            ceiling(part)
+                            continue
+                        folder = scratch()
                         started = time.perf_counter()
-                        stall = await _with_ticker(run(prediction, folder))
+                        stall = await _with_ticker(async_runs[name](prediction_, folder))
                         seconds = time.perf_counter() - started
-                        record(name, part, totals[part] / seconds / 1e6)
-                        record(name, "stall", stall * 1000)
+                        _record(results, name, part, totals[part] / seconds / 1e6)
+                        _record(results, name, "stall", stall * 1000)
                         shutil.rmtree(folder)
 
     asyncio.run(run_async())
     return {
-        "big_mb": big / 1e6,
-        "small_mb": small / 1e6,
-        "files": files,
-        "tmpfs": TMPFS.is_dir(),
-        **{
-            name: {
-                key: (max(values) if key == "stall" else median(values))
-                for key, values in parts.items()
-            }
-            for name, parts in results.items()
-        },
+        name: {
+            key: (max(values) if key == "stall" else median(values))
+            for key, values in parts.items()
+        }
+        for name, parts in results.items()
     }
 
 
 def main() -> None:
     args = worker_args()
     pin(CLIENT_CPU)
-    emit(measure(args["api"], args["big"], args["small"], args["files"], args["rounds"]))
+    names = {"big": ["big.bin"], "many": [f"small-{i}.bin" for i in range(args["files"])]}
+    totals = {"big": args["big"], "many": args["small"] * args["files"]}
+    emit(
+        {
+            "big_mb": args["big"] / 1e6,
+            "small_mb": args["small"] / 1e6,
+            "files": args["files"],
+            "tmpfs": TMPFS.is_dir(),
+            **measure(args["url"], names, totals, args["rounds"]),
+        }
+    )
 
 
 if __name__ == "__main__":

@@ -105,7 +105,9 @@ class _Core:
         self.once = replace(context, timing=replace(context.timing, max_retries=0))
         """The client's context, with no retries: the scheduler retries, for the whole batch."""
         self.clock: Callable[[], float] = context.clock.monotonic
-        self.scheduler = BatchScheduler(options, start=self.clock(), wall_clock=context.clock.time)
+        self.scheduler = BatchScheduler(
+            options, start=self.clock(), wall_clock=context.clock.time, durations=context.durations
+        )
         self.directory = Path(download) if download is not None else None
         self._journal_path = journal
         self._journal: Journal | None = None

@@ -34,7 +34,7 @@ from .._errors import (
 )
 from .._progress import parse_progress
 from .._responses import server_time
-from .._schedule import CAP, FLOOR, AdaptiveSchedule, blind_cap
+from .._schedule import CAP, FLOOR, AdaptiveSchedule, Durations, blind_cap
 from .._status import PredictionStatus, awaiting_output, is_terminal, normalize_status, output_urls
 from .._timing import Timing, bounded_delay, is_transient, never_reached_server, parse_retry_after
 from .effects import (
@@ -199,8 +199,12 @@ class BatchScheduler:
         *,
         start: float = 0.0,
         wall_clock: Callable[[], float] = time.time,
+        durations: Durations | None = None,
     ) -> None:
+        """``durations``: the client's memory of its models' durations, told of each success
+        here so that the client's later waits on the model learn from the batch."""
         self.options = options
+        self._client_durations = durations
         self._wall = wall_clock
         self._start = start
         self._items: dict[str, _Item] = {}
@@ -587,6 +591,11 @@ class BatchScheduler:
 
     def _learn(self, item: _Item, prediction: Prediction, now: float) -> None:
         seconds = _duration(prediction)
+        succeeded = normalize_status(prediction.status) is PredictionStatus.SUCCEEDED
+        model = prediction.model
+        known = self._client_durations
+        if known is not None and seconds is not None and succeeded and isinstance(model, str):
+            known.record(model, seconds)
         if seconds is None and item.started is not None:
             seconds = now - item.started
         if seconds is not None:
