@@ -343,9 +343,9 @@ def _stage_all(files: Files, targets: Sequence[Target]) -> list[Staging]:
                 except BaseException as exc:
                     future.set_exception(exc)
 
-    for _ in range(min(len(targets), MAX_PARALLEL)):
-        threading.Thread(target=worker, name="cometapi-download", daemon=True).start()
-    try:
+    try:  # an interrupt while the workers start is one too: they may already have files
+        for _ in range(min(len(targets), MAX_PARALLEL)):
+            threading.Thread(target=worker, name="cometapi-download", daemon=True).start()
         concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_EXCEPTION)
         stop.set()  # a failure: the others stop between two chunks, and we wait for them
         for future in futures:

@@ -812,6 +812,42 @@ class StallingFiles(http.server.ThreadingHTTPServer):
             pass
 
 
+def test_ctrl_c_while_the_workers_start_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C can land while the download's workers are still being started, after the first
+    one has begun its file (a busy machine): that file is dropped too."""
+    files = StallingFiles()
+    threading.Thread(target=files.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{files.server_address[1]}"
+    folder = tmp_path / "out"
+    started = 0
+
+    class SlowToStart(threading.Thread):
+        def start(self) -> None:
+            nonlocal started
+            started += 1
+            if started == 2:  # the first worker is on its file: Ctrl-C now
+                assert files.stalled.wait(30), "the first file was never requested"
+                raise KeyboardInterrupt
+            super().start()
+
+    monkeypatch.setattr(dl.threading, "Thread", SlowToStart)
+    prediction = Prediction.from_dict(
+        {"id": "pred1", "status": "succeeded", "output": [f"{origin}/stall.png"] * 2}
+    )
+    try:
+        with Client(api_key="k", base_url="http://127.0.0.1:9", timeout=600) as client:
+            with pytest.raises(KeyboardInterrupt):
+                client.predictions.download(prediction, folder)
+            # the first worker is still blocked in its read: nothing of it may be left
+            assert list(folder.iterdir()) == [], "no file, not even a temporary one"
+    finally:
+        files.release.set()
+        files.shutdown()
+        files.server_close()
+
+
 def test_ctrl_c_stops_a_sync_download_at_once_and_leaves_no_file(tmp_path: Path) -> None:
     """One file stalls mid-body: Ctrl-C must not wait for its read to time out, and the files
     already complete are not left behind either (all or nothing)."""
