@@ -832,7 +832,7 @@ def test_ctrl_c_while_the_workers_start_leaves_no_file(
                 raise KeyboardInterrupt
             super().start()
 
-    monkeypatch.setattr(dl.threading, "Thread", SlowToStart)
+    monkeypatch.setattr(threading, "Thread", SlowToStart)
     prediction = Prediction.from_dict(
         {"id": "pred1", "status": "succeeded", "output": [f"{origin}/stall.png"] * 2}
     )
