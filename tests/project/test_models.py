@@ -218,6 +218,32 @@ g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
 """
 
 
+def schemas_document(schemas: Doc) -> bytes:
+    return json.dumps({"components": {"schemas": schemas}}).encode()
+
+
+def yaml_input(value: str) -> bytes:
+    """A YAML document whose ``Input`` has one property ``a`` written as ``value``."""
+    return f"components:\n  schemas:\n    Input:\n      properties:\n        {value}\n".encode()
+
+
+FAN_OUT = {
+    "Input": {
+        "type": "object",
+        "properties": {"a": {"allOf": [{"$ref": "#/components/schemas/L0"}]}},
+    },
+    **{f"L{i}": {"allOf": [{"$ref": f"#/components/schemas/L{i + 1}"}] * 2} for i in range(41)},
+    "L41": {"type": "string"},
+}
+"""Each level refers twice to the next: 2**41 schemas when the references are followed."""
+CYCLE = {
+    "Input": {"$ref": "#/components/schemas/A"},
+    "A": {"allOf": [{"$ref": "#/components/schemas/B"}]},
+    "B": {"allOf": [{"$ref": "#/components/schemas/A"}]},
+}
+"""An ``Input`` defined as itself: no input could ever be read from it."""
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [
@@ -238,6 +264,22 @@ g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
             "a \\$ref points to nothing: #/components/schemas/Gone",
         ),
         (b"[" * 100 + b"]" * 100, "nests"),
+        (
+            b'{"components": {"schemas": {"Input": {"properties": {"a": {"maximum": NaN}}}}}}',
+            "the number nan at /components/schemas/Input/properties/a/maximum is not finite",
+        ),
+        (
+            b'{"components": {"schemas": {"Input": {"properties": {"a": {"maximum": Infinity}}}}}}',
+            "the number inf at .* is not finite",
+        ),
+        (yaml_input("a: {type: number, minimum: -.inf}"), "the number -inf at .* is not finite"),
+        (yaml_input("a: {type: number, default: .nan}"), "the number nan at .* is not finite"),
+        (yaml_input("a: {type: string, default: 2024-01-01}"), "is of type date"),
+        (yaml_input("a: {type: string, default: !!binary aGk=}"), "is of type bytes"),
+        (yaml_input("1: {type: string}"), "the key 1 at .* is not a string"),
+        (yaml_input("true: {type: string}"), "the key True at .* is not a string"),
+        (schemas_document(FAN_OUT), "expands to more than 1000000 values .* fan-out"),
+        (schemas_document(CYCLE), "defined as itself .*: A -> B -> A"),
     ],
 )
 def test_a_bad_document_is_refused_with_a_clear_error(
@@ -246,6 +288,32 @@ def test_a_bad_document_is_refused_with_a_clear_error(
     with pytest.raises(add_model.AddModelError, match=error):
         add_model.plan(text, "someone/model", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_recursive_type_through_a_property_is_not_a_cycle() -> None:
+    node = {
+        "type": "object",
+        "properties": {"kids": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}},
+    }
+    schemas = {
+        "Input": {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/Node"}}},
+        "Node": node,
+    }
+    assert add_model.plan(schemas_document(schemas), "someone/tree", gm.ROOT / "nowhere").model
+
+
+@pytest.mark.parametrize(
+    "model",
+    [f"{'a' * 101}/name", f"owner/{'n' * 101}", f"{'a' * 200}/{'n' * 200}", "owner/..", "o/n/x"],
+)
+def test_a_model_id_the_sdk_would_refuse_is_refused(model: str, tmp_path: Path) -> None:
+    from cometapi_replicate._inputs import split_model
+
+    with pytest.raises(add_model.AddModelError, match="not a model id of the form owner/name"):
+        add_model.plan(schemas_document({"Input": {"type": "object"}}), model, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError):  # the SDK's own rule, which add-model applies
+        split_model(model)
 
 
 def test_a_bare_openapi_document_needs_model_and_a_model_object_names_its_own() -> None:
@@ -389,6 +457,9 @@ def derived(name: str, change: str) -> gm.ModelDocument:
         schemas["Input"] = {"type": "string", "title": "Input"}
     elif change == "clash":
         properties[fresh(properties, "to_dict")] = {"type": "string"}
+    elif change == "template local":  # from_dict's own `d = dict(src_dict)`
+        assert "d" not in properties
+        properties["d"] = {"type": "integer"}
     return gm.parse(model_object)
 
 
@@ -445,9 +516,30 @@ def test_a_document_the_generator_would_refuse_as_published_is_still_typed(
     assert namespace["SCHEMAS"]["Input"] == doc.schemas["Input"]  # as published
 
 
+@pytest.mark.parametrize("name", ["d", "cls", "cast", "field_dict", "src_dict", "D", "prop_name"])
+def test_an_input_named_as_the_generated_codes_own_names_is_not_typed(name: str) -> None:
+    schemas = {
+        "Input": {
+            "type": "object",
+            "properties": {"prompt": {"type": "string"}, name: {"type": "integer"}},
+        }
+    }
+    assert f"the input `{name}` would be the generated code's own" in gm.clashes(schemas)
+    assert (
+        gm.clashes(
+            {"Input": {"type": "object", "properties": {"data": {}, "type": {}, "self": {}}}}
+        )
+        == ""
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
-    [("not an object", "no Input class"), ("clash", "would replace the class's own `to_dict`")],
+    [
+        ("not an object", "no Input class"),
+        ("clash", "would replace the class's own `to_dict`"),
+        ("template local", "the input `d` would be the generated code's own `d`"),
+    ],
 )
 def test_an_input_the_generator_cannot_type_falls_back_to_a_dict(
     change: str, problem: str, templates: Path, tmp_path: Path
