@@ -80,6 +80,8 @@ def test_enum_members_have_readable_stable_names() -> None:
         "V1_1_2",
         "V1_1_3",
     ]
+    # The Models guide's examples of odd values.
+    assert gm.enum_member_names(["a b", "x", "ä", "A-B"]) == ["A_B", "X", "VALUE_2", "A_B_2"]
 
 
 @pytest.mark.parametrize(
@@ -171,6 +173,22 @@ def test_flux_schnell_input_has_enums_with_readable_members_and_its_defaults() -
     assert (gm.ROOT / "generated" / gm.PACKAGE / "black_forest_labs" / "__init__.py").read_text(
         "utf-8"
     ) == ""
+
+
+def test_enum_members_keep_the_models_order_of_choices() -> None:
+    from cometapi_replicate_models.black_forest_labs import flux_schnell
+
+    schemas = schemas_of(vendored())
+    enums = {
+        "aspect_ratio": flux_schnell.AspectRatio,
+        "output_format": flux_schnell.OutputFormat,
+        "megapixels": flux_schnell.Megapixels,
+    }
+    for name, enum in enums.items():
+        ref = schemas["Input"]["properties"][name]["allOf"][0]["$ref"]
+        choices = schemas[ref.rsplit("/", 1)[1]]["enum"]
+        assert [member.value for member in enum] == choices
+    assert next(iter(flux_schnell.AspectRatio)) == "1:1"  # the model's first choice
 
 
 def test_only_the_models_code_is_kept_from_the_generator() -> None:
