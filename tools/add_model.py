@@ -14,8 +14,10 @@
    a breaking change is refused unless ``ALLOW_BREAKING=1``;
 3. writes the document byte for byte to ``openapi/models/<owner>/<name>.json`` (``.yaml`` for
    YAML), records its source, kind, model, version, date and sha256 in
-   ``openapi/models/provenance.json``, regenerates ``generated/cometapi_replicate_models`` and
-   says whether the model's input is typed (else why not: users then pass a dict).
+   ``openapi/models/provenance.json``, regenerates ``generated/cometapi_replicate_models``,
+   rewrites the lists of vendored models in the README and the Models guide
+   (:data:`tools.generate_models.MODEL_LISTS`) and says whether the model's input is typed
+   (else why not: users then pass a dict).
 
 A document that is refused writes nothing.
 """
@@ -258,6 +260,8 @@ def apply(
             path.write_bytes(text)
             gm.write_record(models_dir, plan_.model, plan_.file, text, plan_.doc, source)
             results = gm.generate_models(output, models_dir, only=plan_.model)
+            if models_dir == gm.MODELS_DIR:
+                gm.write_model_lists(gm.load_records(models_dir))
         except BaseException:
             for saved, into in ((backup / "models", models_dir), (backup / "package", output)):
                 shutil.rmtree(into, ignore_errors=True)

@@ -657,6 +657,71 @@ def problems(models_dir: Path = MODELS_DIR) -> list[str]:
     return found
 
 
+MODEL_LISTS = ("README.md", "docs/guides/models.md")
+"""The files (relative to the tree) that list the vendored models between
+``<!-- vendored-models -->`` and ``<!-- /vendored-models -->``, one ``- `owner/name``` a line;
+the README also lists models CometAPI serves whose documents are not vendored
+(``not-vendored-models``), which a vendored model leaves."""
+LISTED, NOT_LISTED = "vendored-models", "not-vendored-models"
+
+
+def _listed(text: str, marker: str) -> tuple[int, int, list[str]] | None:
+    """Where the list under ``marker`` starts and ends in ``text``, and its models."""
+    opening, closing = f"<!-- {marker} -->\n", f"<!-- /{marker} -->"
+    start = text.find(opening)
+    end = text.find(closing, start)
+    if start < 0 or end < 0:
+        return None
+    start += len(opening)
+    lines = text[start:end].splitlines()
+    return start, end, [line.strip("- `") for line in lines if line.strip()]
+
+
+def _with_list(text: str, marker: str, models: Iterable[str]) -> str:
+    found = _listed(text, marker)
+    if found is None:
+        return text
+    start, end, _ = found
+    return text[:start] + "".join(f"- `{model}`\n" for model in models) + text[end:]
+
+
+def model_lists(models: Iterable[str], root: Path = ROOT) -> dict[str, tuple[str, str]]:
+    """Each file of ``MODEL_LISTS`` under ``root`` (those present): ``(now, wanted)``, its text
+    and the text with ``models`` (sorted) as its list of vendored models."""
+    vendored_ = sorted(models)
+    found: dict[str, tuple[str, str]] = {}
+    for name in MODEL_LISTS:
+        path = root / name
+        if not path.is_file():
+            continue
+        text = path.read_text("utf-8")
+        wanted = _with_list(text, LISTED, vendored_)
+        others = _listed(text, NOT_LISTED)
+        if others is not None:
+            wanted = _with_list(wanted, NOT_LISTED, [m for m in others[2] if m not in vendored_])
+        found[name] = (text, wanted)
+    return found
+
+
+def write_model_lists(models: Iterable[str], root: Path = ROOT) -> None:
+    """Rewrite the lists of vendored models in the files of ``MODEL_LISTS`` under ``root``."""
+    for name, (text, wanted) in model_lists(models, root).items():
+        if wanted != text:
+            (root / name).write_text(wanted, "utf-8")
+
+
+def list_problems(models_dir: Path = MODELS_DIR, root: Path = ROOT) -> list[str]:
+    """Each file of ``MODEL_LISTS`` whose lists differ from the models vendored in
+    ``models_dir`` (empty: all agree)."""
+    models = load_records(models_dir)
+    return [
+        f"{name}: its list of vendored models is not openapi/models/'s: run `make generate` "
+        "(`make add-model` keeps it)"
+        for name, (text, wanted) in model_lists(models, root).items()
+        if text != wanted
+    ]
+
+
 def vendored(models_dir: Path = MODELS_DIR) -> dict[str, ModelDocument]:
     """Every vendored model's document, by model id."""
     return {

@@ -587,6 +587,39 @@ def test_the_readme_lists_the_vendored_models_and_only_those() -> None:
     assert sorted(listed("vendored-models")) == sorted(MODELS)
     assert listed("not-vendored-models")
     assert not set(listed("not-vendored-models")) & set(MODELS)
+    assert gm.list_problems() == []  # the Models guide's list too
+
+
+def test_add_model_keeps_the_lists_of_vendored_models_and_check_generated_holds_them(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "docs" / "guides").mkdir(parents=True)
+    readme = (
+        "# x\n<!-- vendored-models -->\n- `a/one`\n<!-- /vendored-models -->\ntext\n"
+        "<!-- not-vendored-models -->\n- `b/two`\n- `c/three`\n<!-- /not-vendored-models -->\n"
+    )
+    (tmp_path / "README.md").write_text(readme, "utf-8")
+    guide = "intro\n<!-- vendored-models -->\n<!-- /vendored-models -->\nend\n"
+    (tmp_path / "docs" / "guides" / "models.md").write_text(guide, "utf-8")
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / gm.PROVENANCE).write_text(json.dumps({"b/two": {}, "a/one": {}}), "utf-8")
+
+    assert gm.list_problems(models, tmp_path) == [
+        "README.md: its list of vendored models is not openapi/models/'s: run `make generate` "
+        "(`make add-model` keeps it)",
+        "docs/guides/models.md: its list of vendored models is not openapi/models/'s: run "
+        "`make generate` (`make add-model` keeps it)",
+    ]
+    gm.write_model_lists(gm.load_records(models), tmp_path)
+    assert gm.list_problems(models, tmp_path) == []
+    assert (tmp_path / "README.md").read_text("utf-8") == (
+        "# x\n<!-- vendored-models -->\n- `a/one`\n- `b/two`\n<!-- /vendored-models -->\ntext\n"
+        "<!-- not-vendored-models -->\n- `c/three`\n<!-- /not-vendored-models -->\n"
+    )
+    assert (tmp_path / "docs" / "guides" / "models.md").read_text("utf-8") == (
+        "intro\n<!-- vendored-models -->\n- `a/one`\n- `b/two`\n<!-- /vendored-models -->\nend\n"
+    )
 
 
 # -- the corpus tool ---------------------------------------------------------------------------
