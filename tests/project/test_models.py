@@ -308,6 +308,21 @@ def test_a_bad_document_is_refused_with_a_clear_error(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "value", ["a: {type: string, default: 2024-01-01}", "a: {type: number, maximum: .inf}"]
+)
+def test_add_model_says_error_for_a_document_that_is_not_json_data(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = tmp_path / "model.yaml"
+    document.write_bytes(yaml_input(value))
+    before = sorted(gm.MODELS_DIR.rglob("*"))
+    assert add_model.main([str(document), "--model", "someone/model"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: not JSON data: ") and "Traceback" not in err
+    assert sorted(gm.MODELS_DIR.rglob("*")) == before
+
+
 def test_a_recursive_type_through_a_property_is_not_a_cycle() -> None:
     node = {
         "type": "object",
