@@ -3,7 +3,10 @@
 1. reads the document: a model's OpenAPI document (cog's: ``components.schemas.Input``), or a
    model object as Replicate's ``GET /v1/models/{owner}/{name}`` returns it (with
    ``latest_version.openapi_schema``), JSON or YAML, under the guards of ``make update-spec``
-   (size, time, YAML aliases, depth, local ``$ref`` only, none pointing to nothing).
+   (size, time, YAML aliases, depth, local ``$ref`` only, none pointing to nothing); JSON data
+   only (no NaN or infinity, no YAML date, binary or non-string key), no schema defined as
+   itself and no fan-out of references (:func:`tools.generate_models.check_references`), and
+   a model id as the SDK takes it.
    ``MODEL`` names the model when the document does not (a bare OpenAPI document does not;
    a model object does);
 2. prints what the model takes (each input's name, type, default, choices or range, in
@@ -11,8 +14,10 @@
    a breaking change is refused unless ``ALLOW_BREAKING=1``;
 3. writes the document byte for byte to ``openapi/models/<owner>/<name>.json`` (``.yaml`` for
    YAML), records its source, kind, model, version, date and sha256 in
-   ``openapi/models/provenance.json``, regenerates ``generated/cometapi_replicate_models`` and
-   says whether the model's input is typed (else why not: users then pass a dict).
+   ``openapi/models/provenance.json``, regenerates ``generated/cometapi_replicate_models``,
+   rewrites the lists of vendored models in the README and the Models guide
+   (:data:`tools.generate_models.MODEL_LISTS`) and says whether the model's input is typed
+   (else why not: users then pass a dict).
 
 A document that is refused writes nothing.
 """
@@ -36,8 +41,7 @@ from tools import generate_models as gm
 from tools.spec_report import Report, compare_schemas
 from tools.update_spec import UpdateError, read_source, refuse_hostile
 
-MAX_DEPTH = 64
-"""A document nested deeper is refused (cog's documents nest a few levels)."""
+MAX_DEPTH = gm.MAX_DEPTH
 
 
 class AddModelError(Exception):
@@ -62,24 +66,13 @@ def read_document(text: bytes) -> gm.ModelDocument:
     try:
         value = gm.load(text)
         refuse_hostile(value)
-        _refuse_deep(value)
-        return gm.parse(value)
+        doc = gm.parse(value)
+        gm.check_references(doc.schemas)
+        return doc
     except RecursionError:
         raise AddModelError("not a model document: it nests too deeply") from None
     except (gm.ModelDocumentError, UpdateError) as exc:
         raise AddModelError(str(exc)) from None
-
-
-def _refuse_deep(value: Any) -> None:
-    pending = [(value, 0)]
-    while pending:
-        node, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            raise AddModelError(f"not a model document: it nests deeper than {MAX_DEPTH} levels")
-        if isinstance(node, dict):
-            pending.extend((v, depth + 1) for v in node.values())
-        elif isinstance(node, list):
-            pending.extend((v, depth + 1) for v in node)
 
 
 def plan(text: bytes, model: str | None, models_dir: Path = gm.MODELS_DIR) -> Plan:
@@ -267,6 +260,8 @@ def apply(
             path.write_bytes(text)
             gm.write_record(models_dir, plan_.model, plan_.file, text, plan_.doc, source)
             results = gm.generate_models(output, models_dir, only=plan_.model)
+            if models_dir == gm.MODELS_DIR:
+                gm.write_model_lists(gm.load_records(models_dir))
         except BaseException:
             for saved, into in ((backup / "models", models_dir), (backup / "package", output)):
                 shutil.rmtree(into, ignore_errors=True)

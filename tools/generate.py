@@ -1,9 +1,10 @@
 """Regenerate ``generated/cometapi_replicate_api`` from the vendored spec and the overlay, and
 ``generated/cometapi_replicate_models`` from the vendored model documents.
 
-    python -m tools.generate            # rewrite generated/ in place
-    python -m tools.generate --check    # verify provenance, regenerate into a temp directory;
-                                        # exit 1 with a diff
+    python -m tools.generate            # rewrite generated/ in place (and the lists of
+                                        # vendored models in the README and Models guide)
+    python -m tools.generate --check    # verify provenance and those lists, regenerate into a
+                                        # temp directory; exit 1 with a diff
 
 The pipeline: merge the vendored documents, apply ``openapi/overlay.yaml``, write the result
 to ``build/openapi.json`` (not committed), patch the pinned openapi-python-client's own
@@ -167,8 +168,13 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generated {TARGET.relative_to(ROOT)}")
             generate_models.generate_models(generate_models.TARGET)
             print(f"generated {generate_models.TARGET.relative_to(ROOT)}")
+            generate_models.write_model_lists(generate_models.load_records())
             return 0
-        stale = provenance.problems(OPENAPI, DOCUMENTS) + generate_models.problems()
+        stale = (
+            provenance.problems(OPENAPI, DOCUMENTS)
+            + generate_models.problems()
+            + generate_models.list_problems()
+        )
         if stale:
             raise GenerateError("\n".join(stale))
         with tempfile.TemporaryDirectory() as tmp:

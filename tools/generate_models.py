@@ -28,6 +28,7 @@ import hashlib
 import io
 import json
 import keyword
+import math
 import os
 import re
 import shutil
@@ -41,6 +42,7 @@ from typing import Any
 
 import yaml
 
+from cometapi_replicate._inputs import split_model
 from tools.templates import TemplatePatchError, patched_templates
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,6 +56,13 @@ MODEL_KIND = "model object"
 OPENAPI_KIND = "OpenAPI document"
 RECORD_FIELDS = ("file", "kind", "retrieved", "sha256", "source")
 MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_DEPTH = 64
+"""A document nested deeper is refused (cog's documents nest a few levels)."""
+MAX_EXPANSION = 100_000
+"""A document whose schemas, each ``$ref`` replaced by what it names, hold more values than
+this is refused: a fan-out of references (``allOf`` of two ``$ref`` to a schema that has two
+more...) would make every reader that follows them run for ever. The largest of the 3,808
+public documents of the npm bundle expands to about 1,100 values."""
 
 
 class ModelDocumentError(Exception):
@@ -104,6 +113,7 @@ def is_json(text: bytes) -> bool:
 def parse(value: Any) -> ModelDocument:
     """The model document ``value`` (loaded JSON or YAML) holds; raises
     :class:`ModelDocumentError` naming what is missing."""
+    check_data(value)
     if not isinstance(value, dict):
         raise ModelDocumentError("not a model document: the top level is not an object")
     kind, model, version, example = OPENAPI_KIND, None, None, None
@@ -133,9 +143,54 @@ def parse(value: Any) -> ModelDocument:
     return ModelDocument(kind, model, version, openapi, example)
 
 
+def check_data(value: Any) -> None:
+    """Refuse (:class:`ModelDocumentError`) a value that is not JSON data, or nests deeper than
+    ``MAX_DEPTH``: objects with string keys, arrays, strings, booleans, null and finite numbers.
+    YAML has more (dates, ``!!binary``, integer keys) and JSON parsers take ``NaN``; none of it
+    can be a model's input, and the generator would write code that does not import."""
+    pending: list[tuple[Any, int, str]] = [(value, 0, "")]
+    while pending:
+        node, depth, where = pending.pop()
+        at = f" at {where}" if where else ""
+        if depth > MAX_DEPTH:
+            raise ModelDocumentError(f"not a model document: it nests deeper than {MAX_DEPTH}")
+        if isinstance(node, dict):
+            for key, item in node.items():
+                if not isinstance(key, str):
+                    raise ModelDocumentError(
+                        f"not JSON data: the key {key!r}{at} is not a string "
+                        f"({type(key).__name__}: quote it)"
+                    )
+                pending.append((item, depth + 1, f"{where}/{key}"[:200]))
+        elif isinstance(node, list):
+            pending.extend((item, depth + 1, f"{where}/{i}"[:200]) for i, item in enumerate(node))
+        elif isinstance(node, float) and not math.isfinite(node):
+            raise ModelDocumentError(
+                f"not JSON data: the number {node!r}{at} is not finite (NaN and infinities "
+                "have no JSON form)"
+            )
+        elif node is not None and not isinstance(node, str | int | float | bool):
+            raise ModelDocumentError(
+                f"not JSON data: the value{at} is of type {type(node).__name__} "
+                "(a YAML date or binary? quote it)"
+            )
+
+
 def check_model_id(model: str) -> str:
-    if not MODEL_ID.fullmatch(model):
-        raise ModelDocumentError(f"{model!r} is not a model id of the form owner/name")
+    """``model`` if it is ``owner/name`` as the SDK takes it (each part at most 100 letters,
+    digits, ``.``, ``_``, ``-``: :func:`cometapi_replicate._inputs.split_model`), starting with
+    a letter or digit; else :class:`ModelDocumentError`."""
+    try:
+        split_model(model)
+    except ValueError:
+        good = False
+    else:
+        good = bool(MODEL_ID.fullmatch(model))
+    if not good:
+        raise ModelDocumentError(
+            f"{model[:250]!r} is not a model id of the form owner/name (each part 1 to 100 "
+            "letters, digits, '.', '_' or '-', starting with a letter or digit)"
+        )
     return model
 
 
@@ -204,6 +259,89 @@ def reachable(schemas: Mapping[str, Any], roots: Iterable[str]) -> dict[str, Any
         seen.add(name)
         pending.extend(r for r in refs(schemas[name]) if r in schemas and r not in seen)
     return {name: schemas[name] for name in sorted(seen)}
+
+
+def check_references(
+    schemas: Mapping[str, Any], roots: Iterable[str] = ("Input", "Output")
+) -> None:
+    """Refuse (:class:`ModelDocumentError`) schemas reachable from ``roots`` that are defined
+    as themselves (``Input`` -> ``A`` -> ``allOf`` ``B`` -> ``allOf`` ``A``: no input could be
+    read from them) or that expand, each ``$ref`` replaced by what it names, to more than
+    ``MAX_EXPANSION`` values. A reference back through a property or an array's items (a
+    recursive type) counts once."""
+    used = reachable(schemas, roots)
+    for name in used:
+        chain = _definition_cycle(name, used)
+        if chain:
+            raise ModelDocumentError(
+                "a schema is defined as itself through $ref/allOf/anyOf/oneOf: "
+                + " -> ".join(chain)
+            )
+    sizes: dict[str, int] = {}
+    for name in used:
+        if _expanded_size(name, used, sizes, set()) > MAX_EXPANSION:
+            raise ModelDocumentError(
+                f"the schema {name} expands to more than {MAX_EXPANSION} values when its "
+                "$refs are followed (a fan-out of references): refused"
+            )
+
+
+def _definition_refs(schema: Any) -> Iterator[str]:
+    """The schemas ``schema`` is defined as: its ``$ref``, and those of its ``allOf``,
+    ``anyOf`` and ``oneOf`` members (not of its properties or items)."""
+    pending = [schema]
+    while pending:
+        node = pending.pop()
+        if not isinstance(node, dict):
+            continue
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+            yield ref[len(SCHEMA_REF) :]
+        for key in ("allOf", "anyOf", "oneOf"):
+            members = node.get(key)
+            if isinstance(members, list):
+                pending.extend(members)
+
+
+def _definition_cycle(start: str, schemas: Mapping[str, Any]) -> list[str]:
+    """A chain of definitions from ``start`` back to ``start`` (empty: none)."""
+    pending: list[tuple[str, list[str]]] = [(start, [start])]
+    seen: set[str] = set()
+    while pending:
+        name, chain = pending.pop()
+        for target in _definition_refs(schemas.get(name)):
+            if target == start:
+                return [*chain, target]
+            if target in schemas and target not in seen:
+                seen.add(target)
+                pending.append((target, [*chain, target]))
+    return []
+
+
+def _expanded_size(
+    name: str, schemas: Mapping[str, Any], sizes: dict[str, int], open_: set[str]
+) -> int:
+    """How many values the schema ``name`` holds with its ``$ref``s replaced, memoised in
+    ``sizes`` (a reference back to a schema being counted, ``open_``, counts one)."""
+    if name in sizes:
+        return sizes[name]
+    if name in open_ or name not in schemas:
+        return 1
+    open_.add(name)
+    total, pending = 0, [schemas[name]]
+    while pending and total <= MAX_EXPANSION:
+        node = pending.pop()
+        total += 1
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith(SCHEMA_REF):
+                total += _expanded_size(ref[len(SCHEMA_REF) :], schemas, sizes, open_)
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    open_.discard(name)
+    sizes[name] = total
+    return total
 
 
 def generator_document(doc: ModelDocument, model: str) -> dict[str, Any]:
@@ -381,6 +519,13 @@ def _run_generator(spec: Path, out: Path, templates: Path) -> str:
 
 RESERVED = frozenset({"additional_properties", "additional_keys", "to_dict", "from_dict"})
 """Attribute names of every generated class: an input named so would replace one."""
+TEMPLATE_LOCALS = frozenset(
+    {"d", "cls", "src_dict", "field_dict", "cast", "prop", "prop_name", "prop_dict"}
+)
+"""Names the pinned generator's model template (``model.py.jinja``) binds or calls in
+``to_dict`` and ``from_dict`` beside the inputs' own locals (named as the inputs): an input
+named so would break them (``d = d.pop("d")``). ``self``, ``isinstance`` and other reserved
+names are already renamed by the generator (``self_``)."""
 
 
 def clashes(schemas: Mapping[str, Any]) -> str:
@@ -405,6 +550,8 @@ def clashes(schemas: Mapping[str, Any]) -> str:
                 python = str(strings.PythonIdentifier(str(name), prefix="field_"))
                 if python in RESERVED or python.startswith("__"):
                     found.append(f"the input `{name}` would replace the class's own `{python}`")
+                elif python in TEMPLATE_LOCALS:
+                    found.append(f"the input `{name}` would be the generated code's own `{python}`")
                 elif python in seen:
                     found.append(f"the inputs `{seen[python]}` and `{name}` are both `{python}`")
                 seen[python] = str(name)
@@ -509,6 +656,71 @@ def problems(models_dir: Path = MODELS_DIR) -> list[str]:
         named[dotted] = model
     found += [f"openapi/models/{name} has no record in {PROVENANCE}" for name in sorted(files)]
     return found
+
+
+MODEL_LISTS = ("README.md", "docs/guides/models.md")
+"""The files (relative to the tree) that list the vendored models between
+``<!-- vendored-models -->`` and ``<!-- /vendored-models -->``, one ``- `owner/name``` a line;
+the README also lists models CometAPI serves whose documents are not vendored
+(``not-vendored-models``), which a vendored model leaves."""
+LISTED, NOT_LISTED = "vendored-models", "not-vendored-models"
+
+
+def _listed(text: str, marker: str) -> tuple[int, int, list[str]] | None:
+    """Where the list under ``marker`` starts and ends in ``text``, and its models."""
+    opening, closing = f"<!-- {marker} -->\n", f"<!-- /{marker} -->"
+    start = text.find(opening)
+    end = text.find(closing, start)
+    if start < 0 or end < 0:
+        return None
+    start += len(opening)
+    lines = text[start:end].splitlines()
+    return start, end, [line.strip("- `") for line in lines if line.strip()]
+
+
+def _with_list(text: str, marker: str, models: Iterable[str]) -> str:
+    found = _listed(text, marker)
+    if found is None:
+        return text
+    start, end, _ = found
+    return text[:start] + "".join(f"- `{model}`\n" for model in models) + text[end:]
+
+
+def model_lists(models: Iterable[str], root: Path = ROOT) -> dict[str, tuple[str, str]]:
+    """Each file of ``MODEL_LISTS`` under ``root`` (those present): ``(now, wanted)``, its text
+    and the text with ``models`` (sorted) as its list of vendored models."""
+    vendored_ = sorted(models)
+    found: dict[str, tuple[str, str]] = {}
+    for name in MODEL_LISTS:
+        path = root / name
+        if not path.is_file():
+            continue
+        text = path.read_text("utf-8")
+        wanted = _with_list(text, LISTED, vendored_)
+        others = _listed(text, NOT_LISTED)
+        if others is not None:
+            wanted = _with_list(wanted, NOT_LISTED, [m for m in others[2] if m not in vendored_])
+        found[name] = (text, wanted)
+    return found
+
+
+def write_model_lists(models: Iterable[str], root: Path = ROOT) -> None:
+    """Rewrite the lists of vendored models in the files of ``MODEL_LISTS`` under ``root``."""
+    for name, (text, wanted) in model_lists(models, root).items():
+        if wanted != text:
+            (root / name).write_text(wanted, "utf-8")
+
+
+def list_problems(models_dir: Path = MODELS_DIR, root: Path = ROOT) -> list[str]:
+    """Each file of ``MODEL_LISTS`` whose lists differ from the models vendored in
+    ``models_dir`` (empty: all agree)."""
+    models = load_records(models_dir)
+    return [
+        f"{name}: its list of vendored models is not openapi/models/'s: run `make generate` "
+        "(`make add-model` keeps it)"
+        for name, (text, wanted) in model_lists(models, root).items()
+        if text != wanted
+    ]
 
 
 def vendored(models_dir: Path = MODELS_DIR) -> dict[str, ModelDocument]:

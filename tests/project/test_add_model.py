@@ -125,6 +125,9 @@ def test_every_document_is_taken_and_the_tree_stays_green(tree: Path) -> None:
     records = gm.load_records(tree / "openapi" / "models")
     fixtures = {p.stem.replace("__", "/") for p in FIXTURES.glob("*.json")}
     assert set(records) == {FLUX, BARE, UNTYPED} | fixtures
+    readme = (tree / "README.md").read_text("utf-8")
+    block = readme.split("<!-- vendored-models -->\n")[1].split("<!-- /vendored-models -->")[0]
+    assert block == "".join(f"- `{model}`\n" for model in sorted(records))  # kept by add-model
     assert records[BARE]["kind"] == gm.OPENAPI_KIND and records[BARE]["version"] is None
     assert records[BARE]["file"] == f"{BARE}.yaml"
     assert records[FLUX]["kind"] == gm.MODEL_KIND

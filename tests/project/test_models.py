@@ -80,6 +80,8 @@ def test_enum_members_have_readable_stable_names() -> None:
         "V1_1_2",
         "V1_1_3",
     ]
+    # The Models guide's examples of odd values.
+    assert gm.enum_member_names(["a b", "x", "ä", "A-B"]) == ["A_B", "X", "VALUE_2", "A_B_2"]
 
 
 @pytest.mark.parametrize(
@@ -173,6 +175,22 @@ def test_flux_schnell_input_has_enums_with_readable_members_and_its_defaults() -
     ) == ""
 
 
+def test_enum_members_keep_the_models_order_of_choices() -> None:
+    from cometapi_replicate_models.black_forest_labs import flux_schnell
+
+    schemas = schemas_of(vendored())
+    enums = {
+        "aspect_ratio": flux_schnell.AspectRatio,
+        "output_format": flux_schnell.OutputFormat,
+        "megapixels": flux_schnell.Megapixels,
+    }
+    for name, enum in enums.items():
+        ref = schemas["Input"]["properties"][name]["allOf"][0]["$ref"]
+        choices = schemas[ref.rsplit("/", 1)[1]]["enum"]
+        assert [member.value for member in enum] == choices
+    assert next(iter(flux_schnell.AspectRatio)) == "1:1"  # the model's first choice
+
+
 def test_only_the_models_code_is_kept_from_the_generator() -> None:
     package = gm.TARGET / "black_forest_labs" / "flux_schnell"
     assert sorted(p.name for p in package.iterdir() if p.name != "__pycache__") == [
@@ -218,6 +236,32 @@ g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
 """
 
 
+def schemas_document(schemas: Doc) -> bytes:
+    return json.dumps({"components": {"schemas": schemas}}).encode()
+
+
+def yaml_input(value: str) -> bytes:
+    """A YAML document whose ``Input`` has one property ``a`` written as ``value``."""
+    return f"components:\n  schemas:\n    Input:\n      properties:\n        {value}\n".encode()
+
+
+FAN_OUT = {
+    "Input": {
+        "type": "object",
+        "properties": {"a": {"allOf": [{"$ref": "#/components/schemas/L0"}]}},
+    },
+    **{f"L{i}": {"allOf": [{"$ref": f"#/components/schemas/L{i + 1}"}] * 2} for i in range(41)},
+    "L41": {"type": "string"},
+}
+"""Each level refers twice to the next: 2**41 schemas when the references are followed."""
+CYCLE = {
+    "Input": {"$ref": "#/components/schemas/A"},
+    "A": {"allOf": [{"$ref": "#/components/schemas/B"}]},
+    "B": {"allOf": [{"$ref": "#/components/schemas/A"}]},
+}
+"""An ``Input`` defined as itself: no input could ever be read from it."""
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [
@@ -238,6 +282,22 @@ g: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]
             "a \\$ref points to nothing: #/components/schemas/Gone",
         ),
         (b"[" * 100 + b"]" * 100, "nests"),
+        (
+            b'{"components": {"schemas": {"Input": {"properties": {"a": {"maximum": NaN}}}}}}',
+            "the number nan at /components/schemas/Input/properties/a/maximum is not finite",
+        ),
+        (
+            b'{"components": {"schemas": {"Input": {"properties": {"a": {"maximum": Infinity}}}}}}',
+            "the number inf at .* is not finite",
+        ),
+        (yaml_input("a: {type: number, minimum: -.inf}"), "the number -inf at .* is not finite"),
+        (yaml_input("a: {type: number, default: .nan}"), "the number nan at .* is not finite"),
+        (yaml_input("a: {type: string, default: 2024-01-01}"), "is of type date"),
+        (yaml_input("a: {type: string, default: !!binary aGk=}"), "is of type bytes"),
+        (yaml_input("1: {type: string}"), "the key 1 at .* is not a string"),
+        (yaml_input("true: {type: string}"), "the key True at .* is not a string"),
+        (schemas_document(FAN_OUT), f"expands to more than {gm.MAX_EXPANSION} values .* fan-out"),
+        (schemas_document(CYCLE), "defined as itself .*: A -> B -> A"),
     ],
 )
 def test_a_bad_document_is_refused_with_a_clear_error(
@@ -246,6 +306,47 @@ def test_a_bad_document_is_refused_with_a_clear_error(
     with pytest.raises(add_model.AddModelError, match=error):
         add_model.plan(text, "someone/model", tmp_path)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "value", ["a: {type: string, default: 2024-01-01}", "a: {type: number, maximum: .inf}"]
+)
+def test_add_model_says_error_for_a_document_that_is_not_json_data(
+    value: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = tmp_path / "model.yaml"
+    document.write_bytes(yaml_input(value))
+    before = sorted(gm.MODELS_DIR.rglob("*"))
+    assert add_model.main([str(document), "--model", "someone/model"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: not JSON data: ") and "Traceback" not in err
+    assert sorted(gm.MODELS_DIR.rglob("*")) == before
+
+
+def test_a_recursive_type_through_a_property_is_not_a_cycle() -> None:
+    node = {
+        "type": "object",
+        "properties": {"kids": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}},
+    }
+    schemas = {
+        "Input": {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/Node"}}},
+        "Node": node,
+    }
+    assert add_model.plan(schemas_document(schemas), "someone/tree", gm.ROOT / "nowhere").model
+
+
+@pytest.mark.parametrize(
+    "model",
+    [f"{'a' * 101}/name", f"owner/{'n' * 101}", f"{'a' * 200}/{'n' * 200}", "owner/..", "o/n/x"],
+)
+def test_a_model_id_the_sdk_would_refuse_is_refused(model: str, tmp_path: Path) -> None:
+    from cometapi_replicate._inputs import split_model
+
+    with pytest.raises(add_model.AddModelError, match="not a model id of the form owner/name"):
+        add_model.plan(schemas_document({"Input": {"type": "object"}}), model, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError):  # the SDK's own rule, which add-model applies
+        split_model(model)
 
 
 def test_a_bare_openapi_document_needs_model_and_a_model_object_names_its_own() -> None:
@@ -389,6 +490,9 @@ def derived(name: str, change: str) -> gm.ModelDocument:
         schemas["Input"] = {"type": "string", "title": "Input"}
     elif change == "clash":
         properties[fresh(properties, "to_dict")] = {"type": "string"}
+    elif change == "template local":  # from_dict's own `d = dict(src_dict)`
+        assert "d" not in properties
+        properties["d"] = {"type": "integer"}
     return gm.parse(model_object)
 
 
@@ -445,9 +549,30 @@ def test_a_document_the_generator_would_refuse_as_published_is_still_typed(
     assert namespace["SCHEMAS"]["Input"] == doc.schemas["Input"]  # as published
 
 
+@pytest.mark.parametrize("name", ["d", "cls", "cast", "field_dict", "src_dict", "D", "prop_name"])
+def test_an_input_named_as_the_generated_codes_own_names_is_not_typed(name: str) -> None:
+    schemas = {
+        "Input": {
+            "type": "object",
+            "properties": {"prompt": {"type": "string"}, name: {"type": "integer"}},
+        }
+    }
+    assert f"the input `{name}` would be the generated code's own" in gm.clashes(schemas)
+    assert (
+        gm.clashes(
+            {"Input": {"type": "object", "properties": {"data": {}, "type": {}, "self": {}}}}
+        )
+        == ""
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
-    [("not an object", "no Input class"), ("clash", "would replace the class's own `to_dict`")],
+    [
+        ("not an object", "no Input class"),
+        ("clash", "would replace the class's own `to_dict`"),
+        ("template local", "the input `d` would be the generated code's own `d`"),
+    ],
 )
 def test_an_input_the_generator_cannot_type_falls_back_to_a_dict(
     change: str, problem: str, templates: Path, tmp_path: Path
@@ -477,6 +602,39 @@ def test_the_readme_lists_the_vendored_models_and_only_those() -> None:
     assert sorted(listed("vendored-models")) == sorted(MODELS)
     assert listed("not-vendored-models")
     assert not set(listed("not-vendored-models")) & set(MODELS)
+    assert gm.list_problems() == []  # the Models guide's list too
+
+
+def test_add_model_keeps_the_lists_of_vendored_models_and_check_generated_holds_them(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "docs" / "guides").mkdir(parents=True)
+    readme = (
+        "# x\n<!-- vendored-models -->\n- `a/one`\n<!-- /vendored-models -->\ntext\n"
+        "<!-- not-vendored-models -->\n- `b/two`\n- `c/three`\n<!-- /not-vendored-models -->\n"
+    )
+    (tmp_path / "README.md").write_text(readme, "utf-8")
+    guide = "intro\n<!-- vendored-models -->\n<!-- /vendored-models -->\nend\n"
+    (tmp_path / "docs" / "guides" / "models.md").write_text(guide, "utf-8")
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / gm.PROVENANCE).write_text(json.dumps({"b/two": {}, "a/one": {}}), "utf-8")
+
+    assert gm.list_problems(models, tmp_path) == [
+        "README.md: its list of vendored models is not openapi/models/'s: run `make generate` "
+        "(`make add-model` keeps it)",
+        "docs/guides/models.md: its list of vendored models is not openapi/models/'s: run "
+        "`make generate` (`make add-model` keeps it)",
+    ]
+    gm.write_model_lists(gm.load_records(models), tmp_path)
+    assert gm.list_problems(models, tmp_path) == []
+    assert (tmp_path / "README.md").read_text("utf-8") == (
+        "# x\n<!-- vendored-models -->\n- `a/one`\n- `b/two`\n<!-- /vendored-models -->\ntext\n"
+        "<!-- not-vendored-models -->\n- `c/three`\n<!-- /not-vendored-models -->\n"
+    )
+    assert (tmp_path / "docs" / "guides" / "models.md").read_text("utf-8") == (
+        "intro\n<!-- vendored-models -->\n- `a/one`\n- `b/two`\n<!-- /vendored-models -->\nend\n"
+    )
 
 
 # -- the corpus tool ---------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def test_each_patch_says_why_and_applies_to_the_pinned_generator(tmp_path: Path)
     patches = sorted(PATCHES.glob("*.patch"))
     assert [p.name for p in patches] == [
         "client-repr-hides-token.patch",
+        "enum-document-order.patch",
         "model-optional-is-none.patch",
         "status-code-int.patch",
     ]

@@ -2,9 +2,9 @@ from enum import StrEnum
 
 
 class OutputFormat(StrEnum):
+    WEBP = "webp"
     JPG = "jpg"
     PNG = "png"
-    WEBP = "webp"
 
     def __str__(self) -> str:
         return str(self.value)
