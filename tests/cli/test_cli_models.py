@@ -74,7 +74,7 @@ def test_inputs_of_a_model_without_a_document_says_how_to_add_one(env: dict[str,
     [
         (["-i", "aspect_ratio=16x9"], 'aspect_ratio: one of "1:1"'),
         (["-i", "num_outputs=5"], "num_outputs: an integer 1 to 4; not 5"),
-        (["-i", "num_outputs=two"], "num_outputs: an integer 1 to 4; not 'two'"),
+        (["-i", "num_outputs=two"], 'num_outputs: an integer 1 to 4; not "two"'),
         (["-i", "aspectratio=1:1"], "aspectratio: unknown input; did you mean aspect_ratio?"),
         (["-i", "go_fast=perhaps"], "go_fast: a boolean"),
     ],

@@ -259,7 +259,7 @@ def test_command_line_arrays_files_and_choices_of_numbers() -> None:
 def test_command_line_text_of_the_wrong_type_is_refused(name: str, text: str) -> None:
     with pytest.raises(InvalidInputError) as refused:
         FLUX.coerce(name, text)
-    assert refused.value.fields == [name] and repr(text) in str(refused.value)
+    assert refused.value.fields == [name] and f'not "{text}"' in str(refused.value)
 
 
 def test_the_error_pickles_whole() -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cometapi_replicate_api.models import Prediction
 
 from .._client import Client
-from .._errors import CometAPIError, PredictionError, WaitTimeoutError
+from .._errors import CometAPIError, InvalidInputError, PredictionError, WaitTimeoutError
 from .._filenames import DEFAULT_NAME, check_name_template
 from .._model_inputs import MISSING
 from .._models import model_schema, vendored_models
@@ -84,14 +84,27 @@ def build_input(
         if not isinstance(loaded, dict):
             raise UsageError("--input-json must hold a JSON object")
         data.update(loaded)
+    problems: list[tuple[str, str]] = []
+    given: set[str] = set()
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"-i takes key=value, not {pair!r}")
+            raise UsageError(f"-i takes key=value, not {pair[:80]!r}")
+        spec = schema.field(key) if schema is not None else None
+        if key in given and not (spec is not None and spec.type.startswith("array")):
+            raise UsageError(
+                f"-i {key[:80]} is given twice; only an array input takes one item per -i"
+            )
+        given.add(key)
         try:
             data[key] = _value(key, value, schema, data.get(key), validate)
         except UsageError as exc:
             raise UsageError(f"-i {key}={exc}") from None
+        except InvalidInputError as exc:  # every unreadable value is reported, not the first
+            problems.extend(exc.problems)
+    if problems:
+        assert schema is not None
+        raise InvalidInputError(schema.model, problems)
     if schema is not None and validate:
         schema.check(data)
     return data
@@ -100,6 +113,8 @@ def build_input(
 def _value(key: str, text: str, schema: ModelSchema | None, previous: Any, validate: bool) -> Any:
     if schema is None or schema.field(key) is None:
         return parse_value(text)
+    if text.strip().lower() == "null" and schema.required(key) is False:
+        return None  # an optional input given as null: not given (the model's default)
     try:
         value = schema.coerce(key, text, previous)
     except ValueError:
