@@ -324,8 +324,9 @@ def _same(value: object, choice: object) -> bool:
 class _Checker:
     """Walks a value against a schema, collecting ``(path, problem)`` pairs."""
 
-    def __init__(self, resolve: _Resolver) -> None:
+    def __init__(self, resolve: _Resolver, command_line: bool = False) -> None:
         self.resolve = resolve
+        self.command_line = command_line
         self.problems: list[tuple[str, str]] = []
 
     def check(self, value: object, schema: Mapping[str, Any], path: str, depth: int = 0) -> None:
@@ -345,7 +346,7 @@ class _Checker:
         alternatives = schema.get("anyOf") or schema.get("oneOf")
         if isinstance(alternatives, list) and alternatives:
             for alternative in alternatives:
-                trial = _Checker(self.resolve)
+                trial = _Checker(self.resolve, self.command_line)
                 trial.check(value, self.resolve(alternative, depth + 1), path, depth + 1)
                 if not trial.problems:
                     break
@@ -464,7 +465,8 @@ class _Checker:
         return None
 
     def _accepts(self, schema: Mapping[str, Any]) -> str:
-        return _accepts(schema, _type_name(schema, self.resolve))
+        type_name = _type_name(schema, self.resolve)
+        return _accepts(schema, type_name, command_line=self.command_line)
 
     @staticmethod
     def _shown(value: object) -> str:
@@ -566,12 +568,15 @@ class ModelSchema:
         """Whether ``name`` is a required input; ``None`` when the model has no such input."""
         return name in self._required if name in self._properties else None
 
-    def problems(self, model_input: Mapping[str, Any]) -> list[tuple[str, str]]:
+    def problems(
+        self, model_input: Mapping[str, Any], *, command_line: bool = False
+    ) -> list[tuple[str, str]]:
         """Each ``(field, what is wrong and what it accepts)``; ``[]`` when the input fits
-        (or the document cannot be checked: :attr:`checkable`)."""
+        (or the document cannot be checked: :attr:`checkable`). ``command_line``: a file is
+        said to be ``@path`` or a URL."""
         if not self.checkable:
             return []
-        checker = _Checker(self._resolve)
+        checker = _Checker(self._resolve, command_line)
         try:
             checker.check_object(model_input, self.input, "", 0)
         except _TooMuchWork:
@@ -580,9 +585,9 @@ class ModelSchema:
             return [("", "nested too deeply to check")]
         return checker.problems
 
-    def check(self, model_input: Mapping[str, Any]) -> None:
+    def check(self, model_input: Mapping[str, Any], *, command_line: bool = False) -> None:
         """:class:`InvalidInputError` (a ``ValueError``) naming every field that does not fit."""
-        problems = self.problems(model_input)
+        problems = self.problems(model_input, command_line=command_line)
         if problems:
             raise InvalidInputError(self.model, problems)
 
@@ -653,6 +658,8 @@ class ModelSchema:
             accepts = _accepts(schema, _type_name(schema, self._resolve), command_line=True)
             shown = _json_text(text if parsed is MISSING else parsed)
             raise InvalidInputError(self.model, [(name, f"{accepts}; not {shown}")]) from None
+        if kind == "string" and schema.get("format") == "uri" and parsed is not MISSING:
+            return parsed  # [1, 2] for files: refused by the check as 1, not as "1"
         if kind == "string":
             return text if parsed is MISSING or not isinstance(parsed, str) else parsed
         return _literal(text) if parsed is MISSING else parsed

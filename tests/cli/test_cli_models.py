@@ -181,3 +181,54 @@ def test_the_sandbox_command_checks_inputs_unless_told_not_to(env: dict[str, str
             )
             assert result.returncode == code, result.stderr
             assert ("422: Input validation failed: input.style" in result.stderr) is (code == 4)
+
+
+@pytest.mark.parametrize("value", ["1" * 400, "1" * 5000, "1e400"])
+def test_a_number_too_large_for_json_is_exit_2_with_a_short_message(
+    server: SandboxServer, env: dict[str, str], value: str
+) -> None:
+    before = requests(server)
+    for field in ("seed", "num_outputs"):
+        result = cli(env, "run", FLUX, "-i", "prompt=a", "-i", f"{field}={value}")
+        assert result.returncode == 2, result.stderr
+        assert f"{field}: an integer" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr) < 400
+    assert requests(server) == before
+
+
+def test_a_batch_line_with_a_huge_number_is_exit_2_and_sends_nothing(
+    server: SandboxServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text('{"prompt": "a"}\n{"prompt": "b", "seed": ' + "9" * 400 + "}\n")
+    before = requests(server)
+    result = cli(env, "batch", FLUX, "--inputs", str(inputs), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2, result.stderr
+    assert "item 2: seed: an integer" in result.stderr and "Traceback" not in result.stderr
+    assert requests(server) == before
+
+
+def test_every_unreadable_value_is_reported_in_the_documented_form(
+    server: SandboxServer, env: dict[str, str]
+) -> None:
+    before = requests(server)
+    result = cli(env, "run", FLUX, "-i", "prompt=a", "-i", "go_fast=maybe", "-i", "num_outputs=1.5")
+    assert result.returncode == 2, result.stderr
+    assert 'go_fast: a boolean; not "maybe"' in result.stderr
+    assert 'num_outputs: an integer 1 to 4; not "1.5"' in result.stderr
+    assert requests(server) == before
+
+
+def test_a_scalar_input_given_twice_is_a_usage_error(
+    server: SandboxServer, env: dict[str, str]
+) -> None:
+    before = requests(server)
+    result = cli(env, "create", FLUX, "-i", "prompt=a", "-i", "prompt=b")
+    assert result.returncode == 2 and "-i prompt is given twice" in result.stderr
+    assert requests(server) == before
+
+
+def test_null_leaves_an_optional_input_to_the_model_default(env: dict[str, str]) -> None:
+    result = cli(env, "create", FLUX, "-i", "prompt=a", "-i", "seed=null", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["input"] == {"prompt": "a"}

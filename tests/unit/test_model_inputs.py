@@ -353,3 +353,16 @@ def test_choices_of_a_number_input_written_as_strings_take_the_number() -> None:
     assert old.problems({"side": 64}) == [] and old.problems({"side": "64"}) == []
     assert list(problems(old, {"side": 48})) == ["side"]
     assert list(problems(FLUX, {"prompt": "a", "megapixels": 1})) == ["megapixels"]
+
+
+def test_command_line_messages_speak_of_the_command_line() -> None:
+    """An array item keeps its index, the value is shown as given, a file is ``@path``."""
+    with pytest.raises(InvalidInputError) as refused:
+        SHAPED.coerce("loras", '[0.5, "x"]')
+    assert refused.value.problems == [("loras[1]", 'a number; not "x"')]
+    with pytest.raises(InvalidInputError) as refused:
+        SHAPED.coerce("loras", "y", previous=[0.5, 0.7])
+    assert refused.value.fields == ["loras[2]"]
+    assert SHAPED.coerce("images", "[1, 2]") == [1, 2]
+    problems = SHAPED.problems({**GOOD, "images": [1, 2]}, command_line=True)
+    assert problems[0] == ("images[0]", "a file (@path or a URL); not 1")

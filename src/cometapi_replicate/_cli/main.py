@@ -106,7 +106,7 @@ def build_input(
         assert schema is not None
         raise InvalidInputError(schema.model, problems)
     if schema is not None and validate:
-        schema.check(data)
+        schema.check(data, command_line=True)
     return data
 
 
