@@ -58,7 +58,9 @@ def test_inputs_as_json(env: dict[str, str]) -> None:
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["aspect_ratio"]["choices"][:2] == ["1:1", "16:9"]
     assert rows["num_outputs"]["minimum"] == 1 and rows["num_outputs"]["maximum"] == 4
-    assert "default" not in rows["prompt"] and rows["prompt"]["required"] is True
+    assert '"maximum": 4,' in result.stdout  # the schema's integer, not 4.0
+    assert rows["prompt"]["default"] is None and rows["prompt"]["required"] is True
+    assert len({tuple(row) for row in rows.values()}) == 1  # every row has the same keys
 
 
 def test_inputs_of_a_model_without_a_document_says_how_to_add_one(env: dict[str, str]) -> None:
@@ -66,6 +68,7 @@ def test_inputs_of_a_model_without_a_document_says_how_to_add_one(env: dict[str,
     assert result.returncode == 2 and result.stdout == ""
     assert "someone/unvendored has no vendored document" in result.stderr
     assert "make add-model SCHEMA=" in result.stderr and FLUX in result.stderr
+    assert "editable install" in result.stderr and "then reinstall" not in result.stderr
     assert cli(env, "inputs", "no-slash").returncode == 2
 
 

@@ -509,7 +509,9 @@ def _input(args: argparse.Namespace) -> dict[str, Any]:
 ADD_MODEL = (
     "add its document in a checkout of the SDK: make add-model SCHEMA=<the model's OpenAPI "
     "document or its model JSON, a path or URL> (MODEL=owner/name if the document does not "
-    "name it), then reinstall; without one, its input is sent unchecked"
+    "name it); an editable install of that checkout (make install) sees it at once, any "
+    "other installation once the SDK is rebuilt from it and reinstalled; without a document, "
+    "its input is sent unchecked"
 )
 
 
@@ -534,7 +536,7 @@ def show_inputs(model: str, as_json: bool) -> int:
                 "name": f.name,
                 "type": f.type,
                 "required": f.required,
-                **({} if f.default is MISSING else {"default": f.default}),
+                "default": None if f.default is MISSING else f.default,
                 "choices": list(f.choices) if f.choices is not None else None,
                 "minimum": f.minimum,
                 "maximum": f.maximum,
