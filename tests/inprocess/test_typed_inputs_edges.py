@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -226,3 +227,23 @@ def test_the_sandbox_422_echoes_an_unknown_key_escaped_and_cut() -> None:
         client.predictions.create(FLUX, {"prompt": "a", "\x00" + "k" * 5000: 1}, validate=False)
     assert refused.value.status_code == 422
     assert "\x00" not in refused.value.message and len(refused.value.message) < 1000
+
+
+def test_the_sandbox_422_message_is_as_the_models_guide_shows_it() -> None:
+    sandbox = Sandbox()
+    with client_of(sandbox) as client, pytest.raises(APIStatusError) as refused:
+        client.predictions.create(FLUX, {"prompt": "a", "aspect_ratio": "16x9"}, validate=False)
+    message = refused.value.message
+    assert re.fullmatch(
+        r'Input validation failed: input\.aspect_ratio: one of .*; not "16x9" '
+        r"\(request id: [0-9a-f]+\)",
+        message,
+    ), message
+    guide = (Path(__file__).parents[2] / "docs" / "guides" / "models.md").read_text("utf-8")
+    shown = re.search(r"`(Input validation failed: [^`]*)`", guide)
+    assert shown is not None
+    assert re.fullmatch(
+        r'Input validation failed: input\.aspect_ratio: one of \.\.\.; not "16x9" '
+        r"\(request id: [0-9a-f]+\.\.\.\)",
+        shown[1],
+    ), shown[1]
