@@ -80,7 +80,8 @@ def _is_file(value: object) -> bool:
 def _json_text(value: object) -> str:
     """``value`` as JSON writes it (control characters escaped), cut to :data:`MAX_SHOWN`."""
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
-        return f"an integer of {value.bit_length()} bits"
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else "over 4000"
+        return f"an integer of {digits} digits"
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
@@ -362,6 +363,10 @@ class _Checker:
             return f"one of {_choices(enum)}; not {self._shown(value)}"
         types = _types(schema)
         if types and not any(self._fits(value, kind, schema) for kind in types):
+            number = _number(_lax_number(value))
+            huge = number is not None and not _finite(number)
+            if huge and {"integer", "number"} & set(types) and _bounds(schema) == (None, None):
+                return f"{self._accepts(schema)} within ±1.8e308; not {self._shown(value)}"
             return f"{self._accepts(schema)}; not {self._shown(value)}"
         kind = next((k for k in types if self._fits(value, k, schema)), None)
         if kind in ("integer", "number") or (kind is None and _number(value) is not None):

@@ -366,3 +366,13 @@ def test_command_line_messages_speak_of_the_command_line() -> None:
     assert SHAPED.coerce("images", "[1, 2]") == [1, 2]
     problems = SHAPED.problems({**GOOD, "images": [1, 2]}, command_line=True)
     assert problems[0] == ("images[0]", "a file (@path or a URL); not 1")
+
+
+def test_a_number_beyond_a_float_is_refused_saying_why() -> None:
+    assert FLUX.problems({"prompt": "a", "seed": 10**400}) == [
+        ("seed", "an integer within ±1.8e308; not an integer of 401 digits")
+    ]
+    assert FLUX.problems({"prompt": "a", "num_outputs": -(10**5000)}) == [
+        ("num_outputs", "an integer 1 to 4; not an integer of over 4000 digits")
+    ]
+    assert FLUX.problems({"prompt": "a", "seed": 2**63}) == []  # large, but JSON takes it
