@@ -14,8 +14,6 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from ._inputs import TypedInput, split_model
 
 if TYPE_CHECKING:
@@ -85,6 +83,8 @@ class _Token:
 
 
 def _disguised(value: Any) -> Any:
+    import attrs  # not at import time: ``import cometapi_replicate`` leaves attrs for later
+
     if type(value).__name__ == "Unset" or value is None:
         return value
     if attrs.has(type(value)):
@@ -95,6 +95,8 @@ def _disguised(value: Any) -> Any:
 
 
 def _fields_disguised(instance: Any) -> Any:
+    import attrs
+
     twin = copy.copy(instance)
     for field in attrs.fields(type(instance)):
         if field.name != "additional_properties":
@@ -128,6 +130,8 @@ def plain_input(model: str | None, model_input: Any) -> dict[str, Any]:
                 f"an Input of {owner} was given for {model}: use "
                 f"input_type({model!r}) or a dict (nothing was sent)"
             )
+        import attrs
+
         converted: object = None
         if attrs.has(type(model_input)):
             try:
