@@ -43,6 +43,16 @@ are let through unchecked, so a test can shape a sandbox prediction of a vendore
 MAX_DEPTH = 64
 """The deepest ``$ref`` chain or nesting followed; deeper is taken as no constraint."""
 
+MAX_WORK = 20_000
+"""The most schema nodes resolved for one document: a document that needs more (an ``allOf``
+fan-out of references) is not checked at all, rather than checked for ever."""
+
+MAX_CHOICES = 20
+"""Choices named in a message; more are counted ("and N more")."""
+
+MAX_SHOWN = 80
+"""Characters of a value or a name echoed in a message."""
+
 _URL = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://\S+|data:\S*)", re.ASCII)
 _NUMERIC = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*", re.ASCII)
 _INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
@@ -68,30 +78,91 @@ def _is_file(value: object) -> bool:
 
 
 def _json_text(value: object) -> str:
+    """``value`` as JSON writes it (control characters escaped), cut to :data:`MAX_SHOWN`."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        digits = len(str(abs(value))) if value.bit_length() < 14_000 else "over 4000"
+        return f"an integer of {digits} digits"
     try:
         text = json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    except (TypeError, ValueError, RecursionError):
+        try:
+            text = ascii(value)
+        except Exception:  # a repr that fails is shown as its type
+            text = f"a {type(value).__name__}"
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def _name_text(name: str) -> str:
+    """A field name as a message shows it: as it is when printable and short, else escaped
+    and cut."""
+    if name.isprintable() and len(name) <= MAX_SHOWN:
+        return name
+    return _json_text(name)
+
+
+def _choices(values: list[Any] | tuple[Any, ...]) -> str:
+    shown = ", ".join(_json_text(v) for v in values[:MAX_CHOICES])
+    more = len(values) - MAX_CHOICES
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+class _TooMuchWork(Exception):
+    """Resolving the document needs more than :data:`MAX_WORK` steps."""
 
 
 class _Resolver:
-    """Local ``$ref`` (``#/components/schemas/X``) and ``allOf`` merged into one schema."""
+    """Local ``$ref`` (``#/components/schemas/X``) and ``allOf`` merged into one schema.
+
+    Each reference is resolved once and kept; a reference to itself (a cycle) resolves to
+    ``{}`` (no constraint, and :attr:`cyclic` is set), and :attr:`exhausted` is set once
+    :data:`MAX_WORK` steps are spent (everything after is ``{}``)."""
 
     def __init__(self, schemas: Mapping[str, Any]) -> None:
         self.schemas = schemas if isinstance(schemas, Mapping) else {}
+        self._refs: dict[str, dict[str, Any]] = {}
+        self._open: set[str] = set()
+        self.work = 0
+        self.exhausted = False
+        self.cyclic = False
 
     def __call__(self, schema: object, depth: int = 0) -> dict[str, Any]:
+        self.work = 0  # a budget for each resolution (the references resolved are kept)
+        try:
+            return self._resolve(schema, depth)
+        except _TooMuchWork:
+            self.exhausted = True
+            return {}
+
+    def _ref(self, name: str, depth: int) -> dict[str, Any]:
+        if name in self._refs:
+            return self._refs[name]
+        if name in self._open:
+            self.cyclic = True
+            return {}
+        self._open.add(name)
+        try:
+            resolved = self._resolve(self.schemas.get(name), depth + 1)
+        finally:
+            self._open.discard(name)
+        self._refs[name] = resolved
+        return resolved
+
+    def _resolve(self, schema: object, depth: int) -> dict[str, Any]:
+        if self.exhausted:
+            raise _TooMuchWork
+        self.work += 1
+        if self.work > MAX_WORK:
+            raise _TooMuchWork
         if not isinstance(schema, Mapping) or depth > MAX_DEPTH:
             return {}
         merged: dict[str, Any] = {}
         ref = schema.get("$ref")
         if isinstance(ref, str) and ref.startswith(_REF):
-            merged.update(self(self.schemas.get(ref[len(_REF) :]), depth + 1))
+            merged.update(self._ref(ref[len(_REF) :], depth))
         parts = schema.get("allOf")
         if isinstance(parts, list):
             for part in parts:  # cog writes one part; more are merged (an approximation)
-                merged.update(self(part, depth + 1))
+                merged.update(self._resolve(part, depth + 1))
         merged.update((k, v) for k, v in schema.items() if k not in ("$ref", "allOf"))
         return merged
 
@@ -105,10 +176,23 @@ def _types(schema: Mapping[str, Any]) -> list[str]:
     return []
 
 
-def _number(value: object) -> float | None:
+def _number(value: object) -> int | float | None:
+    """A JSON number as it is (an ``int`` stays exact, however large); else ``None``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value)
+    return value
+
+
+def _finite(number: int | float) -> bool:
+    """Whether a JSON reader can take it: a float's range (a longer integer is refused)."""
+    try:
+        return math.isfinite(number)
+    except OverflowError:
+        return False
+
+
+def _whole(number: int | float) -> bool:
+    return isinstance(number, int) or number.is_integer()
 
 
 @dataclass(frozen=True)
@@ -143,9 +227,11 @@ class Field:
         return _range(self.minimum, self.maximum, self.schema)
 
 
-def _range(low: float | None, high: float | None, schema: Mapping[str, Any]) -> str:
-    def show(x: float) -> str:
-        return f"{x:g}" if not float(x).is_integer() or abs(x) < 1e15 else str(int(x))
+def _range(low: int | float | None, high: int | float | None, schema: Mapping[str, Any]) -> str:
+    def show(x: int | float) -> str:
+        if isinstance(x, int):
+            return str(x) if x.bit_length() <= 256 else _json_text(x)
+        return f"{x:g}" if not x.is_integer() or abs(x) < 1e15 else str(int(x))
 
     excl_low = schema.get("exclusiveMinimum") is True
     excl_high = schema.get("exclusiveMaximum") is True
@@ -159,7 +245,7 @@ def _range(low: float | None, high: float | None, schema: Mapping[str, Any]) -> 
     return ", ".join(parts)
 
 
-def _bounds(schema: Mapping[str, Any]) -> tuple[float | None, float | None]:
+def _bounds(schema: Mapping[str, Any]) -> tuple[int | float | None, int | float | None]:
     """``minimum``/``maximum`` (or pydantic's ``ge``/``le``, which older cogs leave), and the
     numeric ``exclusiveMinimum``/``exclusiveMaximum`` of newer JSON Schema."""
     low = next((n for k in ("minimum", "ge") if (n := _number(schema.get(k))) is not None), None)
@@ -201,12 +287,14 @@ def _enum_type(values: list[Any]) -> str:
     return "any"
 
 
-def _accepts(schema: Mapping[str, Any], type_name: str) -> str:
+def _accepts(schema: Mapping[str, Any], type_name: str, *, command_line: bool = False) -> str:
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
-        return "one of " + ", ".join(_json_text(v) for v in enum)
+        return "one of " + _choices(enum)
     span = _range(*_bounds(schema), schema)
-    if type_name == "file":
+    if type_name == "file" and command_line:
+        what = "a file (@path or a URL)"
+    elif type_name == "file":
         what = "a file (a URL, a Path, bytes or a file opened in binary mode)"
     elif type_name == "any":
         what = "any JSON value"
@@ -219,7 +307,7 @@ def _accepts(schema: Mapping[str, Any], type_name: str) -> str:
 def _lax_number(value: object) -> object:
     """A string that spells a number, as that number: cog's pydantic takes ``"90"`` for an
     integer input (as a web form sends it); anything else unchanged."""
-    if isinstance(value, str) and _NUMERIC.fullmatch(value):
+    if isinstance(value, str) and len(value) <= 400 and _NUMERIC.fullmatch(value):
         return int(value) if _INTEGER.fullmatch(value) else float(value)
     return value
 
@@ -237,8 +325,9 @@ def _same(value: object, choice: object) -> bool:
 class _Checker:
     """Walks a value against a schema, collecting ``(path, problem)`` pairs."""
 
-    def __init__(self, resolve: _Resolver) -> None:
+    def __init__(self, resolve: _Resolver, command_line: bool = False) -> None:
         self.resolve = resolve
+        self.command_line = command_line
         self.problems: list[tuple[str, str]] = []
 
     def check(self, value: object, schema: Mapping[str, Any], path: str, depth: int = 0) -> None:
@@ -258,7 +347,7 @@ class _Checker:
         alternatives = schema.get("anyOf") or schema.get("oneOf")
         if isinstance(alternatives, list) and alternatives:
             for alternative in alternatives:
-                trial = _Checker(self.resolve)
+                trial = _Checker(self.resolve, self.command_line)
                 trial.check(value, self.resolve(alternative, depth + 1), path, depth + 1)
                 if not trial.problems:
                     break
@@ -271,9 +360,13 @@ class _Checker:
             numeric = {"integer", "number"} & set(_types(schema))
             if numeric and _number(value) is not None and any(str(value) == c for c in enum):
                 return None  # an old cog writes the choices of a number input as strings
-            return f"one of {', '.join(_json_text(c) for c in enum)}; not {self._shown(value)}"
+            return f"one of {_choices(enum)}; not {self._shown(value)}"
         types = _types(schema)
         if types and not any(self._fits(value, kind, schema) for kind in types):
+            number = _number(_lax_number(value))
+            huge = number is not None and not _finite(number)
+            if huge and {"integer", "number"} & set(types) and _bounds(schema) == (None, None):
+                return f"{self._accepts(schema)} within ±1.8e308; not {self._shown(value)}"
             return f"{self._accepts(schema)}; not {self._shown(value)}"
         kind = next((k for k in types if self._fits(value, k, schema)), None)
         if kind in ("integer", "number") or (kind is None and _number(value) is not None):
@@ -300,12 +393,12 @@ class _Checker:
         for name in required if isinstance(required, list) else []:
             if isinstance(name, str) and name not in value:
                 sub = self.resolve(properties.get(name), depth + 1)
-                where = f"{path}.{name}" if path else name
+                where = f"{path}.{_name_text(name)}" if path else _name_text(name)
                 self.problems.append((where, f"required ({self._accepts(sub)})"))
         closed = schema.get("additionalProperties") is False or depth == 0
         wanted = set(required) if isinstance(required, list) else set()
         for key, item in value.items():
-            where = f"{path}.{key}" if path else str(key)
+            where = f"{path}.{_name_text(str(key))}" if path else _name_text(str(key))
             if item is None and key in properties and key not in wanted:
                 continue  # an optional input given as null: not given
             if key in properties:
@@ -331,10 +424,10 @@ class _Checker:
                 return isinstance(value, str)
             case "integer":
                 number = _number(_lax_number(value))
-                return number is not None and math.isfinite(number) and number.is_integer()
+                return number is not None and _finite(number) and _whole(number)
             case "number":
                 number = _number(_lax_number(value))
-                return number is not None and math.isfinite(number)
+                return number is not None and _finite(number)
             case "boolean":
                 return isinstance(value, bool)
             case "array":
@@ -377,7 +470,8 @@ class _Checker:
         return None
 
     def _accepts(self, schema: Mapping[str, Any]) -> str:
-        return _accepts(schema, _type_name(schema, self.resolve))
+        type_name = _type_name(schema, self.resolve)
+        return _accepts(schema, type_name, command_line=self.command_line)
 
     @staticmethod
     def _shown(value: object) -> str:
@@ -401,7 +495,11 @@ def _unknown(name: str, properties: Iterable[str]) -> str:
         ][:3]
     if close:
         return "unknown input; did you mean " + " or ".join(close) + "?"
-    return "unknown input; the inputs are " + ", ".join(names)
+    if not names:
+        return "unknown input; the model takes no inputs"
+    more = len(names) - MAX_CHOICES
+    listed = ", ".join(names[:MAX_CHOICES]) + (f" and {more} more" if more > 0 else "")
+    return "unknown input; the inputs are " + listed
 
 
 @dataclass(frozen=True)
@@ -440,6 +538,14 @@ class ModelSchema:
             )
         )
         self._by_name = {f.name: f for f in self.fields}
+        self.checkable = (
+            isinstance(properties, Mapping)
+            and not self._resolve.exhausted
+            and not self._resolve.cyclic
+        )
+        """Whether the document's ``Input`` can be checked: ``False`` when it names no
+        properties at all (an unresolvable reference), refers to itself, or needs more than
+        :data:`MAX_WORK` steps; then every input is let through, for the API to judge."""
 
     def _field(self, name: str, spec: object) -> Field:
         schema = self._resolve(spec)
@@ -463,15 +569,30 @@ class ModelSchema:
     def field(self, name: str) -> Field | None:
         return self._by_name.get(name)
 
-    def problems(self, model_input: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Each ``(field, what is wrong and what it accepts)``; ``[]`` when the input fits."""
-        checker = _Checker(self._resolve)
-        checker.check_object(model_input, self.input, "", 0)
+    def required(self, name: str) -> bool | None:
+        """Whether ``name`` is a required input; ``None`` when the model has no such input."""
+        return name in self._required if name in self._properties else None
+
+    def problems(
+        self, model_input: Mapping[str, Any], *, command_line: bool = False
+    ) -> list[tuple[str, str]]:
+        """Each ``(field, what is wrong and what it accepts)``; ``[]`` when the input fits
+        (or the document cannot be checked: :attr:`checkable`). ``command_line``: a file is
+        said to be ``@path`` or a URL."""
+        if not self.checkable:
+            return []
+        checker = _Checker(self._resolve, command_line)
+        try:
+            checker.check_object(model_input, self.input, "", 0)
+        except _TooMuchWork:
+            return []
+        except RecursionError:
+            return [("", "nested too deeply to check")]
         return checker.problems
 
-    def check(self, model_input: Mapping[str, Any]) -> None:
+    def check(self, model_input: Mapping[str, Any], *, command_line: bool = False) -> None:
         """:class:`InvalidInputError` (a ``ValueError``) naming every field that does not fit."""
-        problems = self.problems(model_input)
+        problems = self.problems(model_input, command_line=command_line)
         if problems:
             raise InvalidInputError(self.model, problems)
 
@@ -494,10 +615,13 @@ class ModelSchema:
                 parsed = _literal(text)
                 if isinstance(parsed, list):
                     return [
-                        self._scalar(name, json.dumps(v) if not isinstance(v, str) else v, items, v)
-                        for v in parsed
+                        self._scalar(
+                            f"{name}[{i}]", json.dumps(v) if not isinstance(v, str) else v, items, v
+                        )
+                        for i, v in enumerate(parsed)
                     ]
-            value = self._scalar(name, text, items)
+            index = len(previous) if isinstance(previous, list) else 0
+            value = self._scalar(f"{name}[{index}]", text, items)
             return [*previous, value] if isinstance(previous, list) else [value]
         return self._scalar(name, text, schema)
 
@@ -536,8 +660,11 @@ class ModelSchema:
                     return word in _TRUE
                 raise ValueError
         except (TypeError, ValueError):
-            accepts = _accepts(schema, _type_name(schema, self._resolve))
-            raise InvalidInputError(self.model, [(name, f"{accepts}; not {text!r}")]) from None
+            accepts = _accepts(schema, _type_name(schema, self._resolve), command_line=True)
+            shown = _json_text(text if parsed is MISSING else parsed)
+            raise InvalidInputError(self.model, [(name, f"{accepts}; not {shown}")]) from None
+        if kind == "string" and schema.get("format") == "uri" and parsed is not MISSING:
+            return parsed  # [1, 2] for files: refused by the check as 1, not as "1"
         if kind == "string":
             return text if parsed is MISSING or not isinstance(parsed, str) else parsed
         return _literal(text) if parsed is MISSING else parsed

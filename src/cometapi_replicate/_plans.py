@@ -39,8 +39,8 @@ from ._errors import (
     WaitTimeoutError,
     redact,
 )
-from ._inputs import TypedInput, as_mapping, encode_input, split_model, validate_prediction_id
-from ._models import check_input
+from ._inputs import TypedInput, encode_input, split_model, validate_prediction_id
+from ._models import check_input, plain_input, sendable
 from ._progress import parse_progress
 from ._responses import MAX_RESPONSE_BYTES, parse_retry_after, read_prediction_body, server_time
 from ._responses import Reply as Reply  # what drivers answer API calls with
@@ -223,11 +223,17 @@ def create(
     """Create a prediction. Not idempotent: repeated only if it cannot have reached the server.
 
     A model with a vendored document has its input checked first (unless not ``validate``):
-    :class:`InvalidInputError` before anything is sent."""
+    :class:`InvalidInputError` before anything is sent; an optional input given as ``None`` is
+    left out. Everything up to the request runs when this is called, not when the plan is
+    driven, so a failure there is told apart from one of the request (see ``_batch``)."""
     owner, name = split_model(model)
-    model_input = as_mapping(model_input)
+    try:
+        model_input = plain_input(model, model_input)
+    except RecursionError:
+        raise ValueError("input is not JSON: it contains itself") from None
     if validate:
         check_input(model, model_input)
+    model_input = sendable(model, model_input)
     try:
         encoded = encode_input(model_input)
     except RecursionError:
@@ -239,12 +245,16 @@ def create(
     from cometapi_replicate_api.models import PredictionRequest
 
     body = PredictionRequest.from_dict({"input": encoded})
+    return _send_create(owner, name, body, ctx)
+
+
+def _send_create(owner: str, name: str, body: Any, ctx: Context) -> Plan[Prediction]:
     prediction, _ = yield from call_with_retries(
         CreatePrediction(owner, name, body),
         ctx,
         retryable=safe_to_repeat_create,
     )
-    logger.debug("created prediction %s of %s", prediction.id, model)
+    logger.debug("created prediction %s of %s/%s", prediction.id, owner, name)
     return prediction
 
 

@@ -58,7 +58,9 @@ def test_inputs_as_json(env: dict[str, str]) -> None:
     rows = {row["name"]: row for row in json.loads(result.stdout)}
     assert rows["aspect_ratio"]["choices"][:2] == ["1:1", "16:9"]
     assert rows["num_outputs"]["minimum"] == 1 and rows["num_outputs"]["maximum"] == 4
-    assert "default" not in rows["prompt"] and rows["prompt"]["required"] is True
+    assert '"maximum": 4,' in result.stdout  # the schema's integer, not 4.0
+    assert rows["prompt"]["default"] is None and rows["prompt"]["required"] is True
+    assert len({tuple(row) for row in rows.values()}) == 1  # every row has the same keys
 
 
 def test_inputs_of_a_model_without_a_document_says_how_to_add_one(env: dict[str, str]) -> None:
@@ -66,6 +68,7 @@ def test_inputs_of_a_model_without_a_document_says_how_to_add_one(env: dict[str,
     assert result.returncode == 2 and result.stdout == ""
     assert "someone/unvendored has no vendored document" in result.stderr
     assert "make add-model SCHEMA=" in result.stderr and FLUX in result.stderr
+    assert "editable install" in result.stderr and "then reinstall" not in result.stderr
     assert cli(env, "inputs", "no-slash").returncode == 2
 
 
@@ -74,7 +77,7 @@ def test_inputs_of_a_model_without_a_document_says_how_to_add_one(env: dict[str,
     [
         (["-i", "aspect_ratio=16x9"], 'aspect_ratio: one of "1:1"'),
         (["-i", "num_outputs=5"], "num_outputs: an integer 1 to 4; not 5"),
-        (["-i", "num_outputs=two"], "num_outputs: an integer 1 to 4; not 'two'"),
+        (["-i", "num_outputs=two"], 'num_outputs: an integer 1 to 4; not "two"'),
         (["-i", "aspectratio=1:1"], "aspectratio: unknown input; did you mean aspect_ratio?"),
         (["-i", "go_fast=perhaps"], "go_fast: a boolean"),
     ],
@@ -181,3 +184,54 @@ def test_the_sandbox_command_checks_inputs_unless_told_not_to(env: dict[str, str
             )
             assert result.returncode == code, result.stderr
             assert ("422: Input validation failed: input.style" in result.stderr) is (code == 4)
+
+
+@pytest.mark.parametrize("value", ["1" * 400, "1" * 5000, "1e400"])
+def test_a_number_too_large_for_json_is_exit_2_with_a_short_message(
+    server: SandboxServer, env: dict[str, str], value: str
+) -> None:
+    before = requests(server)
+    for field in ("seed", "num_outputs"):
+        result = cli(env, "run", FLUX, "-i", "prompt=a", "-i", f"{field}={value}")
+        assert result.returncode == 2, result.stderr
+        assert f"{field}: an integer" in result.stderr and "Traceback" not in result.stderr
+        assert len(result.stderr) < 400
+    assert requests(server) == before
+
+
+def test_a_batch_line_with_a_huge_number_is_exit_2_and_sends_nothing(
+    server: SandboxServer, env: dict[str, str], tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text('{"prompt": "a"}\n{"prompt": "b", "seed": ' + "9" * 400 + "}\n")
+    before = requests(server)
+    result = cli(env, "batch", FLUX, "--inputs", str(inputs), "--out", str(tmp_path / "o"))
+    assert result.returncode == 2, result.stderr
+    assert "item 2: seed: an integer" in result.stderr and "Traceback" not in result.stderr
+    assert requests(server) == before
+
+
+def test_every_unreadable_value_is_reported_in_the_documented_form(
+    server: SandboxServer, env: dict[str, str]
+) -> None:
+    before = requests(server)
+    result = cli(env, "run", FLUX, "-i", "prompt=a", "-i", "go_fast=maybe", "-i", "num_outputs=1.5")
+    assert result.returncode == 2, result.stderr
+    assert 'go_fast: a boolean; not "maybe"' in result.stderr
+    assert 'num_outputs: an integer 1 to 4; not "1.5"' in result.stderr
+    assert requests(server) == before
+
+
+def test_a_scalar_input_given_twice_is_a_usage_error(
+    server: SandboxServer, env: dict[str, str]
+) -> None:
+    before = requests(server)
+    result = cli(env, "create", FLUX, "-i", "prompt=a", "-i", "prompt=b")
+    assert result.returncode == 2 and "-i prompt is given twice" in result.stderr
+    assert requests(server) == before
+
+
+def test_null_leaves_an_optional_input_to_the_model_default(env: dict[str, str]) -> None:
+    result = cli(env, "create", FLUX, "-i", "prompt=a", "-i", "seed=null", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["input"] == {"prompt": "a"}

@@ -259,7 +259,7 @@ def test_command_line_arrays_files_and_choices_of_numbers() -> None:
 def test_command_line_text_of_the_wrong_type_is_refused(name: str, text: str) -> None:
     with pytest.raises(InvalidInputError) as refused:
         FLUX.coerce(name, text)
-    assert refused.value.fields == [name] and repr(text) in str(refused.value)
+    assert refused.value.fields == [name] and f'not "{text}"' in str(refused.value)
 
 
 def test_the_error_pickles_whole() -> None:
@@ -353,3 +353,26 @@ def test_choices_of_a_number_input_written_as_strings_take_the_number() -> None:
     assert old.problems({"side": 64}) == [] and old.problems({"side": "64"}) == []
     assert list(problems(old, {"side": 48})) == ["side"]
     assert list(problems(FLUX, {"prompt": "a", "megapixels": 1})) == ["megapixels"]
+
+
+def test_command_line_messages_speak_of_the_command_line() -> None:
+    """An array item keeps its index, the value is shown as given, a file is ``@path``."""
+    with pytest.raises(InvalidInputError) as refused:
+        SHAPED.coerce("loras", '[0.5, "x"]')
+    assert refused.value.problems == [("loras[1]", 'a number; not "x"')]
+    with pytest.raises(InvalidInputError) as refused:
+        SHAPED.coerce("loras", "y", previous=[0.5, 0.7])
+    assert refused.value.fields == ["loras[2]"]
+    assert SHAPED.coerce("images", "[1, 2]") == [1, 2]
+    problems = SHAPED.problems({**GOOD, "images": [1, 2]}, command_line=True)
+    assert problems[0] == ("images[0]", "a file (@path or a URL); not 1")
+
+
+def test_a_number_beyond_a_float_is_refused_saying_why() -> None:
+    assert FLUX.problems({"prompt": "a", "seed": 10**400}) == [
+        ("seed", "an integer within ±1.8e308; not an integer of 401 digits")
+    ]
+    assert FLUX.problems({"prompt": "a", "num_outputs": -(10**5000)}) == [
+        ("num_outputs", "an integer 1 to 4; not an integer of over 4000 digits")
+    ]
+    assert FLUX.problems({"prompt": "a", "seed": 2**63}) == []  # large, but JSON takes it

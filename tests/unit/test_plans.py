@@ -353,9 +353,18 @@ def test_run_reports_the_created_prediction_once_then_the_changes() -> None:
 def test_bad_arguments_fail_before_the_first_step(
     make_plan: PlanFactory, error: type[Exception]
 ) -> None:
+    """Before the first step: ``create`` even when its plan is made (so a batch tells a
+    failure before sending from one of the request)."""
     clock = FakeClock()
-    walked = walk(make_plan(context(clock)), [], clock)
-    assert walked.steps == [] and isinstance(walked.error, error)
+    raised: list[object] = []
+    try:
+        walked = walk(make_plan(context(clock)), [], clock)
+    except error as exc:  # create: already when its plan is made
+        raised.append(exc)
+    else:
+        assert walked.steps == []
+        raised.append(walked.error)
+    assert isinstance(raised[0], error)
 
 
 def test_next_emit_stops_at_each_update_and_forwards_failures() -> None:

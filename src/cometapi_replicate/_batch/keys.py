@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from .._errors import InvalidInputError
-from .._inputs import TypedInput, as_mapping
-from .._models import model_schema
+from .._inputs import TypedInput
+from .._models import model_schema, plain_input
 from .records import Record
 
 __all__ = [
@@ -29,12 +29,15 @@ __all__ = [
 MAX_KEY = 512
 
 
-def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def keyed(
+    inputs: Iterable[Any], model: str | None = None
+) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(key, input)`` for each item, lazily: a mapping's key is its position (``"0"``, ...),
-    a ``(key, mapping)`` pair names its own."""
+    a ``(key, mapping)`` pair names its own. A generated ``Input`` is read as a dict (one of
+    another model than ``model`` is a ``TypeError``)."""
     for index, item in enumerate(inputs):
         if isinstance(item, Mapping | TypedInput) and not isinstance(item, type):
-            yield str(index), as_mapping(item)
+            yield str(index), plain_input(model, item)
             continue
         if (
             isinstance(item, tuple | list)
@@ -46,7 +49,7 @@ def keyed(inputs: Iterable[Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
             if isinstance(key, int) and not isinstance(key, bool):
                 key = str(key)
             if isinstance(key, str) and 0 < len(key) <= MAX_KEY:
-                yield key, as_mapping(item[1])
+                yield key, plain_input(model, item[1])
                 continue
             raise ValueError(f"item {index}: a key is a string of 1 to {MAX_KEY} characters")
         raise TypeError(f"item {index}: an input mapping or a (key, input mapping) pair")
@@ -57,10 +60,12 @@ def check_inputs(model: str, inputs: Iterable[Any]) -> None:
     field``) when ``model`` has a vendored document; nothing is sent before."""
     schema = model_schema(model)
     if schema is None:
+        for _ in keyed(inputs, model):  # another model's Input: refused before sending
+            pass
         return
     problems = [
         (f"item {key}: {field}", problem)
-        for key, model_input in keyed(inputs)
+        for key, model_input in keyed(inputs, model)
         for field, problem in schema.problems(model_input)
     ]
     if problems:

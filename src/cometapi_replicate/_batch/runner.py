@@ -100,6 +100,9 @@ class _Core:
         self.validate = validate
         if validate and isinstance(inputs, Sequence):
             check_inputs(model, inputs)  # every item, before anything is sent
+        elif isinstance(inputs, Sequence):
+            for _ in keyed(inputs, model):  # another model's Input: refused before sending
+                pass
         self.model = model
         self.options = options
         self.once = replace(context, timing=replace(context.timing, max_retries=0))
@@ -111,7 +114,7 @@ class _Core:
         self.directory = Path(download) if download is not None else None
         self._journal_path = journal
         self._journal: Journal | None = None
-        self._inputs = (kv for kv in keyed(inputs) if in_shard(kv[0], shard))
+        self._inputs = (kv for kv in keyed(inputs, model) if in_shard(kv[0], shard))
         self._exhausted = False
         self.outbox: deque[Request] = deque()
         """Requests decided (their journal records committed), not yet handed to the network."""
@@ -387,9 +390,7 @@ class Batch(_BatchBase[Host]):
         core, perform = self._core, self._host.perform
         match request:
             case CreateRequest(_, model_input):
-                return perform(
-                    plans.create(core.model, model_input, core.once, validate=core.validate)
-                )
+                return perform(_create(core, model_input))
             case PollRequest(_, prediction_id):
                 return perform(plans.get(prediction_id, core.once))
             case DownloadRequest(_, prediction):
@@ -468,9 +469,7 @@ class AsyncBatch(_BatchBase[AsyncHost]):
         core, perform = self._core, self._host.perform
         match request:
             case CreateRequest(_, model_input):
-                return await perform(
-                    plans.create(core.model, model_input, core.once, validate=core.validate)
-                )
+                return await perform(_create(core, model_input))
             case PollRequest(_, prediction_id):
                 return await perform(plans.get(prediction_id, core.once))
             case DownloadRequest(_, prediction):
@@ -540,6 +539,22 @@ async def _get(answers: asyncio.Queue[Any], timeout: float | None) -> Any:
     if timeout is None:
         return await answers.get()
     return await asyncio.wait_for(answers.get(), timeout)
+
+
+class _NotSentError(ValueError):
+    """Preparing a create failed (checking, converting or encoding its input): nothing was
+    sent, so the item ends as an error, never as *unknown*."""
+
+
+def _create(core: _Core, model_input: Mapping[str, Any]) -> plans.Plan[Prediction]:
+    """The create's plan; everything before its request runs here, and any failure of it is
+    a ``ValueError``, ``TypeError`` or ``OSError`` (which the scheduler knows sent nothing)."""
+    try:
+        return plans.create(core.model, model_input, core.once, validate=core.validate)
+    except (ValueError, TypeError, OSError):
+        raise
+    except Exception as exc:
+        raise _NotSentError(f"input not sent: {type(exc).__name__}: {exc}") from exc
 
 
 def _answer(future: Future[Any] | asyncio.Future[Any]) -> Answer:

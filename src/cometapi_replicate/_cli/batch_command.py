@@ -185,7 +185,10 @@ def preflight(args: argparse.Namespace, journal: str) -> int:
                 raise UsageError(f"--inputs {args.inputs}: key {key!r} appears twice")
             keys.add(key)
             if schema is not None and len(problems) < MAX_PROBLEMS:
-                problems += [(f"item {key}: {f}", p) for f, p in schema.problems(model_input)]
+                problems += [
+                    (f"item {key}: {f}", p)
+                    for f, p in schema.problems(model_input, command_line=True)
+                ]
             if recorded is not None:
                 try:
                     checked_input(key, model_input, recorded.lookup(key))

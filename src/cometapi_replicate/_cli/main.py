@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from cometapi_replicate_api.models import Prediction
 
 from .._client import Client
-from .._errors import CometAPIError, PredictionError, WaitTimeoutError
+from .._errors import CometAPIError, InvalidInputError, PredictionError, WaitTimeoutError
 from .._filenames import DEFAULT_NAME, check_name_template
 from .._model_inputs import MISSING
 from .._models import model_schema, vendored_models
@@ -84,22 +84,37 @@ def build_input(
         if not isinstance(loaded, dict):
             raise UsageError("--input-json must hold a JSON object")
         data.update(loaded)
+    problems: list[tuple[str, str]] = []
+    given: set[str] = set()
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise UsageError(f"-i takes key=value, not {pair!r}")
+            raise UsageError(f"-i takes key=value, not {pair[:80]!r}")
+        spec = schema.field(key) if schema is not None else None
+        if key in given and not (spec is not None and spec.type.startswith("array")):
+            raise UsageError(
+                f"-i {key[:80]} is given twice; only an array input takes one item per -i"
+            )
+        given.add(key)
         try:
             data[key] = _value(key, value, schema, data.get(key), validate)
         except UsageError as exc:
             raise UsageError(f"-i {key}={exc}") from None
+        except InvalidInputError as exc:  # every unreadable value is reported, not the first
+            problems.extend(exc.problems)
+    if problems:
+        assert schema is not None
+        raise InvalidInputError(schema.model, problems)
     if schema is not None and validate:
-        schema.check(data)
+        schema.check(data, command_line=True)
     return data
 
 
 def _value(key: str, text: str, schema: ModelSchema | None, previous: Any, validate: bool) -> Any:
     if schema is None or schema.field(key) is None:
         return parse_value(text)
+    if text.strip().lower() == "null" and schema.required(key) is False:
+        return None  # an optional input given as null: not given (the model's default)
     try:
         value = schema.coerce(key, text, previous)
     except ValueError:
@@ -494,7 +509,9 @@ def _input(args: argparse.Namespace) -> dict[str, Any]:
 ADD_MODEL = (
     "add its document in a checkout of the SDK: make add-model SCHEMA=<the model's OpenAPI "
     "document or its model JSON, a path or URL> (MODEL=owner/name if the document does not "
-    "name it), then reinstall; without one, its input is sent unchecked"
+    "name it); an editable install of that checkout (make install) sees it at once, any "
+    "other installation once the SDK is rebuilt from it and reinstalled; without a document, "
+    "its input is sent unchecked"
 )
 
 
@@ -519,7 +536,7 @@ def show_inputs(model: str, as_json: bool) -> int:
                 "name": f.name,
                 "type": f.type,
                 "required": f.required,
-                **({} if f.default is MISSING else {"default": f.default}),
+                "default": None if f.default is MISSING else f.default,
                 "choices": list(f.choices) if f.choices is not None else None,
                 "minimum": f.minimum,
                 "maximum": f.maximum,

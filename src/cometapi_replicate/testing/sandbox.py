@@ -469,8 +469,8 @@ class Sandbox:
                 )
             if output_lag < 0:
                 raise ValueError("sandbox_output_lag is 0 or more polls")
-        except (TypeError, ValueError) as exc:
-            return _error(400, str(exc), "invalid_request")
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            return _error(400, str(exc)[:200] or type(exc).__name__, "invalid_request")
         prediction = _Prediction(
             id="".join(secrets.choice(_ID_ALPHABET) for _ in range(26)),
             model=model,
@@ -504,7 +504,10 @@ class Sandbox:
                 schema = model_schema(model)
             except ValueError:
                 return None
-        problems = schema.problems(given) if schema is not None else []
+        try:
+            problems = schema.problems(given) if schema is not None else []
+        except Exception:  # a hostile body is refused, never a 500
+            problems = [("", "could not be checked")]
         if not problems:
             return None
         detail = "; ".join(f"input.{field}: {problem}" for field, problem in problems)
