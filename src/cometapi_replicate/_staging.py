@@ -108,7 +108,7 @@ class Staged:
             return
         self.file.flush()  # the sync path writes through the buffer: nothing may stay in it
         fd = self.file.fileno()
-        pending: list[bytes | memoryview] = list(chunks)
+        pending: list[bytes | memoryview] = [chunk for chunk in chunks if chunk]
         start = 0
         while start < len(pending):
             written = _writev(fd, pending[start : start + _IOV_MAX])
