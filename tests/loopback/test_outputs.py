@@ -715,6 +715,39 @@ def test_a_full_disk_fails_an_async_download_with_its_error_and_leaves_nothing(
     assert calls == 3  # nothing more is written to a file that failed
 
 
+class CutAfter(Chunked):
+    """``data`` in 64 KiB chunks, the connection dropped after ``cut`` bytes."""
+
+    def __init__(self, data: bytes, cut: int) -> None:
+        super().__init__(data[:cut])
+
+    async def __aiter__(self) -> Any:
+        async for chunk in super().__aiter__():
+            yield chunk
+        raise httpx.RemoteProtocolError("peer closed connection")
+
+
+def test_an_async_download_cut_after_megabytes_starts_its_file_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry starts the temporary file over: the megabytes the writer thread wrote for the
+    first attempt leave nothing behind."""
+    monkeypatch.setattr(dl, "WRITES_QUEUED", 0)  # each batch is on disk before the next is read
+    body = os.urandom(5 * dl.WRITE_BATCH + 123)
+    bodies = [CutAfter(body[::-1], 3 * dl.WRITE_BATCH + 5), Chunked(body)]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=bodies.pop(0)))
+
+    async def main() -> list[Path]:
+        http = httpx.AsyncClient(transport=transport)
+        client = AsyncClient(api_key=KEY, base_url=BASE, http_client=http, clock=FakeClock())
+        async with client:
+            return await client.predictions.download(with_output([f"{CDN}/big.bin"]), tmp_path)
+
+    [path] = asyncio.run(main())
+    assert path.read_bytes() == body and bodies == []
+    assert list(tmp_path.iterdir()) == [path]
+
+
 def test_a_download_cancelled_during_a_write_waits_for_it_and_drops_the_rest(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
