@@ -293,9 +293,8 @@ class _Writer:
 
     Handing a batch over is a queue put, no wake-up of the loop: the thread wakes the loop only
     when the loop waits for it (``WRITES_QUEUED`` batches not yet written: a disk slower than
-    the network holds the download back, with bounded memory) and once at the end. One thread
-    for the whole file instead of a worker-pool task per batch: fewer hand-offs, and the loop
-    is not woken once per megabyte. A failed write (a full disk) is raised by the next
+    the network holds the download back, with bounded memory) and once at the end: no task,
+    future or wake-up of the loop per batch. A failed write (a full disk) is raised by the next
     :meth:`put` or by :meth:`close`; later batches are dropped unwritten.
     """
 
