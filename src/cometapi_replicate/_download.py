@@ -72,7 +72,9 @@ T = TypeVar("T")
 MAX_PARALLEL = 4
 """Files of one prediction downloaded at once."""
 WRITE_BATCH = 1 << 20
-"""Async downloads hand the disk this many bytes at a time, off the event loop."""
+"""Async downloads hand their writer thread this many bytes at a time."""
+WRITES_QUEUED = 2
+"""Batches an async download may have waiting for the disk before it stops reading."""
 
 # -- errors and retries --------------------------------------------------------------------
 
@@ -211,8 +213,13 @@ def _chunks(response: httpx.Response, secret: Secret | None) -> Generator[bytes]
 
 async def _achunks(response: httpx.Response, secret: Secret | None) -> AsyncGenerator[bytes]:
     received = 0
+    # An unencoded body as it is read (the same bytes without a decoding layer per 64 KB
+    # chunk); one already read in memory (a mock transport's) has only its decoded form left.
+    identity = response.headers.get("content-encoding", "identity") == "identity"
+    raw = identity and not response.is_stream_consumed
+    body = response.aiter_raw() if raw else response.aiter_bytes()
     with _translated(secret):
-        async for chunk in response.aiter_bytes():
+        async for chunk in body:
             received += len(chunk)
             yield chunk
     _check_size(received, response)
@@ -251,27 +258,126 @@ async def _afetch(files: AsyncFiles, url: str, staged: Staged) -> None:
 
 
 async def _write_off_loop(chunks: AsyncIterator[bytes], staged: Staged) -> None:
-    """Write ``chunks`` in batches on a worker thread while the next batch arrives."""
-    import asyncio  # here: a synchronous program never imports it
+    """Write ``chunks`` in batches on a writer thread while the next batches arrive.
 
+    A body shorter than one batch is written once at its end; a longer one starts a writer
+    thread of its own (see :class:`_Writer`). Whatever happens, no write is still running on
+    ``staged`` when this returns or raises: the caller may discard the file at once.
+    """
     batch: list[bytes] = []
     size = 0
-    writing: asyncio.Future[None] | None = None
+    writer: _Writer | None = None
     try:
         async for chunk in chunks:
             batch.append(chunk)
             size += len(chunk)
             if size >= WRITE_BATCH:
-                if writing is not None:
-                    await asyncio.shield(writing)
-                writing = asyncio.ensure_future(asyncio.to_thread(staged.write, batch))
+                if writer is None:
+                    writer = _Writer(staged)
+                await writer.put(batch)
                 batch, size = [], 0
-        if writing is not None:
-            await asyncio.shield(writing)
-        await _off_loop(lambda: staged.write(batch))
-    finally:  # never leave a write running on a file that is about to be discarded
-        if writing is not None and not writing.done():
-            await asyncio.wait([writing])
+        if writer is None:
+            await _off_loop(lambda: staged.write(batch))
+            return
+        if batch:
+            await writer.put(batch)
+        await writer.close()
+    finally:  # an error or a cancellation: drop what is queued, wait for the write under way
+        if writer is not None:
+            await writer.abandon()
+
+
+class _Writer:
+    """One download's writer thread: it writes the batches it is handed, in order, so that the
+    event loop never waits for the disk.
+
+    Handing a batch over is a queue put, no wake-up of the loop: the thread wakes the loop only
+    when the loop waits for it (``WRITES_QUEUED`` batches not yet written: a disk slower than
+    the network holds the download back, with bounded memory) and once at the end: no task,
+    future or wake-up of the loop per batch. A failed write (a full disk) is raised by the next
+    :meth:`put` or by :meth:`close`; later batches are dropped unwritten.
+    """
+
+    def __init__(self, staged: Staged) -> None:
+        import asyncio
+        import queue
+
+        self._loop = asyncio.get_running_loop()
+        self._staged = staged
+        self._queue: queue.SimpleQueue[list[bytes] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._unwritten = 0  # batches handed over and not yet written (under the lock)
+        self._waiter: asyncio.Future[None] | None = None  # the loop waiting for room
+        self._error: BaseException | None = None
+        self._dropping = False
+        self._finished: asyncio.Future[None] = self._loop.create_future()
+        self._ended = False
+        threading.Thread(target=self._run, name="cometapi-download-writer", daemon=True).start()
+
+    def _run(self) -> None:
+        try:
+            while (batch := self._queue.get()) is not None:
+                if self._error is None and not self._dropping:
+                    try:
+                        self._staged.write(batch)
+                    except BaseException as exc:  # raised in the loop by the next put or close
+                        self._error = exc
+                del batch  # its memory goes now, not when the next one arrives
+                with self._lock:
+                    self._unwritten -= 1
+                    waiter, self._waiter = self._waiter, None
+                if waiter is not None:
+                    self._loop.call_soon_threadsafe(_resolve, waiter)
+        finally:
+            self._loop.call_soon_threadsafe(_resolve, self._finished)
+
+    async def put(self, batch: list[bytes]) -> None:
+        """Queue ``batch``; wait only while ``WRITES_QUEUED`` earlier batches are unwritten."""
+        waiter = None
+        with self._lock:
+            self._unwritten += 1
+            if self._unwritten > WRITES_QUEUED:
+                waiter = self._waiter = self._loop.create_future()
+        self._queue.put(batch)
+        if waiter is not None:
+            await waiter
+        self._raise_error()
+
+    async def close(self) -> None:
+        """Wait until every queued batch is written; raise a failed write."""
+        self._end()
+        await self._finished
+        self._raise_error()
+
+    async def abandon(self) -> None:
+        """Drop the batches not yet written and wait for the thread to end, even if cancelled
+        meanwhile (the cancellation is raised after)."""
+        import asyncio
+
+        self._dropping = True
+        self._end()
+        cancelled = False
+        while not self._finished.done():
+            try:
+                await asyncio.wait([self._finished])
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+
+    def _end(self) -> None:
+        if not self._ended:
+            self._ended = True
+            self._queue.put(None)
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
 
 
 async def _off_loop(work: Callable[[], T]) -> T:

@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -622,6 +623,194 @@ def test_async_downloads_write_off_the_event_loop(
     loop_thread, (path, small) = asyncio.run(main())
     assert path.read_bytes() == big and small.read_bytes() == b"small"
     assert writers and loop_thread not in writers
+
+
+CHUNK = 64 * 1024
+
+
+class Chunked(httpx.AsyncByteStream):
+    """``data`` in 64 KiB chunks, as a socket delivers a large body; ``before_each(sent)`` is
+    called before each chunk with the number of bytes already delivered."""
+
+    def __init__(self, data: bytes, before_each: Any = lambda sent: None) -> None:
+        self.data, self.before_each = data, before_each
+
+    async def __aiter__(self) -> Any:
+        for start in range(0, len(self.data), CHUNK):
+            self.before_each(start)
+            yield self.data[start : start + CHUNK]
+
+
+def _download_streamed(
+    tmp_path: Path, body: Chunked, headers: dict[str, str] | None = None
+) -> tuple[int, list[Path]]:
+    """Download one file served as ``body`` with an async client; the loop's thread, the paths."""
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, stream=body, headers=headers)
+    )
+
+    async def main() -> tuple[int, list[Path]]:
+        http = httpx.AsyncClient(transport=transport)
+        async with AsyncClient(api_key=KEY, base_url=BASE, http_client=http) as client:
+            prediction = with_output([f"{CDN}/big.bin"])
+            return threading.get_ident(), await client.predictions.download(prediction, tmp_path)
+
+    return asyncio.run(main())
+
+
+def test_a_slow_disk_holds_an_async_download_back_and_the_loop_never_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk slower than the network: the download reads at most a few batches ahead of what
+    is written (bounded memory), and every write happens off the event loop's thread."""
+    written, writers, ahead = 0, set[int](), list[int]()
+    write = staging.Staged.write
+
+    def slow(self: Any, chunks: Any) -> None:
+        nonlocal written
+        writers.add(threading.get_ident())
+        time.sleep(0.002)  # the device is busy
+        chunks = list(chunks)
+        write(self, chunks)
+        written += sum(map(len, chunks))
+
+    monkeypatch.setattr(staging.Staged, "write", slow)
+    big = os.urandom(10 * dl.WRITE_BATCH + 12345)
+    loop_thread, [path] = _download_streamed(
+        tmp_path, Chunked(big, lambda sent: ahead.append(sent - written))
+    )
+    assert path.read_bytes() == big
+    assert writers and loop_thread not in writers
+    assert max(ahead) <= (dl.WRITES_QUEUED + 1) * (dl.WRITE_BATCH + CHUNK)
+
+
+def test_an_encoded_body_is_saved_decoded_by_an_async_download(tmp_path: Path) -> None:
+    import gzip
+
+    data = os.urandom(3 * dl.WRITE_BATCH) + b"x" * dl.WRITE_BATCH
+    encoded = gzip.compress(data)
+    headers = {"content-encoding": "gzip", "content-length": str(len(encoded))}
+    _, [path] = _download_streamed(tmp_path, Chunked(encoded), headers)
+    assert path.read_bytes() == data
+
+
+def test_a_full_disk_fails_an_async_download_with_its_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    write = staging.Staged.write
+
+    def filling(self: Any, chunks: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        write(self, chunks)
+
+    monkeypatch.setattr(staging.Staged, "write", filling)
+    with pytest.raises(OSError, match="No space left") as raised:
+        _download_streamed(tmp_path, Chunked(os.urandom(10 * dl.WRITE_BATCH)))
+    assert raised.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+    assert calls == 3  # nothing more is written to a file that failed
+
+
+class CutAfter(Chunked):
+    """``data`` in 64 KiB chunks, the connection dropped after ``cut`` bytes."""
+
+    def __init__(self, data: bytes, cut: int) -> None:
+        super().__init__(data[:cut])
+
+    async def __aiter__(self) -> Any:
+        async for chunk in super().__aiter__():
+            yield chunk
+        raise httpx.RemoteProtocolError("peer closed connection")
+
+
+def test_an_async_download_cut_after_megabytes_starts_its_file_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retry starts the temporary file over: the megabytes the writer thread wrote for the
+    first attempt leave nothing behind."""
+    monkeypatch.setattr(dl, "WRITES_QUEUED", 0)  # each batch is on disk before the next is read
+    body = os.urandom(5 * dl.WRITE_BATCH + 123)
+    bodies = [CutAfter(body[::-1], 3 * dl.WRITE_BATCH + 5), Chunked(body)]
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, stream=bodies.pop(0)))
+
+    async def main() -> list[Path]:
+        http = httpx.AsyncClient(transport=transport)
+        client = AsyncClient(api_key=KEY, base_url=BASE, http_client=http, clock=FakeClock())
+        async with client:
+            return await client.predictions.download(with_output([f"{CDN}/big.bin"]), tmp_path)
+
+    [path] = asyncio.run(main())
+    assert path.read_bytes() == body and bodies == []
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_a_download_cancelled_during_a_write_waits_for_it_and_drops_the_rest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while its writer thread is in a write and more batches wait: the task ends
+    only after that write (the file is never closed under it), the waiting batches are never
+    written, and the folder is left as it was."""
+    writing, release = threading.Event(), threading.Event()
+    calls = 0
+    write = staging.Staged.write
+
+    def blocking(self: Any, chunks: Any) -> None:
+        nonlocal calls
+        calls += 1
+        writing.set()
+        release.wait()
+        write(self, chunks)
+
+    monkeypatch.setattr(staging.Staged, "write", blocking)
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(200, stream=Chunked(os.urandom(10 * dl.WRITE_BATCH)))
+    )
+
+    async def main() -> None:
+        http = httpx.AsyncClient(transport=transport)
+        async with AsyncClient(api_key=KEY, base_url=BASE, http_client=http) as client:
+            prediction = with_output([f"{CDN}/big.bin"])
+            task = asyncio.create_task(client.predictions.download(prediction, tmp_path))
+            await asyncio.get_running_loop().run_in_executor(None, writing.wait)
+            for _ in range(20):  # the loop reads ahead until the queue is full, then waits
+                await asyncio.sleep(0)
+            task.cancel()
+            for _ in range(20):
+                await asyncio.sleep(0)
+            assert not task.done()  # still waiting for the write under way
+            release.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(main())
+    assert calls == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "writev"), reason="the system has no writev")
+def test_staged_writes_survive_short_writes_and_many_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``writev`` may write less than asked (a disk filling up) and takes at most ``IOV_MAX``
+    buffers: every byte still lands, in order; empty chunks are skipped."""
+    real = os.writev
+
+    def short(fd: int, buffers: list[Any]) -> int:
+        assert len(buffers) <= staging._IOV_MAX
+        asked = b"".join(bytes(buffer) for buffer in buffers)
+        return real(fd, [asked[: max(1, len(asked) // 3)]])  # a prefix of what was asked
+
+    monkeypatch.setattr(staging, "_writev", short)
+    chunks = [os.urandom(n) for n in (1, 0, 1000, 65536, 7)] + [b"ab"] * 3000
+    staged = staging.Staged(tmp_path / "out.bin")
+    staged.write(chunks)
+    staged.write([b"end"])
+    [path] = staging.commit_all([staged], overwrite=False)
+    assert path.read_bytes() == b"".join(chunks) + b"end"
 
 
 # --- the urls the API hands out are never followed ---------------------------------------------
