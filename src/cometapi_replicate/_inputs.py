@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["TypedInput", "as_mapping", "encode_input", "split_model", "validate_prediction_id"]
+__all__ = ["TypedInput", "encode_input", "split_model", "validate_prediction_id"]
 
 
 @runtime_checkable
@@ -19,21 +19,6 @@ class TypedInput(Protocol):
     ``to_dict()`` returning the input as a dict."""
 
     def to_dict(self) -> dict[str, Any]: ...
-
-
-def as_mapping(model_input: Mapping[str, Any] | TypedInput) -> Mapping[str, Any]:
-    """The input as a mapping: a mapping as it is, a typed input's ``to_dict()``;
-    ``TypeError`` for anything else."""
-    if isinstance(model_input, Mapping):
-        return model_input
-    if isinstance(model_input, TypedInput) and not isinstance(model_input, type):
-        converted = model_input.to_dict()
-        if isinstance(converted, Mapping):
-            return converted
-    raise TypeError(
-        "input must be a mapping of the model's input names to values, or an instance of the "
-        f"model's Input class, not {type(model_input).__name__}"
-    )
 
 
 MAX_ID_LENGTH = 128
